@@ -1,0 +1,81 @@
+"""Who owns entries (accounts and their applications) and who may use them (API keys)."""
+
+import enum
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from domain import validation
+
+API_KEY_PREFIX = "alk_"
+_API_KEY = re.compile(r"alk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
+
+
+class Scope(enum.Enum):
+    RECORD = "RECORD"
+    READ = "READ"
+    EXPORT = "EXPORT"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Account:
+    id: str
+    name: str
+    plan: str
+
+    def __post_init__(self) -> None:
+        validation.identifier(self.id, "id")
+        object.__setattr__(self, "name", validation.name(self.name))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Application:
+    """An application belongs to exactly one account; its id is unique across accounts."""
+
+    id: str
+    account: str
+    name: str
+
+    def __post_init__(self) -> None:
+        validation.identifier(self.id, "id")
+        validation.identifier(self.account, "account")
+        object.__setattr__(self, "name", validation.name(self.name))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApiKey:
+    """A credential bound to one account (and optionally one application).
+
+    Only a hash of the secret is kept. The secret carries 256 random bits, so a fast hash
+    is enough: there is nothing to brute-force that a slow KDF would protect.
+    """
+
+    id: str
+    account: str
+    application: str | None
+    scopes: frozenset[Scope]
+    secret_hash: str
+    revoked: bool
+    created_at: datetime
+
+    def matches(self, secret: str) -> bool:
+        return hmac.compare_digest(hash_secret(secret), self.secret_hash)
+
+    def revoke(self) -> "ApiKey":
+        return replace(self, revoked=True)
+
+
+def compose_secret(key_id: str, token: str) -> str:
+    """`alk_<key id>_<token>`: the id lets the key be found without searching by secret."""
+    return f"{API_KEY_PREFIX}{key_id}_{token}"
+
+
+def key_id_of(secret: str) -> str | None:
+    match = _API_KEY.fullmatch(secret)
+    return match.group(1) if match else None
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
