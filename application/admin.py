@@ -1,0 +1,129 @@
+"""Use cases of the operator: accounts, applications and API keys."""
+
+import secrets
+from dataclasses import dataclass
+
+from application.errors import NotFound
+from application.ports import Accounts, ApiKeys, Applications, Clock
+from application.principal import Principal
+from domain import validation
+from domain.errors import InvalidField, UnknownPlan
+from domain.plan import PlanCatalog
+from domain.tenancy import Account, ApiKey, Application, Scope, compose_secret, hash_secret
+
+
+def _known_plan(plans: PlanCatalog, name: str) -> str:
+    try:
+        return plans.get(name).name
+    except UnknownPlan:
+        raise InvalidField("plan", f"unknown plan {name!r}") from None
+
+
+class CreateAccount:
+    def __init__(self, *, accounts: Accounts, plans: PlanCatalog) -> None:
+        self._accounts = accounts
+        self._plans = plans
+
+    async def execute(
+        self, principal: Principal, *, account_id: str, name: str, plan: str
+    ) -> Account:
+        principal.require_operator()
+        account = Account(id=account_id, name=name, plan=_known_plan(self._plans, plan))
+        await self._accounts.add(account)
+        return account
+
+
+class ChangeAccountPlan:
+    """Moves an account to another plan. Existing entries keep their `expires_at`."""
+
+    def __init__(self, *, accounts: Accounts, plans: PlanCatalog) -> None:
+        self._accounts = accounts
+        self._plans = plans
+
+    async def execute(self, principal: Principal, *, account_id: str, plan: str) -> Account:
+        principal.require_operator()
+        validation.identifier(account_id, "account")
+        account = await self._accounts.set_plan(account_id, _known_plan(self._plans, plan))
+        if account is None:
+            raise NotFound("account", account_id)
+        return account
+
+
+class CreateApplication:
+    def __init__(self, *, accounts: Accounts, applications: Applications) -> None:
+        self._accounts = accounts
+        self._applications = applications
+
+    async def execute(
+        self, principal: Principal, *, account_id: str, application_id: str, name: str
+    ) -> Application:
+        principal.require_operator()
+        application = Application(id=application_id, account=account_id, name=name)
+        if await self._accounts.get(account_id) is None:
+            raise NotFound("account", account_id)
+        await self._applications.add(application)
+        return application
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    key: ApiKey
+    secret: str
+
+
+class IssueApiKey:
+    """Issues a key; the secret is returned once and only its hash is stored."""
+
+    def __init__(
+        self, *, accounts: Accounts, applications: Applications, keys: ApiKeys, clock: Clock
+    ) -> None:
+        self._accounts = accounts
+        self._applications = applications
+        self._keys = keys
+        self._clock = clock
+
+    async def execute(
+        self,
+        principal: Principal,
+        *,
+        account_id: str,
+        application_id: str | None,
+        scopes: frozenset[Scope],
+    ) -> IssuedKey:
+        principal.require_operator()
+        validation.identifier(account_id, "account")
+        if application_id is not None:
+            validation.identifier(application_id, "application")
+        if not scopes:
+            raise InvalidField("scopes", "must name at least one scope")
+        if await self._accounts.get(account_id) is None:
+            raise NotFound("account", account_id)
+        if application_id is not None:
+            application = await self._applications.get(application_id)
+            if application is None or application.account != account_id:
+                raise NotFound("application", f"{application_id} in account {account_id}")
+        key_id = secrets.token_hex(8)
+        secret = compose_secret(key_id, secrets.token_urlsafe(32))
+        key = ApiKey(
+            id=key_id,
+            account=account_id,
+            application=application_id,
+            scopes=scopes,
+            secret_hash=hash_secret(secret),
+            revoked=False,
+            created_at=self._clock.now(),
+        )
+        await self._keys.add(key)
+        return IssuedKey(key=key, secret=secret)
+
+
+class RevokeApiKey:
+    def __init__(self, *, keys: ApiKeys) -> None:
+        self._keys = keys
+
+    async def execute(self, principal: Principal, *, key_id: str) -> ApiKey:
+        principal.require_operator()
+        key = await self._keys.revoke(key_id)
+        if key is None:
+            raise NotFound("API key", key_id)
+        return key

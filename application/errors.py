@@ -1,0 +1,43 @@
+"""Expected failures of the use cases; adapters turn each into a stable error code."""
+
+
+class ApplicationError(Exception):
+    """Base of the failures a caller can act on."""
+
+
+class Unauthenticated(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__("missing, unknown or revoked credentials")
+
+
+class Forbidden(ApplicationError):
+    """The principal is known but may not do this. The message never says what exists."""
+
+
+class NotFound(ApplicationError):
+    def __init__(self, kind: str, ident: str) -> None:
+        super().__init__(f"{kind} {ident!r} does not exist")
+        self.kind = kind
+        self.ident = ident
+
+
+class Conflict(ApplicationError):
+    def __init__(self, kind: str, ident: str) -> None:
+        super().__init__(f"{kind} {ident!r} already exists")
+        self.kind = kind
+        self.ident = ident
+
+
+class StoreUnavailable(ApplicationError):
+    """The database did not answer in time. Safe to retry; nothing was half-written."""
+
+    def __init__(self) -> None:
+        super().__init__("the audit log store is unavailable; retry later")
+
+
+class PlanNotConfigured(ApplicationError):
+    """An account names a plan this deployment no longer defines: an operator must fix it."""
+
+    def __init__(self, plan: str) -> None:
+        super().__init__(f"plan {plan!r} is not configured on this deployment")
+        self.plan = plan

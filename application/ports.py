@@ -1,0 +1,80 @@
+"""The ports the use cases need, each shaped by what a use case does with it."""
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from application.criteria import EntryCriteria, Position
+from domain.entry import AuditEntry
+from domain.tenancy import Account, ApiKey, Application
+
+
+class AuditEntryRepository(Protocol):
+    """Append-only store of entries: it can add and read, and has no way to update or delete."""
+
+    async def add(self, entry: AuditEntry) -> None:
+        """Insert one entry; raises `StoreUnavailable` if the store does not answer."""
+
+    async def add_many(self, entries: Sequence[AuditEntry]) -> None:
+        """Insert entries in one round trip."""
+
+    async def query(
+        self, criteria: EntryCriteria, *, now: datetime, after: Position | None, limit: int
+    ) -> list[AuditEntry]:
+        """Up to `limit` live entries (expires_at > now), newest first, strictly after `after`."""
+
+    def stream(self, criteria: EntryCriteria, *, now: datetime) -> AsyncIterator[AuditEntry]:
+        """Every live entry matching `criteria`, newest first, read in batches."""
+        ...
+
+
+class Accounts(Protocol):
+    """Accounts and the plan each is on."""
+
+    async def add(self, account: Account) -> None:
+        """Insert; raises `Conflict` if the id is taken."""
+
+    async def get(self, account_id: str) -> Account | None:
+        """The account, or None."""
+
+    async def set_plan(self, account_id: str, plan: str) -> Account | None:
+        """Move an account to another plan; None if there is no such account."""
+
+
+class Applications(Protocol):
+    """Applications, each owned by one account."""
+
+    async def add(self, application: Application) -> None:
+        """Insert; raises `Conflict` if the id is taken."""
+
+    async def get(self, application_id: str) -> Application | None:
+        """The application, or None."""
+
+
+class ApiKeys(Protocol):
+    """API keys, stored with the hash of their secret only."""
+
+    async def add(self, key: ApiKey) -> None:
+        """Insert a new key."""
+
+    async def get(self, key_id: str) -> ApiKey | None:
+        """The key, or None."""
+
+    async def revoke(self, key_id: str) -> ApiKey | None:
+        """Mark a key revoked (idempotent); None if there is no such key."""
+
+
+class Clock(Protocol):
+    """The current time."""
+
+    def now(self) -> datetime:
+        """Timezone-aware UTC now."""
+        ...
+
+
+class IdGenerator(Protocol):
+    """New entry ids: unique, fixed-width, sortable as text in creation order."""
+
+    def new_entry_id(self) -> str:
+        """A fresh id."""
+        ...

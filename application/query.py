@@ -1,0 +1,54 @@
+"""Use case: read a page of audit entries, newest first."""
+
+from dataclasses import dataclass
+
+from application.criteria import LogFilter, Position
+from application.cursor import decode_cursor, encode_cursor
+from application.ports import Accounts, Applications, AuditEntryRepository, Clock
+from application.principal import Principal
+from application.tenancy import criteria_for_reading
+from domain.entry import AuditEntry
+from domain.errors import InvalidField
+from domain.tenancy import Scope
+
+MAX_PAGE_SIZE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    entries: list[AuditEntry]
+    has_next_page: bool
+
+    @staticmethod
+    def cursor_of(entry: AuditEntry) -> str:
+        return encode_cursor(Position(entry.created_at, entry.id))
+
+
+class QueryAuditLogs:
+    """Keyset pagination on (created_at desc, id desc); expired entries are never returned."""
+
+    def __init__(
+        self,
+        *,
+        entries: AuditEntryRepository,
+        accounts: Accounts,
+        applications: Applications,
+        clock: Clock,
+    ) -> None:
+        self._entries = entries
+        self._accounts = accounts
+        self._applications = applications
+        self._clock = clock
+
+    async def execute(
+        self, principal: Principal, wanted: LogFilter, *, first: int, after: str | None
+    ) -> Page:
+        principal.require(Scope.READ)
+        if not 1 <= first <= MAX_PAGE_SIZE:
+            raise InvalidField("first", f"must be between 1 and {MAX_PAGE_SIZE}")
+        position = None if after is None else decode_cursor(after)
+        criteria = await criteria_for_reading(principal, wanted, self._accounts, self._applications)
+        rows = await self._entries.query(
+            criteria, now=self._clock.now(), after=position, limit=first + 1
+        )
+        return Page(entries=rows[:first], has_next_page=len(rows) > first)
