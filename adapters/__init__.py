@@ -1,0 +1,1 @@
+"""The outside world: MongoDB through Beanie, GraphQL through Strawberry, files, clocks."""

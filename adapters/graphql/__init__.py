@@ -1,0 +1,1 @@
+"""The GraphQL API on Strawberry: types, inputs, resolvers, errors and the router."""

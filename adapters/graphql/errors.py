@@ -1,0 +1,73 @@
+"""Every GraphQL error leaves with a stable `extensions.code`; unexpected ones are masked.
+
+Codes follow Apollo's convention, which most GraphQL clients understand.
+"""
+
+import logging
+
+from graphql import GraphQLError, GraphQLSyntaxError
+
+from adapters.graphql.scalars import InvalidScalar
+from application.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PlanNotConfigured,
+    StoreUnavailable,
+    Unauthenticated,
+)
+from domain.errors import InvalidField
+
+log = logging.getLogger("auditlog.graphql")
+
+_CODES: tuple[tuple[type[Exception], str], ...] = (
+    (InvalidField, "BAD_USER_INPUT"),
+    (Unauthenticated, "UNAUTHENTICATED"),
+    (Forbidden, "FORBIDDEN"),
+    (NotFound, "NOT_FOUND"),
+    (Conflict, "CONFLICT"),
+    (StoreUnavailable, "STORE_UNAVAILABLE"),
+    (PlanNotConfigured, "PLAN_NOT_CONFIGURED"),
+)
+INTERNAL_MESSAGE = "Internal server error."
+
+
+def graphql_name(field: str) -> str:
+    """`filter.user_agent` -> `filter.userAgent`: name fields as the client wrote them."""
+    return ".".join(
+        head + "".join(part.title() for part in rest)
+        for head, *rest in (segment.split("_") for segment in field.split("."))
+    )
+
+
+def classify(error: GraphQLError) -> None:
+    """Set the error's code and public message in place."""
+    original = error.original_error
+    for kind, code in _CODES:
+        if isinstance(original, kind):
+            extensions: dict[str, object] = {"code": code}
+            if isinstance(original, InvalidField):
+                field = graphql_name(original.field)
+                error.message = f"{field}: {original.problem}"
+                extensions["field"] = field
+            else:
+                error.message = str(original)
+            error.extensions = extensions
+            log.info("request refused: %s", code)
+            return
+    if error.path is None and (
+        original is None or isinstance(original, GraphQLError | InvalidScalar)
+    ):
+        # Raised by graphql-core before any resolver ran: the request itself is wrong.
+        if isinstance(error, GraphQLSyntaxError):
+            error.extensions = {"code": "GRAPHQL_PARSE_FAILED"}
+        elif error.message.startswith("Variable '$"):
+            error.extensions = {"code": "BAD_USER_INPUT"}
+        else:
+            error.extensions = {"code": "GRAPHQL_VALIDATION_FAILED"}
+        return
+    # Something failed in a way no rule expects: log it whole, tell the client nothing.
+    where = ".".join(map(str, error.path or ["<operation>"]))
+    log.error("unexpected error in %s", where, exc_info=original)
+    error.message = INTERNAL_MESSAGE
+    error.extensions = {"code": "INTERNAL_SERVER_ERROR"}

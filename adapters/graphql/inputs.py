@@ -1,0 +1,54 @@
+"""GraphQL input types and their parsing into domain and application values."""
+
+from datetime import datetime
+
+import strawberry
+
+from application.criteria import LogFilter
+from domain.entry import AuditEvent
+
+
+@strawberry.input(name="AuditEventInput")
+class AuditEventInput:
+    application: str
+    action: str
+    success: bool
+    email: str | None = None
+    reason: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+    request_id: str | None = None
+
+    def to_event(self) -> AuditEvent:
+        return AuditEvent(
+            application=self.application,
+            action=self.action,
+            success=self.success,
+            email=self.email,
+            reason=self.reason,
+            ip=self.ip,
+            user_agent=self.user_agent,
+            request_id=self.request_id,
+        )
+
+
+@strawberry.input(name="AuditLogFilter")
+class AuditLogFilterInput:
+    account: str | None = None
+    application: str | None = None
+    actions: list[str] | None = None
+    email: str | None = None
+    success: bool | None = None
+    since: datetime | None = strawberry.field(default=None, description="Inclusive, on createdAt.")
+    until: datetime | None = strawberry.field(default=None, description="Exclusive, on createdAt.")
+
+    def to_filter(self) -> LogFilter:
+        return LogFilter(
+            account=self.account,
+            application=self.application,
+            actions=None if self.actions is None else tuple(self.actions),
+            email=self.email,
+            success=self.success,
+            since=self.since,
+            until=self.until,
+        )

@@ -1,0 +1,115 @@
+"""Query and Mutation: parse the arguments, call one use case, map the result."""
+
+import strawberry
+
+from adapters.graphql.context import Context
+from adapters.graphql.inputs import AuditEventInput, AuditLogFilterInput
+from adapters.graphql.types import (
+    AccountType,
+    ApiKeyType,
+    ApplicationType,
+    AuditLogConnection,
+    AuditLogEntryType,
+    IssuedApiKeyType,
+    PlanType,
+    ScopeEnum,
+)
+from application.criteria import LogFilter
+
+Info = strawberry.Info[Context, None]
+DEFAULT_PAGE_SIZE = 50
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Live entries, newest first (createdAt desc, id desc).")
+    async def audit_logs(
+        self,
+        info: Info,
+        filter: AuditLogFilterInput | None = None,
+        first: int | None = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> AuditLogConnection:
+        principal = await info.context.principal()
+        wanted = LogFilter() if filter is None else filter.to_filter()
+        page = await info.context.services.query.execute(
+            principal, wanted, first=DEFAULT_PAGE_SIZE if first is None else first, after=after
+        )
+        return AuditLogConnection.of(page)
+
+    @strawberry.field(description="The plans this deployment offers.")
+    async def plans(self, info: Info) -> list[PlanType]:
+        await info.context.principal()
+        return [PlanType.of(plan) for plan in info.context.services.plans.all()]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Append one entry. Its account is its application's.")
+    async def record_audit_event(self, info: Info, input: AuditEventInput) -> AuditLogEntryType:
+        principal = await info.context.principal()
+        entry = await info.context.services.record.execute(principal, input.to_event())
+        return AuditLogEntryType.of(entry)
+
+    @strawberry.mutation(description="Operator only.")
+    async def create_account(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        name: str,
+        plan: str,
+    ) -> AccountType:
+        services = info.context.services
+        account = await services.create_account.execute(
+            await info.context.principal(), account_id=str(id), name=name, plan=plan
+        )
+        return AccountType.of(account, services.plans)
+
+    @strawberry.mutation(description="Operator only. Existing entries keep their expiresAt.")
+    async def change_account_plan(
+        self, info: Info, account: strawberry.ID, plan: str
+    ) -> AccountType:
+        services = info.context.services
+        updated = await services.change_account_plan.execute(
+            await info.context.principal(), account_id=str(account), plan=plan
+        )
+        return AccountType.of(updated, services.plans)
+
+    @strawberry.mutation(description="Operator only.")
+    async def create_application(
+        self,
+        info: Info,
+        account: strawberry.ID,
+        id: strawberry.ID,
+        name: str,
+    ) -> ApplicationType:
+        application = await info.context.services.create_application.execute(
+            await info.context.principal(),
+            account_id=str(account),
+            application_id=str(id),
+            name=name,
+        )
+        return ApplicationType.of(application)
+
+    @strawberry.mutation(description="Operator only. The secret is returned once.")
+    async def issue_api_key(
+        self,
+        info: Info,
+        account: strawberry.ID,
+        scopes: list[ScopeEnum],
+        application: strawberry.ID | None = None,
+    ) -> IssuedApiKeyType:
+        issued = await info.context.services.issue_api_key.execute(
+            await info.context.principal(),
+            account_id=str(account),
+            application_id=None if application is None else str(application),
+            scopes=frozenset(scope.to_domain() for scope in scopes),
+        )
+        return IssuedApiKeyType.of(issued)
+
+    @strawberry.mutation(description="Operator only. A revoked key is refused at once.")
+    async def revoke_api_key(self, info: Info, id: strawberry.ID) -> ApiKeyType:
+        key = await info.context.services.revoke_api_key.execute(
+            await info.context.principal(), key_id=str(id)
+        )
+        return ApiKeyType.of(key)

@@ -1,0 +1,36 @@
+"""`DateTime`: ISO 8601 with an offset, always UTC at millisecond precision on output."""
+
+from datetime import UTC, datetime
+
+import strawberry
+
+from domain.timestamps import as_utc
+
+
+class InvalidScalar(ValueError):
+    """A scalar value the client sent cannot be read; graphql-core reports it as input error."""
+
+
+def serialize(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def parse(value: object) -> datetime:
+    if not isinstance(value, str):
+        raise InvalidScalar("DateTime must be an ISO 8601 string, e.g. 2026-01-31T12:00:00Z")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidScalar(
+            "DateTime must be ISO 8601, e.g. 2026-01-31T12:00:00Z; without an offset it is UTC"
+        ) from None
+    return as_utc(parsed)
+
+
+DateTime = strawberry.scalar(
+    name="DateTime",
+    description="ISO 8601 date and time. Output is UTC with milliseconds; input without an "
+    "offset is read as UTC.",
+    serialize=serialize,
+    parse_value=parse,
+)

@@ -1,0 +1,159 @@
+"""GraphQL output types and their mapping from domain objects."""
+
+import enum
+from datetime import datetime
+
+import strawberry
+
+from application.admin import IssuedKey
+from application.errors import PlanNotConfigured
+from application.query import Page
+from domain.entry import AuditEntry
+from domain.errors import UnknownPlan
+from domain.plan import Plan, PlanCatalog
+from domain.tenancy import Account, ApiKey, Application, Scope
+
+
+@strawberry.enum(name="Scope")
+class ScopeEnum(enum.Enum):
+    RECORD = "RECORD"
+    READ = "READ"
+    EXPORT = "EXPORT"
+
+    def to_domain(self) -> Scope:
+        return Scope(self.value)
+
+
+@strawberry.type(name="AuditLogEntry")
+class AuditLogEntryType:
+    id: strawberry.ID
+    action: str
+    email: str | None
+    success: bool
+    reason: str | None
+    application: str
+    account: str
+    created_at: datetime
+    expires_at: datetime
+    ip: str | None
+    user_agent: str | None
+    request_id: str | None
+
+    @classmethod
+    def of(cls, entry: AuditEntry) -> "AuditLogEntryType":
+        return cls(
+            id=strawberry.ID(entry.id),
+            action=entry.action,
+            email=entry.email,
+            success=entry.success,
+            reason=entry.reason,
+            application=entry.application,
+            account=entry.account,
+            created_at=entry.created_at,
+            expires_at=entry.expires_at,
+            ip=entry.ip,
+            user_agent=entry.user_agent,
+            request_id=entry.request_id,
+        )
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type(name="AuditLogEdge")
+class AuditLogEdge:
+    cursor: str
+    node: AuditLogEntryType
+
+
+@strawberry.type(name="AuditLogConnection")
+class AuditLogConnection:
+    edges: list[AuditLogEdge]
+    page_info: PageInfo
+
+    @classmethod
+    def of(cls, page: Page) -> "AuditLogConnection":
+        edges = [
+            AuditLogEdge(cursor=Page.cursor_of(e), node=AuditLogEntryType.of(e))
+            for e in page.entries
+        ]
+        end_cursor = edges[-1].cursor if edges else None
+        return cls(
+            edges=edges,
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=end_cursor),
+        )
+
+
+@strawberry.type(name="Plan")
+class PlanType:
+    name: str
+    retention_days: int
+    can_download: bool
+
+    @classmethod
+    def of(cls, plan: Plan) -> "PlanType":
+        return cls(
+            name=plan.name,
+            retention_days=plan.auditlog.retention.days,
+            can_download=plan.auditlog.can_download,
+        )
+
+
+@strawberry.type(name="Account")
+class AccountType:
+    id: strawberry.ID
+    name: str
+    plan: PlanType
+
+    @classmethod
+    def of(cls, account: Account, plans: PlanCatalog) -> "AccountType":
+        try:
+            plan = plans.get(account.plan)
+        except UnknownPlan:
+            raise PlanNotConfigured(account.plan) from None
+        return cls(id=strawberry.ID(account.id), name=account.name, plan=PlanType.of(plan))
+
+
+@strawberry.type(name="Application")
+class ApplicationType:
+    id: strawberry.ID
+    account: str
+    name: str
+
+    @classmethod
+    def of(cls, application: Application) -> "ApplicationType":
+        return cls(
+            id=strawberry.ID(application.id), account=application.account, name=application.name
+        )
+
+
+@strawberry.type(name="ApiKey")
+class ApiKeyType:
+    id: strawberry.ID
+    account: str
+    application: str | None
+    scopes: list[ScopeEnum]
+    revoked: bool
+
+    @classmethod
+    def of(cls, key: ApiKey) -> "ApiKeyType":
+        return cls(
+            id=strawberry.ID(key.id),
+            account=key.account,
+            application=key.application,
+            scopes=[ScopeEnum(s.value) for s in sorted(key.scopes, key=lambda s: s.value)],
+            revoked=key.revoked,
+        )
+
+
+@strawberry.type(name="IssuedApiKey")
+class IssuedApiKeyType:
+    api_key: ApiKeyType
+    secret: str = strawberry.field(description="Shown once; only its hash is stored.")
+
+    @classmethod
+    def of(cls, issued: IssuedKey) -> "IssuedApiKeyType":
+        return cls(api_key=ApiKeyType.of(issued.key), secret=issued.secret)

@@ -1,0 +1,1 @@
+"""MongoDB through Beanie: documents, mappers, repositories and the store that opens them."""

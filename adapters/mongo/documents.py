@@ -1,0 +1,86 @@
+"""Beanie documents: how entries, accounts, applications and keys are laid out in MongoDB."""
+
+from datetime import datetime
+
+from beanie import Document
+from pydantic import Field
+from pymongo import ASCENDING, DESCENDING, IndexModel
+
+# Read paths lead with the equality fields (account, application, action, email) and then
+# the sort (created_at, _id), per MongoDB's Equality-Sort-Range rule; the range on
+# created_at (since/until) and the keyset bound ride on the same sort key.
+_NEWEST_FIRST = [("created_at", DESCENDING), ("_id", DESCENDING)]
+
+
+class AuditLogDocument(Document):
+    id: str = Field(alias="_id")  # type: ignore[assignment]  # string ids, not ObjectIds
+    account: str
+    application: str
+    action: str
+    success: bool
+    email: str | None = None
+    reason: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+    request_id: str | None = None
+    created_at: datetime
+    expires_at: datetime
+
+    class Settings:
+        name = "audit_logs"
+        keep_nulls = False
+        indexes = [
+            # Physical deletion by MongoDB's TTL monitor once expires_at has passed.
+            IndexModel([("expires_at", ASCENDING)], name="ttl_expires_at", expireAfterSeconds=0),
+            IndexModel([("account", ASCENDING), *_NEWEST_FIRST], name="account_newest"),
+            IndexModel([("application", ASCENDING), *_NEWEST_FIRST], name="application_newest"),
+            IndexModel(
+                [("account", ASCENDING), ("action", ASCENDING), *_NEWEST_FIRST],
+                name="account_action_newest",
+            ),
+            IndexModel(
+                [("account", ASCENDING), ("email", ASCENDING), *_NEWEST_FIRST],
+                name="account_email_newest",
+            ),
+        ]
+
+
+class AccountDocument(Document):
+    id: str = Field(alias="_id")  # type: ignore[assignment]  # string ids, not ObjectIds
+    name: str
+    plan: str
+
+    class Settings:
+        name = "accounts"
+
+
+class ApplicationDocument(Document):
+    id: str = Field(alias="_id")  # type: ignore[assignment]  # string ids, not ObjectIds
+    account: str
+    name: str
+
+    class Settings:
+        name = "applications"
+        indexes = [IndexModel([("account", ASCENDING)], name="account")]
+
+
+class ApiKeyDocument(Document):
+    id: str = Field(alias="_id")  # type: ignore[assignment]  # string ids, not ObjectIds
+    account: str
+    application: str | None = None
+    scopes: list[str]
+    secret_hash: str
+    revoked: bool
+    created_at: datetime
+
+    class Settings:
+        name = "api_keys"
+        indexes = [IndexModel([("account", ASCENDING)], name="account")]
+
+
+DOCUMENT_MODELS: list[type[Document]] = [
+    AuditLogDocument,
+    AccountDocument,
+    ApplicationDocument,
+    ApiKeyDocument,
+]

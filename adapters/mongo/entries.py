@@ -1,0 +1,77 @@
+"""The audit entry repository on Beanie: insert and read, and nothing that changes an entry."""
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from beanie import SortDirection
+
+from adapters.mongo.documents import AuditLogDocument
+from adapters.mongo.errors import translated_errors
+from adapters.mongo.mappers import entry_to_document, entry_to_domain
+from application.criteria import EntryCriteria, Position
+from domain.entry import AuditEntry
+
+_NEWEST_FIRST = [("created_at", SortDirection.DESCENDING), ("_id", SortDirection.DESCENDING)]
+STREAM_BATCH_SIZE = 1_000
+
+
+class BeanieAuditEntryRepository:
+    async def add(self, entry: AuditEntry) -> None:
+        with translated_errors("audit entry", entry.id):
+            await entry_to_document(entry).insert()
+
+    async def add_many(self, entries: Sequence[AuditEntry]) -> None:
+        if not entries:
+            return
+        # Ids are assigned before the insert: Beanie 1.30's insert_many leaves them unset.
+        with translated_errors("audit entry", entries[0].id):
+            await AuditLogDocument.insert_many([entry_to_document(e) for e in entries])
+
+    async def query(
+        self, criteria: EntryCriteria, *, now: datetime, after: Position | None, limit: int
+    ) -> list[AuditEntry]:
+        with translated_errors():
+            documents = await AuditLogDocument.find(
+                mongo_filter(criteria, now=now, after=after), sort=_NEWEST_FIRST, limit=limit
+            ).to_list()
+        return [entry_to_domain(d) for d in documents]
+
+    async def stream(self, criteria: EntryCriteria, *, now: datetime) -> AsyncIterator[AuditEntry]:
+        cursor = AuditLogDocument.find(
+            mongo_filter(criteria, now=now, after=None),
+            sort=_NEWEST_FIRST,
+            batch_size=STREAM_BATCH_SIZE,
+        )
+        with translated_errors():
+            async for document in cursor:
+                yield entry_to_domain(document)
+
+
+def mongo_filter(
+    criteria: EntryCriteria, *, now: datetime, after: Position | None
+) -> dict[str, Any]:
+    """The query document. Expired entries are excluded here, before the TTL monitor runs."""
+    query: dict[str, Any] = {"expires_at": {"$gt": now}}
+    equalities = {
+        "account": criteria.account,
+        "application": criteria.application,
+        "email": criteria.email,
+        "success": criteria.success,
+    }
+    query.update({field: value for field, value in equalities.items() if value is not None})
+    if criteria.actions is not None:
+        query["action"] = {"$in": list(criteria.actions)}
+    created: dict[str, datetime] = {}
+    if criteria.since is not None:
+        created["$gte"] = criteria.since
+    if criteria.until is not None:
+        created["$lt"] = criteria.until
+    if created:
+        query["created_at"] = created
+    if after is not None:
+        query["$or"] = [
+            {"created_at": {"$lt": after.created_at}},
+            {"created_at": after.created_at, "_id": {"$lt": after.entry_id}},
+        ]
+    return query

@@ -1,0 +1,93 @@
+"""Data mappers between Beanie documents and domain objects (Beanie has no classical mapping)."""
+
+from datetime import UTC, datetime
+
+from adapters.mongo.documents import (
+    AccountDocument,
+    ApiKeyDocument,
+    ApplicationDocument,
+    AuditLogDocument,
+)
+from domain.entry import AuditEntry
+from domain.tenancy import Account, ApiKey, Application, Scope
+
+
+def _utc(moment: datetime) -> datetime:
+    # The driver returns its own fixed-offset UTC tzinfo; the domain uses datetime.UTC.
+    return moment.astimezone(UTC)
+
+
+def entry_to_document(entry: AuditEntry) -> AuditLogDocument:
+    return AuditLogDocument(
+        _id=entry.id,
+        account=entry.account,
+        application=entry.application,
+        action=entry.action,
+        success=entry.success,
+        email=entry.email,
+        reason=entry.reason,
+        ip=entry.ip,
+        user_agent=entry.user_agent,
+        request_id=entry.request_id,
+        created_at=entry.created_at,
+        expires_at=entry.expires_at,
+    )
+
+
+def entry_to_domain(document: AuditLogDocument) -> AuditEntry:
+    return AuditEntry(
+        id=document.id,
+        account=document.account,
+        application=document.application,
+        action=document.action,
+        success=document.success,
+        email=document.email,
+        reason=document.reason,
+        ip=document.ip,
+        user_agent=document.user_agent,
+        request_id=document.request_id,
+        created_at=_utc(document.created_at),
+        expires_at=_utc(document.expires_at),
+    )
+
+
+def account_to_document(account: Account) -> AccountDocument:
+    return AccountDocument(_id=account.id, name=account.name, plan=account.plan)
+
+
+def account_to_domain(document: AccountDocument) -> Account:
+    return Account(id=document.id, name=document.name, plan=document.plan)
+
+
+def application_to_document(application: Application) -> ApplicationDocument:
+    return ApplicationDocument(
+        _id=application.id, account=application.account, name=application.name
+    )
+
+
+def application_to_domain(document: ApplicationDocument) -> Application:
+    return Application(id=document.id, account=document.account, name=document.name)
+
+
+def key_to_document(key: ApiKey) -> ApiKeyDocument:
+    return ApiKeyDocument(
+        _id=key.id,
+        account=key.account,
+        application=key.application,
+        scopes=sorted(scope.value for scope in key.scopes),
+        secret_hash=key.secret_hash,
+        revoked=key.revoked,
+        created_at=key.created_at,
+    )
+
+
+def key_to_domain(document: ApiKeyDocument) -> ApiKey:
+    return ApiKey(
+        id=document.id,
+        account=document.account,
+        application=document.application,
+        scopes=frozenset(Scope(scope) for scope in document.scopes),
+        secret_hash=document.secret_hash,
+        revoked=document.revoked,
+        created_at=_utc(document.created_at),
+    )

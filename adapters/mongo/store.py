@@ -1,0 +1,83 @@
+"""Opening the store: client, reachability, Beanie (documents and indexes), embedded expiry."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from beanie import init_beanie
+from motor.motor_asyncio import AsyncIOMotorClient
+from pymongo.errors import ConfigurationError, PyMongoError
+
+from adapters.mongo.client import ClientOptions, create_client
+from adapters.mongo.directory import BeanieAccounts, BeanieApiKeys, BeanieApplications
+from adapters.mongo.documents import DOCUMENT_MODELS, AuditLogDocument
+from adapters.mongo.embedded_ttl import EmbeddedTtlMonitor
+from adapters.mongo.entries import BeanieAuditEntryRepository
+from application.errors import StoreUnavailable
+
+
+class StoreUnreachable(Exception):
+    """The database could not be reached or prepared when the service started."""
+
+
+@dataclass(kw_only=True)
+class MongoStore:
+    client: "AsyncIOMotorClient[Any]"
+    database_name: str
+    ttl_monitor: EmbeddedTtlMonitor | None
+    entries: BeanieAuditEntryRepository
+    accounts: BeanieAccounts
+    applications: BeanieApplications
+    keys: BeanieApiKeys
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.ttl_monitor is not None
+
+    @classmethod
+    async def open(
+        cls, options: ClientOptions, *, database: str, ttl_sweep_seconds: float = 60.0
+    ) -> "MongoStore":
+        """Connect, check the database answers, and ensure collections and indexes.
+
+        Beanie binds its document classes to one database per process.
+        """
+        try:
+            client = create_client(options)
+        except ConfigurationError as exc:
+            raise StoreUnreachable(
+                f"the connection string is not valid ({type(exc).__name__})"
+            ) from None
+        try:
+            await client.admin.command("ping")
+            await init_beanie(database=client[database], document_models=DOCUMENT_MODELS)
+        except PyMongoError as exc:
+            client.close()
+            raise StoreUnreachable(
+                f"no answer within {options.server_selection_timeout_ms} ms ({type(exc).__name__})"
+            ) from None
+        monitor = None
+        if options.uri is None:
+            monitor = EmbeddedTtlMonitor(
+                [AuditLogDocument.get_motor_collection()], interval_seconds=ttl_sweep_seconds
+            )
+            monitor.start()
+        return cls(
+            client=client,
+            database_name=database,
+            ttl_monitor=monitor,
+            entries=BeanieAuditEntryRepository(),
+            accounts=BeanieAccounts(),
+            applications=BeanieApplications(),
+            keys=BeanieApiKeys(),
+        )
+
+    async def ping(self) -> None:
+        try:
+            await self.client.admin.command("ping")
+        except PyMongoError:
+            raise StoreUnavailable() from None
+
+    async def close(self) -> None:
+        if self.ttl_monitor is not None:
+            await self.ttl_monitor.stop()
+        self.client.close()

@@ -1,0 +1,89 @@
+"""Plans from a TOML file (`AUDITLOG_PLANS_FILE`), over the built-in defaults.
+
+    [plans.pro.auditlog]
+    retention_days = 90
+    can_download = true
+
+A plan the file names replaces or adds to the built-ins; a key it leaves out of a built-in
+plan keeps the built-in value. Anything malformed stops the service at start, with the
+file and key named, because a silently ignored typo would change how long logs are kept.
+"""
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from domain import validation
+from domain.errors import InvalidField
+from domain.plan import DEFAULT_PLANS, Plan, PlanCatalog, plan
+
+_POLICY_KEYS = {"retention_days", "can_download"}
+
+
+class PlanFileError(Exception):
+    def __init__(self, path: Path, key: str | None, problem: str) -> None:
+        where = f"{path}" if key is None else f"{path}: {key}"
+        super().__init__(f"plans file {where} {problem}")
+
+
+def load_plans(path: Path | None) -> PlanCatalog:
+    plans = {p.name: p for p in DEFAULT_PLANS}
+    if path is not None:
+        for name, table in _read_plans_table(path).items():
+            plans[name] = _parse_plan(path, name, table, plans.get(name))
+    return PlanCatalog(plans.values())
+
+
+def _read_plans_table(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            document = tomllib.load(handle)
+    except OSError as exc:
+        raise PlanFileError(path, None, f"cannot be read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PlanFileError(path, None, f"is not valid TOML: {exc}") from None
+    unknown = set(document) - {"plans"}
+    if unknown:
+        raise PlanFileError(path, sorted(unknown)[0], "is not a known key (expected 'plans')")
+    table = document.get("plans", {})
+    if not isinstance(table, dict):
+        raise PlanFileError(path, "plans", "must be a table of plans")
+    return table
+
+
+def _parse_plan(path: Path, name: str, table: Any, default: Plan | None) -> Plan:
+    key = f"plans.{name}"
+    try:
+        validation.identifier(name, key)
+    except InvalidField as exc:
+        raise PlanFileError(path, key, f"is not a valid plan name: it {exc.problem}") from None
+    if not isinstance(table, dict) or set(table) != {"auditlog"}:
+        raise PlanFileError(path, key, "must hold exactly one table, 'auditlog'")
+    policy = table["auditlog"]
+    if not isinstance(policy, dict):
+        raise PlanFileError(path, f"{key}.auditlog", "must be a table")
+    unknown = set(policy) - _POLICY_KEYS
+    if unknown:
+        raise PlanFileError(path, f"{key}.auditlog.{sorted(unknown)[0]}", "is not a known key")
+    if default is None:
+        missing = _POLICY_KEYS - set(policy)
+        if missing:
+            raise PlanFileError(
+                path, f"{key}.auditlog.{sorted(missing)[0]}", "is required for a new plan"
+            )
+    inherited: dict[str, Any] = {}
+    if default is not None:
+        inherited = {
+            "retention_days": default.auditlog.retention.days,
+            "can_download": default.auditlog.can_download,
+        }
+    values: dict[str, Any] = {**inherited, **policy}
+    retention_days, can_download = values["retention_days"], values["can_download"]
+    if not isinstance(can_download, bool):
+        raise PlanFileError(path, f"{key}.auditlog.can_download", "must be true or false")
+    try:
+        return plan(name, retention_days=retention_days, can_download=can_download)
+    except InvalidField as exc:
+        raise PlanFileError(
+            path, f"{key}.auditlog.retention_days", f"{exc.problem} (got {retention_days!r})"
+        ) from None
