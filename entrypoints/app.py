@@ -1,0 +1,119 @@
+"""The FastAPI app factory. Nothing connects at import: the lifespan opens the store."""
+
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI, Request
+
+from adapters.clock import SystemClock
+from adapters.graphql.context import Context
+from adapters.graphql.schema import graphql_router
+from adapters.ids import ObjectIdGenerator
+from adapters.mongo.client import ClientOptions
+from adapters.mongo.store import MongoStore
+from adapters.plans_file import load_plans
+from application.ports import Clock, IdGenerator
+from application.services import Ports, Services
+from entrypoints.settings import Settings
+
+log = logging.getLogger("auditlog")
+
+
+class ConfigError(Exception):
+    """The configuration cannot work; the message says which setting to fix."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Overrides:
+    """Replacements for tests: a controllable clock or id source."""
+
+    clock: Clock | None = None
+    ids: IdGenerator | None = None
+
+
+def client_options(settings: Settings) -> ClientOptions:
+    uri = settings.store.mongodb_uri
+    return ClientOptions(
+        uri=None if uri is None else uri.get_secret_value(),
+        server_selection_timeout_ms=settings.store.mongodb_server_selection_timeout_ms,
+        socket_timeout_ms=settings.store.mongodb_socket_timeout_ms,
+    )
+
+
+def _operator_token(settings: Settings) -> tuple[str, bool]:
+    """The configured operator token, or in embedded mode a generated one (and True)."""
+    if settings.access.operator_token is not None:
+        return settings.access.operator_token.get_secret_value(), False
+    if settings.store.mongodb_uri is not None:
+        raise ConfigError(
+            "AUDITLOG_OPERATOR_TOKEN must be set when AUDITLOG_MONGODB_URI is: "
+            "every instance must accept the same operator"
+        )
+    return secrets.token_urlsafe(32), True
+
+
+def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAPI:
+    """Build the app. Raises `ConfigError` or `PlanFileError` on configuration it cannot use."""
+    overrides = overrides or Overrides()
+    plans = load_plans(settings.access.plans_file)
+    operator_token, generated = _operator_token(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = await MongoStore.open(
+            client_options(settings),
+            database=settings.store.mongodb_db,
+            ttl_sweep_seconds=settings.store.embedded_ttl_sweep_seconds,
+        )
+        if store.is_embedded:
+            log.warning(
+                "embedded in-memory store (AUDITLOG_MONGODB_URI is not set): data is NOT kept "
+                "across restarts; use it to try the service, not to keep audit logs"
+            )
+        if generated:
+            # Printed once, on purpose: without it nobody could administer this instance.
+            log.warning(
+                "operator token for this run (set AUDITLOG_OPERATOR_TOKEN to choose one): %s",
+                operator_token,
+            )
+        ports = Ports(
+            entries=store.entries,
+            accounts=store.accounts,
+            applications=store.applications,
+            keys=store.keys,
+            clock=overrides.clock or SystemClock(),
+            ids=overrides.ids or ObjectIdGenerator(),
+        )
+        app.state.store = store
+        app.state.services = Services.build(ports, plans=plans, operator_token=operator_token)
+        try:
+            yield
+        finally:
+            await store.close()
+
+    app = FastAPI(
+        title="Audit log service",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+
+    async def graphql_context(request: Request) -> Context:
+        return Context(request.app.state.services, request.headers.get("authorization"))
+
+    app.include_router(graphql_router(graphql_context), prefix="/graphql")
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process is up and serving."""
+        return {"status": "ok"}
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> dict[str, str]:
+        return {"service": "auditlog", "graphql": "/graphql", "health": "/healthz"}
+
+    return app
