@@ -28,6 +28,10 @@ class LogFilter:
         if self.application is not None:
             validation.identifier(self.application, "filter.application")
         if self.actions is not None:
+            if not self.actions:
+                raise InvalidField(
+                    "filter.actions", "must list at least one action; omit it to match any"
+                )
             if len(self.actions) > MAX_ACTIONS_IN_FILTER:
                 raise InvalidField(
                     "filter.actions", f"must list at most {MAX_ACTIONS_IN_FILTER} actions"

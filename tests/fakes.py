@@ -1,0 +1,133 @@
+"""Hand-written in-memory fakes of the ports, for use-case tests (and as the benchmark floor)."""
+
+import itertools
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from application.criteria import EntryCriteria, Position
+from application.errors import Conflict
+from domain.entry import AuditEntry
+from domain.tenancy import Account, ApiKey, Application
+
+
+class FakeClock:
+    """A clock that stands still until told to move."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self._now = now or datetime(2026, 1, 15, 12, 0, 0, 123456, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, now: datetime) -> None:
+        self._now = now
+
+    def advance(self, **delta: float) -> None:
+        self._now += timedelta(**delta)
+
+
+class SequentialIds:
+    """24 hex digits, increasing: the same shape and text order as ObjectId hex."""
+
+    def __init__(self) -> None:
+        self._counter = itertools.count(1)
+
+    def new_entry_id(self) -> str:
+        return f"{next(self._counter):024x}"
+
+
+def matches(entry: AuditEntry, criteria: EntryCriteria) -> bool:
+    checks = (
+        criteria.account is None or entry.account == criteria.account,
+        criteria.application is None or entry.application == criteria.application,
+        criteria.actions is None or entry.action in criteria.actions,
+        criteria.email is None or entry.email == criteria.email,
+        criteria.success is None or entry.success == criteria.success,
+        criteria.since is None or entry.created_at >= criteria.since,
+        criteria.until is None or entry.created_at < criteria.until,
+    )
+    return all(checks)
+
+
+class InMemoryAuditEntries:
+    """Append-only, like the real one: add and read only."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, AuditEntry] = {}
+
+    async def add(self, entry: AuditEntry) -> None:
+        if entry.id in self.entries:
+            raise Conflict("audit entry", entry.id)
+        self.entries[entry.id] = entry
+
+    async def add_many(self, entries: Sequence[AuditEntry]) -> None:
+        for entry in entries:
+            await self.add(entry)
+
+    def _live_newest_first(self, criteria: EntryCriteria, now: datetime) -> list[AuditEntry]:
+        rows = [e for e in self.entries.values() if e.is_live(now) and matches(e, criteria)]
+        return sorted(rows, key=lambda e: (e.created_at, e.id), reverse=True)
+
+    async def query(
+        self, criteria: EntryCriteria, *, now: datetime, after: Position | None, limit: int
+    ) -> list[AuditEntry]:
+        rows = self._live_newest_first(criteria, now)
+        if after is not None:
+            rows = [e for e in rows if (e.created_at, e.id) < (after.created_at, after.entry_id)]
+        return rows[:limit]
+
+    async def stream(self, criteria: EntryCriteria, *, now: datetime) -> AsyncIterator[AuditEntry]:
+        for entry in self._live_newest_first(criteria, now):
+            yield entry
+
+
+class InMemoryAccounts:
+    def __init__(self) -> None:
+        self.accounts: dict[str, Account] = {}
+
+    async def add(self, account: Account) -> None:
+        if account.id in self.accounts:
+            raise Conflict("account", account.id)
+        self.accounts[account.id] = account
+
+    async def get(self, account_id: str) -> Account | None:
+        return self.accounts.get(account_id)
+
+    async def set_plan(self, account_id: str, plan: str) -> Account | None:
+        if account_id not in self.accounts:
+            return None
+        self.accounts[account_id] = replace(self.accounts[account_id], plan=plan)
+        return self.accounts[account_id]
+
+
+class InMemoryApplications:
+    def __init__(self) -> None:
+        self.applications: dict[str, Application] = {}
+
+    async def add(self, application: Application) -> None:
+        if application.id in self.applications:
+            raise Conflict("application", application.id)
+        self.applications[application.id] = application
+
+    async def get(self, application_id: str) -> Application | None:
+        return self.applications.get(application_id)
+
+
+class InMemoryApiKeys:
+    def __init__(self) -> None:
+        self.keys: dict[str, ApiKey] = {}
+
+    async def add(self, key: ApiKey) -> None:
+        if key.id in self.keys:
+            raise Conflict("API key", key.id)
+        self.keys[key.id] = key
+
+    async def get(self, key_id: str) -> ApiKey | None:
+        return self.keys.get(key_id)
+
+    async def revoke(self, key_id: str) -> ApiKey | None:
+        if key_id not in self.keys:
+            return None
+        self.keys[key_id] = self.keys[key_id].revoke()
+        return self.keys[key_id]

@@ -1,0 +1,124 @@
+"""Use-case wiring on the in-memory fakes, with two tenants and helpers to act as them.
+
+Tenants (created by the `tenants` fixture through the operator's own use cases):
+- account `acme` on plan `pro` (90 days) owns `acme-web` and `acme-mobile`;
+- account `globex` on plan `free` (7 days) owns `globex-web`.
+"""
+
+from collections.abc import Iterable
+
+import pytest
+
+from application.principal import Principal
+from application.services import Ports, Services
+from domain.entry import AuditEntry, AuditEvent
+from domain.plan import DEFAULT_PLANS, PlanCatalog
+from domain.tenancy import Scope
+from tests.fakes import (
+    FakeClock,
+    InMemoryAccounts,
+    InMemoryApiKeys,
+    InMemoryApplications,
+    InMemoryAuditEntries,
+    SequentialIds,
+)
+from tests.unit.application.support import OPERATOR_TOKEN, KeyFactory, Recorder
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def entries() -> InMemoryAuditEntries:
+    return InMemoryAuditEntries()
+
+
+@pytest.fixture
+def accounts() -> InMemoryAccounts:
+    return InMemoryAccounts()
+
+
+@pytest.fixture
+def applications() -> InMemoryApplications:
+    return InMemoryApplications()
+
+
+@pytest.fixture
+def keys() -> InMemoryApiKeys:
+    return InMemoryApiKeys()
+
+
+@pytest.fixture
+def services(
+    clock: FakeClock,
+    entries: InMemoryAuditEntries,
+    accounts: InMemoryAccounts,
+    applications: InMemoryApplications,
+    keys: InMemoryApiKeys,
+) -> Services:
+    ports = Ports(
+        entries=entries,
+        accounts=accounts,
+        applications=applications,
+        keys=keys,
+        clock=clock,
+        ids=SequentialIds(),
+    )
+    return Services.build(ports, plans=PlanCatalog(DEFAULT_PLANS), operator_token=OPERATOR_TOKEN)
+
+
+@pytest.fixture
+def operator() -> Principal:
+    return Principal.operator()
+
+
+@pytest.fixture
+async def tenants(services: Services, operator: Principal) -> None:
+    for account_id, plan in (("acme", "pro"), ("globex", "free")):
+        await services.create_account.execute(
+            operator, account_id=account_id, name=account_id.title(), plan=plan
+        )
+    for account_id, application_id in (
+        ("acme", "acme-web"),
+        ("acme", "acme-mobile"),
+        ("globex", "globex-web"),
+    ):
+        await services.create_application.execute(
+            operator, account_id=account_id, application_id=application_id, name=application_id
+        )
+
+
+@pytest.fixture
+def key_for(services: Services, operator: Principal, tenants: None) -> KeyFactory:
+    """Issue a real key through the operator and return the principal it authenticates as."""
+
+    async def issue(
+        account: str,
+        application: str | None = None,
+        scopes: Iterable[Scope] = (Scope.RECORD, Scope.READ),
+    ) -> Principal:
+        issued = await services.issue_api_key.execute(
+            operator, account_id=account, application_id=application, scopes=frozenset(scopes)
+        )
+        return await services.authenticate.execute(issued.secret)
+
+    return issue
+
+
+@pytest.fixture
+def record(services: Services) -> Recorder:
+    """Record one event; `success` defaults to True and `action` to auth.login."""
+
+    async def record_one(
+        principal: Principal,
+        application: str,
+        action: str = "auth.login",
+        success: bool = True,
+        **fields: str,
+    ) -> AuditEntry:
+        event = AuditEvent(application=application, action=action, success=success, **fields)
+        return await services.record.execute(principal, event)
+
+    return record_one
