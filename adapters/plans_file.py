@@ -42,6 +42,8 @@ def _read_plans_table(path: Path) -> dict[str, Any]:
         raise PlanFileError(path, None, f"cannot be read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise PlanFileError(path, None, f"is not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise PlanFileError(path, None, "is not valid TOML: it is not UTF-8 text") from None
     unknown = set(document) - {"plans"}
     if unknown:
         raise PlanFileError(path, sorted(unknown)[0], "is not a known key (expected 'plans')")

@@ -29,7 +29,8 @@ class Conflict(ApplicationError):
 
 
 class StoreUnavailable(ApplicationError):
-    """The database did not answer in time. Safe to retry; nothing was half-written."""
+    """The database did not answer or failed. A single insert either happened or did not;
+    a batch may have been partly written before the failure."""
 
     def __init__(self) -> None:
         super().__init__("the audit log store is unavailable; retry later")

@@ -4,7 +4,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from application.errors import Conflict, StoreUnavailable
 
@@ -21,6 +21,19 @@ def translated_errors(kind: str = "", ident: str = "") -> Iterator[None]:
         yield
     except DuplicateKeyError:
         raise Conflict(kind, ident) from None
+    except BulkWriteError as exc:
+        if _only_duplicates(exc):
+            raise Conflict(kind, ident) from None
+        log.warning("storage operation failed: %s", type(exc).__name__)
+        raise StoreUnavailable() from None
     except PyMongoError as exc:
         log.warning("storage operation failed: %s", type(exc).__name__)
         raise StoreUnavailable() from None
+
+
+_DUPLICATE_KEY = 11000
+
+
+def _only_duplicates(error: BulkWriteError) -> bool:
+    write_errors = error.details.get("writeErrors") or []
+    return bool(write_errors) and all(e.get("code") == _DUPLICATE_KEY for e in write_errors)

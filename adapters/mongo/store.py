@@ -14,6 +14,8 @@ from adapters.mongo.embedded_ttl import EmbeddedTtlMonitor
 from adapters.mongo.entries import BeanieAuditEntryRepository
 from application.errors import StoreUnavailable
 
+_SCHEMES = ("mongodb://", "mongodb+srv://")
+
 
 class StoreUnreachable(Exception):
     """The database could not be reached or prepared when the service started."""
@@ -41,9 +43,16 @@ class MongoStore:
 
         Beanie binds its document classes to one database per process.
         """
+        if options.uri is not None and not options.uri.startswith(_SCHEMES):
+            # pymongo would take any other string for a host name and wait it out.
+            raise StoreUnreachable(
+                "the connection string is not valid (it must start with mongodb:// or "
+                "mongodb+srv://)"
+            )
         try:
             client = create_client(options)
-        except ConfigurationError as exc:
+        except (ConfigurationError, ValueError) as exc:
+            # Only the class: pymongo's message can quote the URI, password included.
             raise StoreUnreachable(
                 f"the connection string is not valid ({type(exc).__name__})"
             ) from None
