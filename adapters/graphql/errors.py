@@ -4,6 +4,7 @@ Codes follow Apollo's convention, which most GraphQL clients understand.
 """
 
 import logging
+import re
 
 from graphql import GraphQLError, GraphQLSyntaxError
 
@@ -30,6 +31,8 @@ _CODES: tuple[tuple[type[Exception], str], ...] = (
     (PlanNotConfigured, "PLAN_NOT_CONFIGURED"),
 )
 INTERNAL_MESSAGE = "Internal server error."
+# graphql-core's wording when a variable's value cannot be coerced to its declared type.
+_BAD_VARIABLE = re.compile(r"Variable '\$\w+' has invalid value")
 
 
 def graphql_name(field: str) -> str:
@@ -61,7 +64,7 @@ def classify(error: GraphQLError) -> None:
         # Raised by graphql-core before any resolver ran: the request itself is wrong.
         if isinstance(error, GraphQLSyntaxError):
             error.extensions = {"code": "GRAPHQL_PARSE_FAILED"}
-        elif error.message.startswith("Variable '$"):
+        elif _BAD_VARIABLE.match(error.message):
             error.extensions = {"code": "BAD_USER_INPUT"}
         else:
             error.extensions = {"code": "GRAPHQL_VALIDATION_FAILED"}

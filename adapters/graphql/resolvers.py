@@ -96,8 +96,9 @@ class Mutation:
         self,
         info: Info,
         account: strawberry.ID,
-        scopes: list[ScopeEnum],
         application: strawberry.ID | None = None,
+        *,
+        scopes: list[ScopeEnum],
     ) -> IssuedApiKeyType:
         issued = await info.context.services.issue_api_key.execute(
             await info.context.principal(),

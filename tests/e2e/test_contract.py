@@ -1,0 +1,103 @@
+"""The GraphQL contract other clients depend on: names, types, arguments and defaults."""
+
+from graphql import (
+    GraphQLArgument,
+    GraphQLEnumType,
+    GraphQLInputObjectType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    Undefined,
+    ast_from_value,
+    build_schema,
+    print_ast,
+)
+
+from adapters.graphql.schema import build_schema as served_schema
+
+# Copied from the issue that fixes the contract.
+CONTRACT = """
+scalar DateTime
+
+type AuditLogEntry { id: ID!  action: String!  email: String  success: Boolean!  reason: String
+  application: String!  account: String!  createdAt: DateTime!  expiresAt: DateTime!
+  ip: String  userAgent: String  requestId: String }
+input AuditEventInput { application: String!  action: String!  success: Boolean!  email: String
+  reason: String  ip: String  userAgent: String  requestId: String }
+input AuditLogFilter { account: String  application: String  actions: [String!]  email: String
+  success: Boolean  since: DateTime  until: DateTime }
+type PageInfo { hasNextPage: Boolean!  endCursor: String }
+type AuditLogEdge { cursor: String!  node: AuditLogEntry! }
+type AuditLogConnection { edges: [AuditLogEdge!]!  pageInfo: PageInfo! }
+type Plan { name: String!  retentionDays: Int!  canDownload: Boolean! }
+type Account { id: ID!  name: String!  plan: Plan! }
+type Application { id: ID!  account: String!  name: String! }
+enum Scope { RECORD READ EXPORT }
+type ApiKey { id: ID!  account: String!  application: String  scopes: [Scope!]!  revoked: Boolean! }
+type IssuedApiKey { apiKey: ApiKey!  secret: String! }
+
+type Query {
+  auditLogs(filter: AuditLogFilter, first: Int = 50, after: String): AuditLogConnection!
+  plans: [Plan!]!
+}
+type Mutation {
+  recordAuditEvent(input: AuditEventInput!): AuditLogEntry!
+  createAccount(id: ID!, name: String!, plan: String!): Account!
+  changeAccountPlan(account: ID!, plan: String!): Account!
+  createApplication(account: ID!, id: ID!, name: String!): Application!
+  issueApiKey(account: ID!, application: ID, scopes: [Scope!]!): IssuedApiKey!
+  revokeApiKey(id: ID!): ApiKey!
+}
+"""
+
+
+def default(arg: GraphQLArgument) -> str | None:
+    """The default as SDL text; `= null` on a nullable argument is the same as none."""
+    if arg.ast_node is not None and arg.ast_node.default_value is not None:
+        text = print_ast(arg.ast_node.default_value)
+    elif arg.default_value is Undefined:
+        return None
+    else:
+        node = ast_from_value(arg.default_value, arg.type)
+        text = None if node is None else print_ast(node)
+    return None if text == "null" else text
+
+
+def shape(schema: GraphQLSchema, name: str) -> dict[str, object]:
+    """A type's fields with their types, arguments and defaults, as comparable text."""
+    kind = schema.type_map[name]
+    if isinstance(kind, GraphQLEnumType):
+        return {"values": sorted(kind.values)}
+    assert isinstance(kind, GraphQLObjectType | GraphQLInputObjectType)
+    fields: dict[str, object] = {}
+    for field_name, field in kind.fields.items():
+        args = getattr(field, "args", {})
+        fields[field_name] = (
+            str(field.type),
+            [(a, str(arg.type), default(arg)) for a, arg in args.items()],
+        )
+    return fields
+
+
+def test_every_contract_type_is_served_with_exactly_its_fields() -> None:
+    contract = build_schema(CONTRACT)
+    served = served_schema()._schema
+    names = [n for n in contract.type_map if not n.startswith("__")]
+
+    for name in names:
+        if name in {"String", "Boolean", "Int", "ID", "Float", "DateTime"}:
+            assert name in served.type_map
+            continue
+        assert shape(served, name) == shape(contract, name), name
+
+
+def test_no_mutation_updates_or_deletes_an_audit_entry() -> None:
+    mutations = set(served_schema()._schema.type_map["Mutation"].fields)  # type: ignore[union-attr]
+
+    assert mutations == {
+        "recordAuditEvent",
+        "createAccount",
+        "changeAccountPlan",
+        "createApplication",
+        "issueApiKey",
+        "revokeApiKey",
+    }

@@ -1,0 +1,137 @@
+"""The `auditlog-server` command as a user runs it: start-up messages, refusals, exit codes."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+SERVER = [sys.executable, "-m", "entrypoints.main"]
+TOKEN = "a-long-enough-operator-token-for-tests"
+
+
+def environment(**settings: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITLOG_")}
+    return {**env, **{f"AUDITLOG_{k.upper()}": v for k, v in settings.items()}}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def refused(**settings: str) -> subprocess.CompletedProcess[str]:
+    """Run a server that is expected to refuse to start."""
+    return subprocess.run(
+        SERVER, env=environment(**settings), capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.fixture
+def embedded_server() -> Iterator[tuple[str, list[str]]]:
+    """A server on the embedded store; yields its base URL and the log lines of its start."""
+    port = free_port()
+    process = subprocess.Popen(
+        SERVER,
+        env=environment(port=str(port)),
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stderr is not None
+    lines: list[str] = []
+    try:
+        for line in process.stderr:
+            lines.append(line)
+            if "Uvicorn running on" in line:
+                break
+        yield f"http://127.0.0.1:{port}", lines
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+
+
+@pytest.mark.slow
+def test_the_embedded_server_warns_once_and_prints_a_working_operator_token(
+    embedded_server: tuple[str, list[str]],
+) -> None:
+    url, lines = embedded_server
+    log = "".join(lines)
+
+    assert log.count("data is NOT kept across restarts") == 1
+    match = re.search(r"operator token for this run .*: (\S+)", log)
+    assert match, log
+    assert httpx.get(f"{url}/healthz").status_code == 200
+    response = httpx.post(
+        f"{url}/graphql",
+        json={"query": "{ plans { name } }"},
+        headers={"Authorization": f"Bearer {match.group(1)}"},
+    )
+    assert response.json()["data"]["plans"][0] == {"name": "free"}
+
+
+def test_an_unreachable_mongodb_stops_the_server_with_one_clear_line() -> None:
+    started = time.monotonic()
+    result = refused(
+        mongodb_uri="mongodb://auditor:s3cret-pw@127.0.0.1:1/",
+        mongodb_server_selection_timeout_ms="300",
+        operator_token=TOKEN,
+    )
+
+    assert result.returncode == 1
+    assert "cannot use MongoDB at mongodb://***@127.0.0.1:1/" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "s3cret-pw" not in result.stderr
+    assert time.monotonic() - started < 30
+
+
+def test_a_malformed_mongodb_uri_is_reported_as_such() -> None:
+    result = refused(mongodb_uri="postgres://db/x", operator_token=TOKEN)
+
+    assert result.returncode == 1
+    assert "connection string is not valid" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_mongodb_without_an_operator_token_refuses_to_start() -> None:
+    result = refused(mongodb_uri="mongodb://127.0.0.1:1/")
+
+    assert result.returncode == 2
+    assert "AUDITLOG_OPERATOR_TOKEN must be set" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_short_operator_token_is_refused_naming_the_setting() -> None:
+    result = refused(operator_token="short")
+
+    assert result.returncode == 2
+    assert "AUDITLOG_OPERATOR_TOKEN" in result.stderr
+    assert "short" not in result.stderr.replace("at least", "")
+
+
+def test_an_invalid_setting_is_named() -> None:
+    result = refused(port="http")
+
+    assert result.returncode == 2
+    assert "AUDITLOG_PORT" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_malformed_plans_file_stops_the_server_naming_file_and_key(tmp_path: Path) -> None:
+    plans = tmp_path / "plans.toml"
+    plans.write_text("[plans.pro.auditlog]\nretention_days = 0\ncan_download = true\n")
+
+    result = refused(plans_file=str(plans))
+
+    assert result.returncode == 2
+    assert str(plans) in result.stderr
+    assert "plans.pro.auditlog.retention_days" in result.stderr
+    assert "Traceback" not in result.stderr
