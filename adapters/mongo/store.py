@@ -5,14 +5,13 @@ from typing import Any
 
 from beanie import init_beanie
 from motor.motor_asyncio import AsyncIOMotorClient
-from pymongo.errors import ConfigurationError, PyMongoError
+from pymongo.errors import ConfigurationError, ConnectionFailure, OperationFailure, PyMongoError
 
 from adapters.mongo.client import ClientOptions, create_client
 from adapters.mongo.directory import BeanieAccounts, BeanieApiKeys, BeanieApplications
 from adapters.mongo.documents import DOCUMENT_MODELS, AuditLogDocument
 from adapters.mongo.embedded_ttl import EmbeddedTtlMonitor
 from adapters.mongo.entries import BeanieAuditEntryRepository
-from application.errors import StoreUnavailable
 
 _SCHEMES = ("mongodb://", "mongodb+srv://")
 
@@ -61,9 +60,7 @@ class MongoStore:
             await init_beanie(database=client[database], document_models=DOCUMENT_MODELS)
         except PyMongoError as exc:
             client.close()
-            raise StoreUnreachable(
-                f"no answer within {options.server_selection_timeout_ms} ms ({type(exc).__name__})"
-            ) from None
+            raise StoreUnreachable(_why(exc, options)) from None
         monitor = None
         if options.uri is None:
             monitor = EmbeddedTtlMonitor(
@@ -80,13 +77,17 @@ class MongoStore:
             keys=BeanieApiKeys(),
         )
 
-    async def ping(self) -> None:
-        try:
-            await self.client.admin.command("ping")
-        except PyMongoError:
-            raise StoreUnavailable() from None
-
     async def close(self) -> None:
         if self.ttl_monitor is not None:
             await self.ttl_monitor.stop()
         self.client.close()
+
+
+def _why(error: PyMongoError, options: ClientOptions) -> str:
+    """Why start-up failed, without the driver's message (it can quote hosts and values)."""
+    if isinstance(error, ConnectionFailure):
+        return f"no answer within {options.server_selection_timeout_ms} ms ({type(error).__name__})"
+    if isinstance(error, OperationFailure):
+        code_name = (error.details or {}).get("codeName") or type(error).__name__
+        return f"the database refused the request ({code_name})"
+    return f"the database failed ({type(error).__name__})"

@@ -268,3 +268,19 @@ async def test_a_connection_string_with_a_bad_port_is_reported_as_not_valid(uri:
         await MongoStore.open(ClientOptions(uri=uri, server_selection_timeout_ms=300), database="x")
 
     assert "connection string is not valid" in str(raised.value)
+
+
+async def test_a_database_that_refuses_at_start_is_named_by_its_code_not_its_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def refuses(*args: object, **kwargs: object) -> None:
+        raise OperationFailure(
+            "auth failed for auditor:hunter2", code=18, details={"codeName": "AuthenticationFailed"}
+        )
+
+    monkeypatch.setattr("adapters.mongo.store.init_beanie", refuses)
+
+    with pytest.raises(StoreUnreachable) as raised:
+        await MongoStore.open(ClientOptions(uri=None), database="x")
+
+    assert str(raised.value) == "the database refused the request (AuthenticationFailed)"
