@@ -1,15 +1,25 @@
-"""Use cases of the operator: accounts, applications and API keys."""
+"""Use cases of the operator: accounts, applications and API keys. Each success is audited."""
 
 import secrets
 from dataclasses import dataclass
 
+from application import self_audit as actions
 from application.errors import NotFound
 from application.ports import Accounts, ApiKeys, Applications, Clock
 from application.principal import Principal
+from application.self_audit import SelfAudit, key_application
 from domain import validation
 from domain.errors import InvalidField, UnknownPlan
 from domain.plan import PlanCatalog
-from domain.tenancy import Account, ApiKey, Application, Scope, compose_secret, hash_secret
+from domain.tenancy import (
+    Account,
+    ApiKey,
+    Application,
+    Scope,
+    account_application_id,
+    compose_secret,
+    hash_secret,
+)
 
 
 def _known_plan(plans: PlanCatalog, name: str) -> str:
@@ -20,48 +30,66 @@ def _known_plan(plans: PlanCatalog, name: str) -> str:
 
 
 class CreateAccount:
-    def __init__(self, *, accounts: Accounts, plans: PlanCatalog) -> None:
+    def __init__(self, *, accounts: Accounts, plans: PlanCatalog, audit: SelfAudit) -> None:
         self._accounts = accounts
         self._plans = plans
+        self._audit = audit
 
     async def execute(
         self, principal: Principal, *, account_id: str, name: str, plan: str
     ) -> Account:
         principal.require_operator()
         account = Account(id=account_id, name=name, plan=_known_plan(self._plans, plan))
-        await self._accounts.add(account)
+        with self._audit.administered(
+            actions.ACCOUNT_CREATED, principal, application=account_application_id(account.id)
+        ) as record:
+            await self._accounts.add(account)
+            record.reason = f"plan {account.plan}"
         return account
 
 
 class ChangeAccountPlan:
     """Moves an account to another plan. Existing entries keep their `expires_at`."""
 
-    def __init__(self, *, accounts: Accounts, plans: PlanCatalog) -> None:
+    def __init__(self, *, accounts: Accounts, plans: PlanCatalog, audit: SelfAudit) -> None:
         self._accounts = accounts
         self._plans = plans
+        self._audit = audit
 
     async def execute(self, principal: Principal, *, account_id: str, plan: str) -> Account:
         principal.require_operator()
         validation.identifier(account_id, "account")
-        account = await self._accounts.set_plan(account_id, _known_plan(self._plans, plan))
-        if account is None:
-            raise NotFound("account", account_id)
+        new_plan = _known_plan(self._plans, plan)
+        with self._audit.administered(
+            actions.PLAN_CHANGED, principal, application=account_application_id(account_id)
+        ) as record:
+            before = await self._accounts.get(account_id)
+            account = await self._accounts.set_plan(account_id, new_plan)
+            if before is None or account is None:
+                raise NotFound("account", account_id)
+            record.reason = f"{before.plan} → {account.plan}"
         return account
 
 
 class CreateApplication:
-    def __init__(self, *, accounts: Accounts, applications: Applications) -> None:
+    def __init__(self, *, accounts: Accounts, applications: Applications, audit: SelfAudit) -> None:
         self._accounts = accounts
         self._applications = applications
+        self._audit = audit
 
     async def execute(
         self, principal: Principal, *, account_id: str, application_id: str, name: str
     ) -> Application:
         principal.require_operator()
+        # Ids starting with `_` are reserved for each account's own application.
+        validation.identifier(application_id, "id")
         application = Application(id=application_id, account=account_id, name=name)
         if await self._accounts.get(account_id) is None:
             raise NotFound("account", account_id)
-        await self._applications.add(application)
+        with self._audit.administered(
+            actions.APPLICATION_CREATED, principal, application=application.id
+        ):
+            await self._applications.add(application)
         return application
 
 
@@ -75,12 +103,19 @@ class IssueApiKey:
     """Issues a key; the secret is returned once and only its hash is stored."""
 
     def __init__(
-        self, *, accounts: Accounts, applications: Applications, keys: ApiKeys, clock: Clock
+        self,
+        *,
+        accounts: Accounts,
+        applications: Applications,
+        keys: ApiKeys,
+        clock: Clock,
+        audit: SelfAudit,
     ) -> None:
         self._accounts = accounts
         self._applications = applications
         self._keys = keys
         self._clock = clock
+        self._audit = audit
 
     async def execute(
         self,
@@ -113,17 +148,25 @@ class IssueApiKey:
             revoked=False,
             created_at=self._clock.now(),
         )
-        await self._keys.add(key)
+        with self._audit.administered(
+            actions.KEY_ISSUED, principal, application=key_application(key)
+        ) as record:
+            await self._keys.add(key)
+            record.reason = f"key {key.id} scopes {','.join(sorted(s.value for s in scopes))}"
         return IssuedKey(key=key, secret=secret)
 
 
 class RevokeApiKey:
-    def __init__(self, *, keys: ApiKeys) -> None:
+    def __init__(self, *, keys: ApiKeys, audit: SelfAudit) -> None:
         self._keys = keys
+        self._audit = audit
 
     async def execute(self, principal: Principal, *, key_id: str) -> ApiKey:
         principal.require_operator()
-        key = await self._keys.revoke(key_id)
-        if key is None:
-            raise NotFound("API key", key_id)
+        with self._audit.administered(actions.KEY_REVOKED, principal) as record:
+            key = await self._keys.revoke(key_id)
+            if key is None:
+                raise NotFound("API key", key_id)
+            record.application = key_application(key)
+            record.reason = f"key {key.id}"
         return key

@@ -4,24 +4,35 @@ import hmac
 
 from application.errors import Unauthenticated
 from application.ports import ApiKeys
-from application.principal import Principal
+from application.principal import Origin, Principal
+from application.self_audit import SelfAudit
 from domain.tenancy import key_id_of
 
 
 class Authenticate:
-    """The operator token, or a live API key; anything else is UNAUTHENTICATED."""
+    """The operator token, or a live API key; anything else is UNAUTHENTICATED.
 
-    def __init__(self, *, keys: ApiKeys, operator_token: str) -> None:
+    A revoked key that is still presented is recorded in its account's trail; a secret that
+    matches no key has no tenant to record under and is only counted.
+    """
+
+    def __init__(self, *, keys: ApiKeys, operator_token: str, self_audit: SelfAudit) -> None:
         self._keys = keys
         self._operator_token = operator_token.encode()
+        self._self_audit = self_audit
 
-    async def execute(self, secret: str | None) -> Principal:
+    async def execute(self, secret: str | None, origin: Origin | None = None) -> Principal:
+        origin = origin or Origin()
         if not secret:
             raise Unauthenticated()
         if hmac.compare_digest(secret.encode(), self._operator_token):
-            return Principal.operator()
+            return Principal.operator(origin)
         key_id = key_id_of(secret)
         key = None if key_id is None else await self._keys.get(key_id)
-        if key is None or key.revoked or not key.matches(secret):
+        if key is None or not key.matches(secret):
+            self._self_audit.unknown_secret()
             raise Unauthenticated()
-        return Principal.of_key(key)
+        if key.revoked:
+            self._self_audit.key_rejected(key, origin)
+            raise Unauthenticated()
+        return Principal.of_key(key, origin)

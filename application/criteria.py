@@ -26,7 +26,7 @@ class LogFilter:
         if self.account is not None:
             validation.identifier(self.account, "filter.account")
         if self.application is not None:
-            validation.identifier(self.application, "filter.application")
+            validation.application_id(self.application, "filter.application")
         if self.actions is not None:
             if not self.actions:
                 raise InvalidField(

@@ -15,8 +15,9 @@ class AuditEntryRepository(Protocol):
     async def add(self, entry: AuditEntry) -> None:
         """Insert one entry; raises `StoreUnavailable` if the store does not answer."""
 
-    async def add_many(self, entries: Sequence[AuditEntry]) -> None:
-        """Insert entries in one round trip."""
+    async def add_many(self, entries: Sequence[AuditEntry], *, skip_existing: bool = False) -> None:
+        """Insert entries in one round trip. With `skip_existing`, an id already stored (by an
+        earlier attempt at the same delivery) is left as it is instead of being a conflict."""
 
     async def query(
         self, criteria: EntryCriteria, *, now: datetime, after: Position | None, limit: int

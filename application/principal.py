@@ -1,9 +1,44 @@
-"""Who is calling: the operator, or an API key with its tenant binding and scopes."""
+"""Who is calling (the operator, or an API key with its tenant and scopes), and from where."""
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from application.errors import Forbidden
-from domain.tenancy import ApiKey, Scope
+from domain import validation
+from domain.errors import InvalidField
+from domain.tenancy import ApiKey, Scope, account_application_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Origin:
+    """Where a request came from, as far as it can be told; for the service's own audit trail."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+    request_id: str | None = None
+
+    @classmethod
+    def of(cls, *, ip: str | None, user_agent: str | None, request_id: str | None) -> "Origin":
+        """Keep what passes the entry rules and drop the rest: a request's own audit entry
+        must not fail because its user agent is odd."""
+        return cls(
+            ip=_or_none(validation.ip_address, ip),
+            user_agent=_or_none(
+                lambda v: validation.text(v, "user_agent", validation.USER_AGENT_MAX), user_agent
+            ),
+            request_id=_or_none(
+                lambda v: validation.text(v, "request_id", validation.REQUEST_ID_MAX), request_id
+            ),
+        )
+
+
+def _or_none(check: Callable[[str], str], value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return check(value)
+    except InvalidField:
+        return None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -13,20 +48,29 @@ class Principal:
     account: str | None = None
     application: str | None = None
     scopes: frozenset[Scope] = frozenset()
+    origin: Origin = field(default_factory=Origin)
 
     @classmethod
-    def operator(cls) -> "Principal":
-        return cls(is_operator=True, scopes=frozenset(Scope))
+    def operator(cls, origin: Origin | None = None) -> "Principal":
+        return cls(is_operator=True, scopes=frozenset(Scope), origin=origin or Origin())
 
     @classmethod
-    def of_key(cls, key: ApiKey) -> "Principal":
+    def of_key(cls, key: ApiKey, origin: Origin | None = None) -> "Principal":
         return cls(
             is_operator=False,
             key_id=key.id,
             account=key.account,
             application=key.application,
             scopes=key.scopes,
+            origin=origin or Origin(),
         )
+
+    @property
+    def home_application(self) -> str | None:
+        """Where this key's own events go: its application, else its account's reserved one."""
+        if self.account is None:
+            return None
+        return self.application or account_application_id(self.account)
 
     def require(self, scope: Scope) -> None:
         if scope not in self.scopes:

@@ -4,9 +4,10 @@ from dataclasses import dataclass
 
 from application.criteria import LogFilter, Position
 from application.cursor import decode_cursor, encode_cursor
-from application.ports import Accounts, Applications, AuditEntryRepository, Clock
+from application.ports import AuditEntryRepository, Clock
 from application.principal import Principal
-from application.tenancy import criteria_for_reading
+from application.self_audit import SelfAudit
+from application.tenancy import Directory, criteria_for_reading
 from domain.entry import AuditEntry
 from domain.errors import InvalidField
 from domain.tenancy import Scope
@@ -31,24 +32,25 @@ class QueryAuditLogs:
         self,
         *,
         entries: AuditEntryRepository,
-        accounts: Accounts,
-        applications: Applications,
+        directory: Directory,
         clock: Clock,
+        self_audit: SelfAudit,
     ) -> None:
         self._entries = entries
-        self._accounts = accounts
-        self._applications = applications
+        self._directory = directory
         self._clock = clock
+        self._self_audit = self_audit
 
     async def execute(
         self, principal: Principal, wanted: LogFilter, *, first: int, after: str | None
     ) -> Page:
-        principal.require(Scope.READ)
-        if not 1 <= first <= MAX_PAGE_SIZE:
-            raise InvalidField("first", f"must be between 1 and {MAX_PAGE_SIZE}")
-        position = None if after is None else decode_cursor(after)
-        criteria = await criteria_for_reading(principal, wanted, self._accounts, self._applications)
-        rows = await self._entries.query(
-            criteria, now=self._clock.now(), after=position, limit=first + 1
-        )
-        return Page(entries=rows[:first], has_next_page=len(rows) > first)
+        with self._self_audit.viewed(principal):
+            principal.require(Scope.READ)
+            if not 1 <= first <= MAX_PAGE_SIZE:
+                raise InvalidField("first", f"must be between 1 and {MAX_PAGE_SIZE}")
+            position = None if after is None else decode_cursor(after)
+            criteria = await criteria_for_reading(principal, wanted, self._directory)
+            rows = await self._entries.query(
+                criteria, now=self._clock.now(), after=position, limit=first + 1
+            )
+            return Page(entries=rows[:first], has_next_page=len(rows) > first)

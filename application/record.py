@@ -1,54 +1,123 @@
-"""Use case: record one audit event."""
+"""Use cases: record one audit event, or a batch of them all or nothing."""
 
-from application.errors import NotFound, PlanNotConfigured
-from application.ports import Accounts, Applications, AuditEntryRepository, Clock, IdGenerator
+import hashlib
+from collections.abc import Sequence
+
+from application.batch import BatchItemError
+from application.errors import Forbidden, NotFound, PlanNotConfigured
+from application.ports import AuditEntryRepository, Clock, IdGenerator
 from application.principal import Principal
-from application.tenancy import application_for_recording
+from application.tenancy import Directory, application_for_recording
 from domain.entry import AuditEntry, AuditEvent
-from domain.errors import UnknownPlan
+from domain.errors import InvalidField, UnknownPlan
 from domain.plan import PlanCatalog
+from domain.retention import RetentionPolicy
 from domain.tenancy import Scope
 
+MAX_BATCH = 1_000
 
-class RecordAuditEvent:
-    """Authorise, resolve the account and its plan now, stamp, fix retention, insert."""
+
+class Ingestion:
+    """Authorise each event, resolve its account and plan now, stamp and fix retention."""
 
     def __init__(
-        self,
-        *,
-        entries: AuditEntryRepository,
-        accounts: Accounts,
-        applications: Applications,
-        plans: PlanCatalog,
-        clock: Clock,
-        ids: IdGenerator,
+        self, *, directory: Directory, plans: PlanCatalog, clock: Clock, ids: IdGenerator
     ) -> None:
-        self._entries = entries
-        self._accounts = accounts
-        self._applications = applications
+        self._directory = directory
         self._plans = plans
         self._clock = clock
         self._ids = ids
 
-    async def execute(self, principal: Principal, event: AuditEvent) -> AuditEntry:
+    async def entries(
+        self,
+        principal: Principal,
+        events: Sequence[AuditEvent],
+        *,
+        batch: bool,
+        delivery_id: str | None = None,
+    ) -> list[AuditEntry]:
         principal.require(Scope.RECORD)
-        application = await application_for_recording(
-            principal, event.application, self._applications
-        )
+        now = self._clock.now()
+        # Each application and account is looked up once per request, however many events.
+        owners: dict[str, tuple[str, RetentionPolicy]] = {}
+        entries = []
+        for index, event in enumerate(events):
+            try:
+                if event.application not in owners:
+                    owners[event.application] = await self._owner(principal, event.application)
+            except (Forbidden, NotFound, PlanNotConfigured) as exc:
+                if batch:
+                    raise BatchItemError(index, exc) from None
+                raise
+            account, retention = owners[event.application]
+            entries.append(
+                AuditEntry.ingest(
+                    event,
+                    entry_id=(
+                        self._ids.new_entry_id()
+                        if delivery_id is None
+                        else delivered_entry_id(delivery_id, index)
+                    ),
+                    account=account,
+                    now=now,
+                    retention=retention,
+                )
+            )
+        return entries
+
+    async def _owner(
+        self, principal: Principal, application_id: str
+    ) -> tuple[str, RetentionPolicy]:
+        application = await application_for_recording(principal, application_id, self._directory)
         # The account is derived from the application, never taken from the caller.
-        account = await self._accounts.get(application.account)
+        account = await self._directory.account(application.account)
         if account is None:
             raise NotFound("account", application.account)
         try:
             plan = self._plans.get(account.plan)
         except UnknownPlan:
             raise PlanNotConfigured(account.plan) from None
-        entry = AuditEntry.ingest(
-            event,
-            entry_id=self._ids.new_entry_id(),
-            account=account.id,
-            now=self._clock.now(),
-            retention=plan.auditlog.retention,
-        )
+        return account.id, plan.auditlog.retention
+
+
+class RecordAuditEvent:
+    def __init__(self, *, entries: AuditEntryRepository, ingestion: Ingestion) -> None:
+        self._entries = entries
+        self._ingestion = ingestion
+
+    async def execute(self, principal: Principal, event: AuditEvent) -> AuditEntry:
+        [entry] = await self._ingestion.entries(principal, [event], batch=False)
         await self._entries.add(entry)
         return entry
+
+
+def delivered_entry_id(delivery_id: str, index: int) -> str:
+    """The id of the `index`-th event of a delivery: the same on every attempt, so a retry
+    after a partial write adds only what is missing. 24 hex digits, like the other ids."""
+    return hashlib.sha256(f"{delivery_id}/{index}".encode()).hexdigest()[:24]
+
+
+class RecordAuditEvents:
+    """Up to 1,000 events: all are authorised before any is stored, then one insert.
+
+    With a `delivery_id` (the interceptor's, the same on each attempt) the insert is
+    idempotent: entries already stored by an earlier, partly written attempt are kept."""
+
+    def __init__(self, *, entries: AuditEntryRepository, ingestion: Ingestion) -> None:
+        self._entries = entries
+        self._ingestion = ingestion
+
+    async def execute(
+        self,
+        principal: Principal,
+        events: Sequence[AuditEvent],
+        *,
+        delivery_id: str | None = None,
+    ) -> list[AuditEntry]:
+        if not 1 <= len(events) <= MAX_BATCH:
+            raise InvalidField("inputs", f"must hold between 1 and {MAX_BATCH} events")
+        entries = await self._ingestion.entries(
+            principal, events, batch=True, delivery_id=delivery_id
+        )
+        await self._entries.add_many(entries, skip_existing=delivery_id is not None)
+        return entries

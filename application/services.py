@@ -10,6 +10,7 @@ from application.admin import (
     RevokeApiKey,
 )
 from application.authenticate import Authenticate
+from application.interceptor import AuditEmitter, Auditor, EmitterConfig, RecordingSink
 from application.ports import (
     Accounts,
     ApiKeys,
@@ -19,7 +20,9 @@ from application.ports import (
     IdGenerator,
 )
 from application.query import QueryAuditLogs
-from application.record import RecordAuditEvent
+from application.record import Ingestion, RecordAuditEvent, RecordAuditEvents
+from application.self_audit import SelfAudit
+from application.tenancy import Directory
 from domain.plan import PlanCatalog
 
 
@@ -36,8 +39,13 @@ class Ports:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Services:
     plans: PlanCatalog
+    emitter: AuditEmitter
+    """Carries the service's own audit events; the entrypoint starts and stops it."""
+    auditor: Auditor
+    self_audit: SelfAudit
     authenticate: Authenticate
     record: RecordAuditEvent
+    record_many: RecordAuditEvents
     query: QueryAuditLogs
     create_account: CreateAccount
     change_account_plan: ChangeAccountPlan
@@ -46,34 +54,47 @@ class Services:
     revoke_api_key: RevokeApiKey
 
     @classmethod
-    def build(cls, ports: Ports, *, plans: PlanCatalog, operator_token: str) -> "Services":
+    def build(
+        cls,
+        ports: Ports,
+        *,
+        plans: PlanCatalog,
+        operator_token: str,
+        interceptor: EmitterConfig | None = None,
+    ) -> "Services":
+        directory = Directory(ports.accounts, ports.applications)
+        ingestion = Ingestion(directory=directory, plans=plans, clock=ports.clock, ids=ports.ids)
+        record_many = RecordAuditEvents(entries=ports.entries, ingestion=ingestion)
+        # The service records its own events through the same interceptor it offers.
+        emitter = AuditEmitter(RecordingSink(record_many), interceptor)
+        auditor = Auditor(emitter)
+        audit = SelfAudit(auditor)
         return cls(
             plans=plans,
-            authenticate=Authenticate(keys=ports.keys, operator_token=operator_token),
-            record=RecordAuditEvent(
-                entries=ports.entries,
-                accounts=ports.accounts,
-                applications=ports.applications,
-                plans=plans,
-                clock=ports.clock,
-                ids=ports.ids,
+            emitter=emitter,
+            auditor=auditor,
+            self_audit=audit,
+            authenticate=Authenticate(
+                keys=ports.keys, operator_token=operator_token, self_audit=audit
             ),
+            record=RecordAuditEvent(entries=ports.entries, ingestion=ingestion),
+            record_many=record_many,
             query=QueryAuditLogs(
-                entries=ports.entries,
-                accounts=ports.accounts,
-                applications=ports.applications,
-                clock=ports.clock,
+                entries=ports.entries, directory=directory, clock=ports.clock, self_audit=audit
             ),
-            create_account=CreateAccount(accounts=ports.accounts, plans=plans),
-            change_account_plan=ChangeAccountPlan(accounts=ports.accounts, plans=plans),
+            create_account=CreateAccount(accounts=ports.accounts, plans=plans, audit=audit),
+            change_account_plan=ChangeAccountPlan(
+                accounts=ports.accounts, plans=plans, audit=audit
+            ),
             create_application=CreateApplication(
-                accounts=ports.accounts, applications=ports.applications
+                accounts=ports.accounts, applications=ports.applications, audit=audit
             ),
             issue_api_key=IssueApiKey(
                 accounts=ports.accounts,
                 applications=ports.applications,
                 keys=ports.keys,
                 clock=ports.clock,
+                audit=audit,
             ),
-            revoke_api_key=RevokeApiKey(keys=ports.keys),
+            revoke_api_key=RevokeApiKey(keys=ports.keys, audit=audit),
         )

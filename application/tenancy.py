@@ -4,20 +4,39 @@ from application.criteria import EntryCriteria, LogFilter
 from application.errors import Forbidden, NotFound
 from application.ports import Accounts, Applications
 from application.principal import Principal
-from domain.tenancy import Application
+from domain.tenancy import Account, Application, reserved_application_owner
 
 _NOT_YOURS = "this API key may not use application {!r}"
 
 
+class Directory:
+    """Accounts and applications, including each account's reserved application."""
+
+    def __init__(self, accounts: Accounts, applications: Applications) -> None:
+        self.accounts = accounts
+        self.applications = applications
+
+    async def account(self, account_id: str) -> Account | None:
+        return await self.accounts.get(account_id)
+
+    async def application(self, application_id: str) -> Application | None:
+        owner = reserved_application_owner(application_id)
+        if owner is None:
+            return await self.applications.get(application_id)
+        if await self.accounts.get(owner) is None:
+            return None
+        return Application.account_level(owner)
+
+
 async def application_for_recording(
-    principal: Principal, application_id: str, applications: Applications
+    principal: Principal, application_id: str, directory: Directory
 ) -> Application:
     """The application an entry is recorded for, if the principal may record for it.
 
     A key is told FORBIDDEN for an application that does not exist too, so it cannot
     learn which ids exist in other accounts.
     """
-    application = await applications.get(application_id)
+    application = await directory.application(application_id)
     if principal.is_operator:
         if application is None:
             raise NotFound("application", application_id)
@@ -32,16 +51,13 @@ async def application_for_recording(
 
 
 async def criteria_for_reading(
-    principal: Principal,
-    wanted: LogFilter,
-    accounts: Accounts,
-    applications: Applications,
+    principal: Principal, wanted: LogFilter, directory: Directory
 ) -> EntryCriteria:
     """Narrow a filter to the principal's tenant; asking for another tenant is FORBIDDEN."""
     if principal.is_operator:
-        account, application = await _operator_scope(wanted, accounts, applications)
+        account, application = await _operator_scope(wanted, directory)
     else:
-        account, application = await _key_scope(principal, wanted, applications)
+        account, application = await _key_scope(principal, wanted, directory)
     return EntryCriteria(
         account=account,
         application=application,
@@ -53,18 +69,16 @@ async def criteria_for_reading(
     )
 
 
-async def _operator_scope(
-    wanted: LogFilter, accounts: Accounts, applications: Applications
-) -> tuple[str | None, str | None]:
-    if wanted.account is not None and await accounts.get(wanted.account) is None:
+async def _operator_scope(wanted: LogFilter, directory: Directory) -> tuple[str | None, str | None]:
+    if wanted.account is not None and await directory.account(wanted.account) is None:
         raise NotFound("account", wanted.account)
-    if wanted.application is not None and await applications.get(wanted.application) is None:
+    if wanted.application is not None and await directory.application(wanted.application) is None:
         raise NotFound("application", wanted.application)
     return wanted.account, wanted.application
 
 
 async def _key_scope(
-    principal: Principal, wanted: LogFilter, applications: Applications
+    principal: Principal, wanted: LogFilter, directory: Directory
 ) -> tuple[str, str | None]:
     assert principal.account is not None
     if wanted.account is not None and wanted.account != principal.account:
@@ -74,7 +88,7 @@ async def _key_scope(
             raise Forbidden(_NOT_YOURS.format(wanted.application))
         return principal.account, principal.application
     if wanted.application is not None:
-        application = await applications.get(wanted.application)
+        application = await directory.application(wanted.application)
         if application is None or application.account != principal.account:
             raise Forbidden(_NOT_YOURS.format(wanted.application))
     return principal.account, wanted.application

@@ -26,7 +26,7 @@ class AuditEvent:
         if not isinstance(self.success, bool):
             raise InvalidField("success", "must be true or false")
         normalised = {
-            "application": validation.identifier(self.application, "application"),
+            "application": validation.application_id(self.application),
             "action": validation.action(self.action),
             "email": None if self.email is None else validation.email(self.email),
             "reason": validation.optional_text(self.reason, "reason", validation.REASON_MAX),

@@ -10,6 +10,7 @@ from datetime import datetime
 from domain import validation
 
 API_KEY_PREFIX = "alk_"
+ACCOUNT_APPLICATION_PREFIX = "_"
 _API_KEY = re.compile(r"alk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
 
 
@@ -32,16 +33,37 @@ class Account:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Application:
-    """An application belongs to exactly one account; its id is unique across accounts."""
+    """An application belongs to exactly one account; its id is unique across accounts.
+
+    Every account also has a reserved application, `_<account id>`, for events that concern
+    the account as a whole. It exists as long as the account does and is never stored.
+    """
 
     id: str
     account: str
     name: str
 
     def __post_init__(self) -> None:
-        validation.identifier(self.id, "id")
+        validation.application_id(self.id, "id")
         validation.identifier(self.account, "account")
         object.__setattr__(self, "name", validation.name(self.name))
+
+    @classmethod
+    def account_level(cls, account_id: str) -> "Application":
+        return cls(
+            id=account_application_id(account_id), account=account_id, name="Account-level events"
+        )
+
+
+def account_application_id(account_id: str) -> str:
+    return ACCOUNT_APPLICATION_PREFIX + account_id
+
+
+def reserved_application_owner(application_id: str) -> str | None:
+    """The account whose reserved application this is, or None for an ordinary application."""
+    if application_id.startswith(ACCOUNT_APPLICATION_PREFIX):
+        return application_id.removeprefix(ACCOUNT_APPLICATION_PREFIX)
+    return None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -18,6 +18,8 @@ NAME_MAX = 200
 
 _ACTION = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+# An account's reserved application: `_` and the account id. Created ids cannot start with `_`.
+_APPLICATION_ID = re.compile(r"_?[a-z0-9][a-z0-9_-]{0,62}")
 _LOCAL_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+")
 _DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 
@@ -35,6 +37,17 @@ def identifier(value: str, field: str) -> str:
         raise InvalidField(
             field,
             "must be 1 to 63 characters of a-z, 0-9, '_' or '-', starting with a letter or digit",
+        )
+    return value
+
+
+def application_id(value: str, field: str = "application") -> str:
+    """An application id, or an account's reserved application (`_<account id>`)."""
+    if not _APPLICATION_ID.fullmatch(value):
+        raise InvalidField(
+            field,
+            "must be an application id (1 to 63 characters of a-z, 0-9, '_' or '-', starting "
+            "with a letter or digit) or an account's reserved application, '_<account id>'",
         )
     return value
 

@@ -15,7 +15,9 @@ from adapters.ids import ObjectIdGenerator
 from adapters.mongo.client import ClientOptions
 from adapters.mongo.store import MongoStore
 from adapters.plans_file import load_plans
+from application.interceptor import EmitterConfig
 from application.ports import Clock, IdGenerator
+from application.principal import Origin
 from application.services import Ports, Services
 from entrypoints.settings import Settings
 
@@ -40,6 +42,19 @@ def client_options(settings: Settings) -> ClientOptions:
         uri=None if uri is None else uri.get_secret_value(),
         server_selection_timeout_ms=settings.store.mongodb_server_selection_timeout_ms,
         socket_timeout_ms=settings.store.mongodb_socket_timeout_ms,
+    )
+
+
+def emitter_config(settings: Settings) -> EmitterConfig:
+    interceptor = settings.interceptor
+    return EmitterConfig(
+        capacity=interceptor.queue_size,
+        batch_size=interceptor.batch_size,
+        linger_seconds=interceptor.linger_ms / 1000,
+        max_attempts=interceptor.max_attempts,
+        backoff_base_seconds=interceptor.backoff_base_ms / 1000,
+        backoff_max_seconds=interceptor.backoff_max_ms / 1000,
+        shutdown_grace_seconds=interceptor.shutdown_grace_seconds,
     )
 
 
@@ -87,11 +102,20 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
             clock=overrides.clock or SystemClock(),
             ids=overrides.ids or ObjectIdGenerator(),
         )
+        services = Services.build(
+            ports,
+            plans=plans,
+            operator_token=operator_token,
+            interceptor=emitter_config(settings),
+        )
+        services.emitter.start()
         app.state.store = store
-        app.state.services = Services.build(ports, plans=plans, operator_token=operator_token)
+        app.state.services = services
         try:
             yield
         finally:
+            # Requests have finished: flush the service's own audit events, then disconnect.
+            await services.emitter.stop()
             await store.close()
 
     app = FastAPI(
@@ -103,7 +127,12 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
     )
 
     async def graphql_context(request: Request) -> Context:
-        return Context(request.app.state.services, request.headers.get("authorization"))
+        origin = Origin.of(
+            ip=request.client.host if request.client else None,
+            user_agent=request.headers.get("user-agent"),
+            request_id=request.headers.get("x-request-id"),
+        )
+        return Context(request.app.state.services, request.headers.get("authorization"), origin)
 
     app.include_router(graphql_router(graphql_context), prefix="/graphql")
 

@@ -6,23 +6,15 @@ import re
 import sys
 
 import uvicorn
-from pydantic import ValidationError
 
 from adapters.mongo.client import ClientOptions
 from adapters.mongo.store import MongoStore, StoreUnreachable
 from adapters.plans_file import PlanFileError
 from entrypoints.app import ConfigError, client_options, create_app
-from entrypoints.settings import Settings
+from entrypoints.settings import Settings, SettingsError
 
 log = logging.getLogger("auditlog")
 _USERINFO = re.compile(r"//[^@/]*@")
-
-
-def _describe_settings_error(error: ValidationError) -> str:
-    problems = [
-        f"AUDITLOG_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors()
-    ]
-    return "invalid configuration: " + "; ".join(problems)
 
 
 async def _check_reachable(options: ClientOptions, database: str) -> None:
@@ -36,8 +28,8 @@ def main() -> int:
     )
     try:
         settings = Settings.from_env()
-    except ValidationError as exc:
-        log.error(_describe_settings_error(exc))
+    except SettingsError as exc:
+        log.error("%s", exc)
         return 2
     logging.getLogger().setLevel(settings.server.log_level)
     try:

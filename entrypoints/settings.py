@@ -1,10 +1,10 @@
 """Settings from the environment, one class per concern, all under the `AUDITLOG_` prefix."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_OPERATOR_TOKEN_LENGTH = 24
@@ -42,12 +42,53 @@ class AccessSettings(BaseSettings):
     plans_file: Path | None = None
 
 
+class InterceptorSettings(BaseSettings):
+    """The queue and sender that carry the service's own audit events."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AUDITLOG_INTERCEPTOR_", env_ignore_empty=True, extra="ignore"
+    )
+
+    queue_size: int = Field(default=10_000, ge=1, le=1_000_000)
+    batch_size: int = Field(default=100, ge=1, le=1_000)
+    linger_ms: int = Field(default=50, ge=0, le=60_000)
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    backoff_base_ms: int = Field(default=100, ge=1, le=60_000)
+    backoff_max_ms: int = Field(default=10_000, ge=1, le=600_000)
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=600)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     server: ServerSettings
     store: StoreSettings
     access: AccessSettings
+    interceptor: InterceptorSettings = field(default_factory=InterceptorSettings)
 
     @classmethod
     def from_env(cls) -> "Settings":
-        return cls(server=ServerSettings(), store=StoreSettings(), access=AccessSettings())
+        """Read every concern from the environment; raises `SettingsError` naming variables."""
+        return cls(
+            server=_load(ServerSettings),
+            store=_load(StoreSettings),
+            access=_load(AccessSettings),
+            interceptor=_load(InterceptorSettings),
+        )
+
+
+_S = TypeVar("_S", bound=BaseSettings)
+
+
+class SettingsError(Exception):
+    """One or more environment variables hold values the service cannot use."""
+
+
+def _load(kind: type[_S]) -> _S:
+    try:
+        return kind()
+    except ValidationError as exc:
+        prefix = kind.model_config.get("env_prefix", "")
+        problems = [
+            f"{prefix}{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+        ]
+        raise SettingsError("invalid configuration: " + "; ".join(problems)) from None

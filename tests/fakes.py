@@ -61,9 +61,13 @@ class InMemoryAuditEntries:
             raise Conflict("audit entry", entry.id)
         self.entries[entry.id] = entry
 
-    async def add_many(self, entries: Sequence[AuditEntry]) -> None:
+    async def add_many(self, entries: Sequence[AuditEntry], *, skip_existing: bool = False) -> None:
+        if not skip_existing:
+            clash = next((e.id for e in entries if e.id in self.entries), None)
+            if clash is not None:
+                raise Conflict("audit entry", clash)
         for entry in entries:
-            await self.add(entry)
+            self.entries.setdefault(entry.id, entry)
 
     def _live_newest_first(self, criteria: EntryCriteria, now: datetime) -> list[AuditEntry]:
         rows = [e for e in self.entries.values() if e.is_live(now) and matches(e, criteria)]

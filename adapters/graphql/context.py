@@ -2,7 +2,8 @@
 
 from strawberry.fastapi import BaseContext
 
-from application.principal import Principal
+from application.errors import Unauthenticated
+from application.principal import Origin, Principal
 from application.services import Services
 
 
@@ -17,14 +18,27 @@ def bearer_secret(authorization: str | None) -> str | None:
 
 
 class Context(BaseContext):
-    def __init__(self, services: Services, authorization: str | None) -> None:
+    def __init__(self, services: Services, authorization: str | None, origin: Origin) -> None:
         super().__init__()
         self.services = services
         self._secret = bearer_secret(authorization)
+        self._origin = origin
         self._principal: Principal | None = None
+        self._refused: Unauthenticated | None = None
 
     async def principal(self) -> Principal:
-        """The authenticated caller; raises `Unauthenticated`. Looked up once per request."""
+        """The authenticated caller; raises `Unauthenticated`.
+
+        Decided once per request, refusal included, so a request with several fields is
+        looked up, counted and audited once."""
+        if self._refused is not None:
+            raise self._refused
         if self._principal is None:
-            self._principal = await self.services.authenticate.execute(self._secret)
+            try:
+                self._principal = await self.services.authenticate.execute(
+                    self._secret, self._origin
+                )
+            except Unauthenticated as refused:
+                self._refused = refused
+                raise
         return self._principal

@@ -9,6 +9,7 @@ import re
 from graphql import GraphQLError, GraphQLSyntaxError
 
 from adapters.graphql.scalars import InvalidScalar
+from application.batch import BatchItemError
 from application.errors import (
     Conflict,
     Forbidden,
@@ -43,21 +44,33 @@ def graphql_name(field: str) -> str:
     )
 
 
+def _expected(original: Exception) -> tuple[str, dict[str, object]] | None:
+    """The public message and extensions of an error the rules expect, else None."""
+    if isinstance(original, BatchItemError):
+        cause = original.cause
+        if isinstance(cause, InvalidField) and original.field is not None:
+            inner = _expected(InvalidField(original.field, cause.problem))
+        else:
+            inner = _expected(cause)
+            inner = inner and (f"inputs[{original.index}]: {inner[0]}", inner[1])
+        return inner and (inner[0], {**inner[1], "index": original.index})
+    for kind, code in _CODES:
+        if isinstance(original, kind):
+            if isinstance(original, InvalidField):
+                field = graphql_name(original.field)
+                return f"{field}: {original.problem}", {"code": code, "field": field}
+            return str(original), {"code": code}
+    return None
+
+
 def classify(error: GraphQLError) -> None:
     """Set the error's code and public message in place."""
     original = error.original_error
-    for kind, code in _CODES:
-        if isinstance(original, kind):
-            extensions: dict[str, object] = {"code": code}
-            if isinstance(original, InvalidField):
-                field = graphql_name(original.field)
-                error.message = f"{field}: {original.problem}"
-                extensions["field"] = field
-            else:
-                error.message = str(original)
-            error.extensions = extensions
-            log.info("request refused: %s", code)
-            return
+    expected = None if original is None else _expected(original)
+    if expected is not None:
+        error.message, error.extensions = expected
+        log.info("request refused: %s", error.extensions["code"])
+        return
     if error.path is None and (
         original is None or isinstance(original, GraphQLError | InvalidScalar)
     ):

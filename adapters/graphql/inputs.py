@@ -4,8 +4,10 @@ from datetime import datetime
 
 import strawberry
 
+from application.batch import BatchItemError
 from application.criteria import LogFilter
 from domain.entry import AuditEvent
+from domain.errors import InvalidField
 
 
 @strawberry.input(name="AuditEventInput")
@@ -52,3 +54,14 @@ class AuditLogFilterInput:
             since=self.since,
             until=self.until,
         )
+
+
+def parse_batch(inputs: list[AuditEventInput]) -> list[AuditEvent]:
+    """Every input as an event; the first invalid one is reported with its index."""
+    events = []
+    for index, item in enumerate(inputs):
+        try:
+            events.append(item.to_event())
+        except InvalidField as exc:
+            raise BatchItemError(index, exc) from None
+    return events

@@ -3,7 +3,7 @@
 import strawberry
 
 from adapters.graphql.context import Context
-from adapters.graphql.inputs import AuditEventInput, AuditLogFilterInput
+from adapters.graphql.inputs import AuditEventInput, AuditLogFilterInput, parse_batch
 from adapters.graphql.types import (
     AccountType,
     ApiKeyType,
@@ -12,6 +12,7 @@ from adapters.graphql.types import (
     AuditLogEntryType,
     IssuedApiKeyType,
     PlanType,
+    RecordAuditEventsResult,
     ScopeEnum,
 )
 from application.criteria import LogFilter
@@ -50,6 +51,17 @@ class Mutation:
         principal = await info.context.principal()
         entry = await info.context.services.record.execute(principal, input.to_event())
         return AuditLogEntryType.of(entry)
+
+    @strawberry.mutation(
+        description="Append 1 to 1000 entries, all or nothing, in one insert. An error about "
+        "one input names it in extensions.index."
+    )
+    async def record_audit_events(
+        self, info: Info, inputs: list[AuditEventInput]
+    ) -> RecordAuditEventsResult:
+        principal = await info.context.principal()
+        entries = await info.context.services.record_many.execute(principal, parse_batch(inputs))
+        return RecordAuditEventsResult.of(entries)
 
     @strawberry.mutation(description="Operator only.")
     async def create_account(

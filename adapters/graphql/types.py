@@ -57,6 +57,16 @@ class AuditLogEntryType:
         )
 
 
+@strawberry.type(name="RecordAuditEventsResult")
+class RecordAuditEventsResult:
+    recorded: int
+    entries: list[AuditLogEntryType]
+
+    @classmethod
+    def of(cls, entries: list[AuditEntry]) -> "RecordAuditEventsResult":
+        return cls(recorded=len(entries), entries=[AuditLogEntryType.of(e) for e in entries])
+
+
 @strawberry.type
 class PageInfo:
     has_next_page: bool

@@ -5,9 +5,10 @@ from datetime import datetime
 from typing import Any
 
 from beanie import SortDirection
+from pymongo.errors import BulkWriteError
 
 from adapters.mongo.documents import AuditLogDocument
-from adapters.mongo.errors import translated_errors
+from adapters.mongo.errors import only_duplicate_keys, translated_errors
 from adapters.mongo.mappers import entry_to_document, entry_to_domain
 from application.criteria import EntryCriteria, Position
 from domain.entry import AuditEntry
@@ -21,12 +22,18 @@ class BeanieAuditEntryRepository:
         with translated_errors("audit entry", entry.id):
             await entry_to_document(entry).insert()
 
-    async def add_many(self, entries: Sequence[AuditEntry]) -> None:
+    async def add_many(self, entries: Sequence[AuditEntry], *, skip_existing: bool = False) -> None:
         if not entries:
             return
+        documents = [entry_to_document(e) for e in entries]
         # Ids are assigned before the insert: Beanie 1.30's insert_many leaves them unset.
         with translated_errors("audit entry", entries[0].id):
-            await AuditLogDocument.insert_many([entry_to_document(e) for e in entries])
+            try:
+                # Unordered when skipping: the insert goes on past ids already stored.
+                await AuditLogDocument.insert_many(documents, ordered=not skip_existing)
+            except BulkWriteError as exc:
+                if not (skip_existing and only_duplicate_keys(exc)):
+                    raise
 
     async def query(
         self, criteria: EntryCriteria, *, now: datetime, after: Position | None, limit: int

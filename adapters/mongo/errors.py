@@ -22,7 +22,7 @@ def translated_errors(kind: str = "", ident: str = "") -> Iterator[None]:
     except DuplicateKeyError:
         raise Conflict(kind, ident) from None
     except BulkWriteError as exc:
-        if _only_duplicates(exc):
+        if only_duplicate_keys(exc):
             raise Conflict(kind, ident) from None
         log.warning("storage operation failed: %s", type(exc).__name__)
         raise StoreUnavailable() from None
@@ -34,6 +34,7 @@ def translated_errors(kind: str = "", ident: str = "") -> Iterator[None]:
 _DUPLICATE_KEY = 11000
 
 
-def _only_duplicates(error: BulkWriteError) -> bool:
+def only_duplicate_keys(error: BulkWriteError) -> bool:
+    """Whether every write that failed did so because its id was already taken."""
     write_errors = error.details.get("writeErrors") or []
     return bool(write_errors) and all(e.get("code") == _DUPLICATE_KEY for e in write_errors)

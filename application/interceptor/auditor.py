@@ -1,0 +1,258 @@
+"""Declaring a flow audited: a decorator for async functions and an explicit context manager.
+
+The flow's result and exceptions pass through untouched, and building or emitting the
+event can never fail the flow. On failure the reason is a short, safe code (a declared
+code, the exception's `audit_reason`, or its class name), never the exception's message
+or arguments, which may hold secrets.
+"""
+
+import functools
+import inspect
+import logging
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, ParamSpec, Protocol, TypeVar
+
+from domain.entry import AuditEvent
+
+log = logging.getLogger("auditlog.interceptor")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+_SAFE_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]{0,63}")
+
+
+class Emitter(Protocol):
+    """Takes an event without waiting for it to be stored."""
+
+    def emit(self, event: AuditEvent) -> bool:
+        """Enqueue; False if the event was dropped."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """What a deriver sees: the call's arguments by name, and its outcome."""
+
+    arguments: Mapping[str, Any]
+    result: Any = None
+    error: BaseException | None = None
+
+    def __getitem__(self, name: str) -> Any:
+        return self.arguments[name]
+
+
+Field = str | Callable[[Call], str | None] | None
+ErrorCodes = Mapping[type[BaseException], str]
+
+
+def safe_reason(error: BaseException, codes: ErrorCodes | None = None) -> str:
+    """A code for a failure that cannot leak what the exception carries."""
+    for kind, code in (codes or {}).items():
+        if isinstance(error, kind):
+            return code
+    # The class's attribute only: an instance could have been handed anything.
+    declared = getattr(type(error), "audit_reason", None)
+    if isinstance(declared, str) and _SAFE_CODE.fullmatch(declared):
+        return declared
+    return type(error).__name__
+
+
+def _resolve(field: Field, call: Call) -> str | None:
+    return field(call) if callable(field) else field
+
+
+class Auditor:
+    def __init__(self, emitter: Emitter) -> None:
+        self._emitter = emitter
+        self.invalid = 0
+        """Events that could not be built (a deriver failed or produced an invalid value)."""
+
+    def audited(
+        self,
+        action: str,
+        *,
+        application: Field,
+        email: Field = None,
+        reason: Field = None,
+        ip: Field = None,
+        user_agent: Field = None,
+        request_id: Field = None,
+        error_codes: ErrorCodes | None = None,
+    ) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+        """Audit every call of an async function. Fields are values or `Call -> value`."""
+        fields = {
+            "application": application,
+            "email": email,
+            "reason": reason,
+            "ip": ip,
+            "user_agent": user_agent,
+            "request_id": request_id,
+        }
+
+        def decorate(flow: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+            signature = inspect.signature(flow)
+
+            @functools.wraps(flow)
+            async def audited_flow(*args: P.args, **kwargs: P.kwargs) -> R:
+                try:
+                    result = await flow(*args, **kwargs)
+                except BaseException as error:
+                    self._emit_call(
+                        action, fields, error_codes, signature, args, kwargs, None, error
+                    )
+                    raise
+                self._emit_call(action, fields, error_codes, signature, args, kwargs, result, None)
+                return result
+
+            return audited_flow
+
+        return decorate
+
+    def audit(
+        self,
+        action: str,
+        *,
+        application: str | None = None,
+        email: str | None = None,
+        reason: str | None = None,
+        ip: str | None = None,
+        user_agent: str | None = None,
+        request_id: str | None = None,
+        error_codes: ErrorCodes | None = None,
+        record_failures: bool = True,
+    ) -> "AuditScope":
+        """A context manager; set fields on it as the flow learns them."""
+        return AuditScope(
+            self,
+            action,
+            application=application,
+            email=email,
+            reason=reason,
+            ip=ip,
+            user_agent=user_agent,
+            request_id=request_id,
+            error_codes=error_codes,
+            record_failures=record_failures,
+        )
+
+    def emit(
+        self,
+        action: str,
+        *,
+        success: bool,
+        application: str | None,
+        **fields: str | None,
+    ) -> bool:
+        """Build and emit one event; never raises. False if it was not emitted."""
+        try:
+            event = AuditEvent(
+                action=action,
+                success=success,
+                application=application,  # type: ignore[arg-type]
+                **fields,
+            )
+        except Exception as exc:
+            self.invalid += 1
+            log.warning(
+                "audit event for %s not emitted: %s", action, getattr(exc, "field", type(exc))
+            )
+            return False
+        try:
+            return self._emitter.emit(event)
+        except Exception as exc:
+            log.error("audit emitter failed for %s: %s", action, type(exc).__name__)
+            return False
+
+    def _emit_call(
+        self,
+        action: str,
+        fields: Mapping[str, Field],
+        error_codes: ErrorCodes | None,
+        signature: inspect.Signature,
+        args: tuple[Any, ...],
+        kwargs: Mapping[str, Any],
+        result: Any,
+        error: BaseException | None,
+    ) -> None:
+        try:
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            call = Call(bound.arguments, result, error)
+            values = {name: _resolve(field, call) for name, field in fields.items()}
+        except Exception as exc:
+            self.invalid += 1
+            log.warning(
+                "audit event for %s not emitted: deriving failed (%s)", action, type(exc).__name__
+            )
+            return
+        if error is not None:
+            values["reason"] = safe_reason(error, error_codes)
+        application = values.pop("application")
+        self.emit(action, success=error is None, application=application, **values)
+
+
+class AuditScope:
+    """`with auditor.audit(...) as audit:` emits when the block ends; an exception in the
+    block makes it a failure with a safe reason, and is re-raised untouched."""
+
+    def __init__(
+        self,
+        auditor: Auditor,
+        action: str,
+        *,
+        error_codes: ErrorCodes | None,
+        record_failures: bool,
+        **fields: str | None,
+    ) -> None:
+        self._auditor = auditor
+        self._action = action
+        self._error_codes = error_codes
+        self._record_failures = record_failures
+        self._skipped = False
+        self.application = fields.get("application")
+        self.email = fields.get("email")
+        self.reason = fields.get("reason")
+        self.ip = fields.get("ip")
+        self.user_agent = fields.get("user_agent")
+        self.request_id = fields.get("request_id")
+
+    def skip(self) -> None:
+        """Emit nothing for this block."""
+        self._skipped = True
+
+    def __enter__(self) -> "AuditScope":
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._skipped or (error is not None and not self._record_failures):
+            return
+        reason = self.reason if error is None else safe_reason(error, self._error_codes)
+        self._auditor.emit(
+            self._action,
+            success=error is None,
+            application=self.application,
+            email=self.email,
+            reason=reason,
+            ip=self.ip,
+            user_agent=self.user_agent,
+            request_id=self.request_id,
+        )
+
+    async def __aenter__(self) -> "AuditScope":
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.__exit__(kind, error, traceback)

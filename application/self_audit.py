@@ -1,0 +1,88 @@
+"""The service audits itself through its own interceptor, beyond the spec's coverage.
+
+Reads by API keys, administration and presented-but-revoked keys go to the trail of the
+account concerned. Events about an account as a whole go to its reserved application,
+`_<account id>`; events about one application or a key bound to one go to that application.
+"""
+
+import contextlib
+from collections.abc import Iterator
+
+from application.interceptor import Auditor
+from application.principal import Origin, Principal
+from domain.tenancy import ApiKey, account_application_id
+
+VIEWED = "portal.audit_logs.viewed"
+ACCOUNT_CREATED = "admin.account.created"
+PLAN_CHANGED = "admin.account.plan_changed"
+APPLICATION_CREATED = "admin.application.created"
+KEY_ISSUED = "admin.api_key.issued"
+KEY_REVOKED = "admin.api_key.revoked"
+KEY_REJECTED = "auth.api_key.rejected"
+
+
+def key_application(key: ApiKey) -> str:
+    return key.application or account_application_id(key.account)
+
+
+class SelfAudit:
+    def __init__(self, auditor: Auditor) -> None:
+        self._auditor = auditor
+        self.unknown_credentials = 0
+        """Secrets that matched nothing: there is no tenant to record them under."""
+
+    @contextlib.contextmanager
+    def viewed(self, principal: Principal) -> Iterator[None]:
+        """A read by an API key, whether it succeeded or was refused."""
+        if principal.is_operator:
+            yield
+            return
+        origin = principal.origin
+        with self._auditor.audit(
+            VIEWED,
+            application=principal.home_application,
+            ip=origin.ip,
+            user_agent=origin.user_agent,
+            request_id=origin.request_id,
+        ):
+            yield
+
+    @contextlib.contextmanager
+    def administered(
+        self, action: str, principal: Principal, *, application: str | None = None
+    ) -> Iterator["AdminRecord"]:
+        """An administrative change, recorded once it has succeeded."""
+        record = AdminRecord(application)
+        origin = principal.origin
+        with self._auditor.audit(
+            action,
+            ip=origin.ip,
+            user_agent=origin.user_agent,
+            request_id=origin.request_id,
+            record_failures=False,
+        ) as scope:
+            yield record
+            scope.application = record.application
+            scope.reason = record.reason
+
+    def key_rejected(self, key: ApiKey, origin: Origin) -> None:
+        self._auditor.emit(
+            KEY_REJECTED,
+            success=False,
+            application=key_application(key),
+            reason="revoked",
+            ip=origin.ip,
+            user_agent=origin.user_agent,
+            request_id=origin.request_id,
+        )
+
+    def unknown_secret(self) -> None:
+        self.unknown_credentials += 1
+
+
+class AdminRecord:
+    """What an administrative use case learns as it runs: where to record, and the detail."""
+
+    def __init__(self, application: str | None) -> None:
+        self.application = application
+        self.reason: str | None = None
