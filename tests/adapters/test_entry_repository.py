@@ -1,5 +1,6 @@
 """The Beanie entry repository: round trips, order, filters, expiry and append-only shape."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -157,3 +158,25 @@ def test_the_repository_offers_no_way_to_change_or_remove_an_entry() -> None:
 
     assert port_methods == {"add", "add_many", "query", "stream"}
     assert adapter_methods == port_methods
+
+
+async def test_a_retried_delivery_adds_only_what_is_missing_and_keeps_what_is_stored(
+    store: MongoStore,
+) -> None:
+    first_attempt = [entry(created_at=T0 - timedelta(seconds=i)) for i in range(1, 4)]
+    await store.entries.add(first_attempt[0])
+    retry = [replace(first_attempt[0], reason="changed"), *first_attempt[1:]]
+
+    await store.entries.add_many(retry, skip_existing=True)
+
+    rows = await store.entries.query(criteria(), now=T0, after=None, limit=10)
+    assert [r.id for r in rows] == [e.id for e in first_attempt]
+    assert rows[0].reason is None
+
+
+async def test_without_skipping_a_stored_id_in_a_batch_is_a_conflict(store: MongoStore) -> None:
+    stored = entry(created_at=T0 - timedelta(seconds=1))
+    await store.entries.add(stored)
+
+    with pytest.raises(Conflict):
+        await store.entries.add_many([entry(entry_id=stored.id, created_at=T0)])

@@ -1,5 +1,6 @@
 """A small GraphQL client for the end-to-end tests, speaking HTTP to the ASGI app."""
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,13 +48,27 @@ class Result:
         return str(self.error["extensions"]["code"])
 
 
+# The service's own events (see application/self_audit.py).
+SELF_AUDIT_ACTIONS = ("admin.", "portal.audit_logs.", "auth.api_key.")
+
+
 class Api:
-    def __init__(self, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, drain: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
         self.http = http
+        self._drain = drain
+
+    async def settle(self) -> None:
+        """Wait until the service's own audit events emitted so far are stored."""
+        if self._drain is not None:
+            await self._drain()
 
     async def gql(
         self, query: str, variables: dict[str, Any] | None = None, *, token: str | None
     ) -> Result:
+        # Deterministic tests: every self-audit event of earlier requests is stored first.
+        await self.settle()
         headers = {} if token is None else {"Authorization": f"Bearer {token}"}
         response = await self.http.post(
             "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
@@ -104,13 +119,21 @@ class Api:
             variables["first"] = first
         return await self.gql(AUDIT_LOGS, variables, token=token)
 
-    async def all_ids(self, token: str, **filter: Any) -> list[str]:
-        """Every entry id the token can see, walking all pages."""
-        ids: list[str] = []
+    async def all_entries(self, token: str, **filter: Any) -> list[dict[str, Any]]:
+        """Every entry the token can see, walking all pages."""
+        nodes: list[dict[str, Any]] = []
         after = None
         while True:
             page = (await self.logs(token, filter=filter or None, first=500, after=after)).data
-            ids += [edge["node"]["id"] for edge in page["auditLogs"]["edges"]]
+            nodes += [edge["node"] for edge in page["auditLogs"]["edges"]]
             if not page["auditLogs"]["pageInfo"]["hasNextPage"]:
-                return ids
+                return nodes
             after = page["auditLogs"]["pageInfo"]["endCursor"]
+
+    async def all_ids(self, token: str, **filter: Any) -> list[str]:
+        """The ids of every entry the token can see, but the service's own events."""
+        return [
+            node["id"]
+            for node in await self.all_entries(token, **filter)
+            if not node["action"].startswith(SELF_AUDIT_ACTIONS)
+        ]

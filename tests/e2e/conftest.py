@@ -9,7 +9,13 @@ import pytest
 from fastapi import FastAPI
 
 from entrypoints.app import Overrides, create_app
-from entrypoints.settings import AccessSettings, ServerSettings, Settings, StoreSettings
+from entrypoints.settings import (
+    AccessSettings,
+    InterceptorSettings,
+    ServerSettings,
+    Settings,
+    StoreSettings,
+)
 from tests.e2e.api import OPERATOR_TOKEN, Api
 from tests.fakes import FakeClock
 
@@ -19,6 +25,8 @@ def settings(**access: object) -> Settings:
         server=ServerSettings(),
         store=StoreSettings(mongodb_uri=None, embedded_ttl_sweep_seconds=3600),
         access=AccessSettings(operator_token=OPERATOR_TOKEN, **access),  # type: ignore[arg-type]
+        # No lingering for a fuller batch: the helpers wait for delivery before each request.
+        interceptor=InterceptorSettings(linger_ms=0),
     )
 
 
@@ -49,7 +57,7 @@ async def app(clock: FakeClock) -> AsyncIterator[FastAPI]:
 async def api(app: FastAPI) -> AsyncIterator[Api]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://audit.test") as http:
-        yield Api(http)
+        yield Api(http, app.state.services.emitter.drain)
 
 
 @pytest.fixture

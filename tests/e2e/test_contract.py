@@ -14,7 +14,7 @@ from graphql import (
 
 from adapters.graphql.schema import build_schema as served_schema
 
-# Copied from the issue that fixes the contract.
+# Copied from the issues that fix the contract (core service; batched ingestion).
 CONTRACT = """
 scalar DateTime
 
@@ -34,6 +34,7 @@ type Application { id: ID!  account: String!  name: String! }
 enum Scope { RECORD READ EXPORT }
 type ApiKey { id: ID!  account: String!  application: String  scopes: [Scope!]!  revoked: Boolean! }
 type IssuedApiKey { apiKey: ApiKey!  secret: String! }
+type RecordAuditEventsResult { recorded: Int!  entries: [AuditLogEntry!]! }
 
 type Query {
   auditLogs(filter: AuditLogFilter, first: Int = 50, after: String): AuditLogConnection!
@@ -41,6 +42,7 @@ type Query {
 }
 type Mutation {
   recordAuditEvent(input: AuditEventInput!): AuditLogEntry!
+  recordAuditEvents(inputs: [AuditEventInput!]!): RecordAuditEventsResult!
   createAccount(id: ID!, name: String!, plan: String!): Account!
   changeAccountPlan(account: ID!, plan: String!): Account!
   createApplication(account: ID!, id: ID!, name: String!): Application!
@@ -95,6 +97,7 @@ def test_no_mutation_updates_or_deletes_an_audit_entry() -> None:
 
     assert mutations == {
         "recordAuditEvent",
+        "recordAuditEvents",
         "createAccount",
         "changeAccountPlan",
         "createApplication",
