@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format install clean
+.PHONY: run test bench format install clean
 
 run: $(STAMP)
 	$(BIN)/auditlog-server
@@ -15,6 +15,10 @@ test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+# Benchmarks are not part of `make test`: they measure, they do not pass or fail.
+bench: $(STAMP)
+	$(BIN)/python bench/interceptor_overhead.py
 
 install: $(STAMP)
 
