@@ -1,12 +1,17 @@
 """The service audits itself: reads by keys, administration, and revoked keys presented."""
 
+from dataclasses import replace
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 
+from adapters.mongo.documents import AuditLogDocument
+from entrypoints.app import Overrides, create_app
+from entrypoints.settings import InterceptorSettings
 from tests.e2e.api import OPERATOR_TOKEN, Api
-from tests.e2e.conftest import Tenants
+from tests.e2e.conftest import Tenants, settings
 
 
 async def events(api: Api, action: str) -> list[dict[str, Any]]:
@@ -196,3 +201,18 @@ class TestTheAccountsReservedApplication:
         self, api: Api, tenants: Tenants
     ) -> None:
         assert (await api.record(OPERATOR_TOKEN, application="_nobody")).code == "NOT_FOUND"
+
+
+async def test_events_still_queued_at_shutdown_are_flushed_before_the_store_closes() -> None:
+    # A sender that would linger a minute for a fuller batch: only the shutdown sends it.
+    lingering = replace(settings(), interceptor=InterceptorSettings(linger_ms=60_000))
+    app = create_app(lingering, Overrides())
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://audit.test") as http:
+            # No settling: the event is still queued when the lifespan ends.
+            await Api(http).create_account("initech", "pro")
+        assert app.state.services.emitter.pending == 1
+
+    stored = await AuditLogDocument.find({"action": "admin.account.created"}).to_list()
+    assert [(d.account, d.application) for d in stored] == [("initech", "_initech")]
