@@ -11,7 +11,13 @@ class Unauthenticated(ApplicationError):
 
 
 class Forbidden(ApplicationError):
-    """The principal is known but may not do this. The message never says what exists."""
+    """The principal is known but may not do this. The message never says what exists.
+
+    `reason` is a stable code for a cause a client can act on, e.g. EXPORT_NOT_IN_PLAN."""
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class NotFound(ApplicationError):

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Protocol
 
 from application.criteria import EntryCriteria, Position
+from application.export_grant import ExportGrant
 from domain.entry import AuditEntry
 from domain.tenancy import Account, ApiKey, Application
 
@@ -63,6 +64,18 @@ class ApiKeys(Protocol):
 
     async def revoke(self, key_id: str) -> ApiKey | None:
         """Mark a key revoked (idempotent); None if there is no such key."""
+
+
+class ExportLinks(Protocol):
+    """Seals an export grant into a URL-safe token and opens it again."""
+
+    def seal(self, grant: ExportGrant) -> str:
+        """A token only this deployment's signing key could have made."""
+        ...
+
+    def open(self, token: str) -> ExportGrant:
+        """The grant, or `InvalidExportLink` if the token was not sealed with our key."""
+        ...
 
 
 class Clock(Protocol):

@@ -13,6 +13,7 @@ from application.principal import Origin, Principal
 from domain.tenancy import ApiKey, account_application_id
 
 VIEWED = "portal.audit_logs.viewed"
+EXPORTED = "portal.audit_logs.exported"
 ACCOUNT_CREATED = "admin.account.created"
 PLAN_CHANGED = "admin.account.plan_changed"
 APPLICATION_CREATED = "admin.application.created"
@@ -65,6 +66,31 @@ class SelfAudit:
             scope.application = record.application
             scope.reason = record.reason
 
+    @contextlib.contextmanager
+    def exported(
+        self, principal: Principal, *, account: str | None, only_failures: bool = False
+    ) -> Iterator["AdminRecord"]:
+        """An export link asked for or a download, by a key or by the operator.
+
+        A key's events go to its own application (else its account's); the operator's to
+        the exported account's reserved application, once the account is known."""
+        record = AdminRecord(None, account=account)
+        origin = principal.origin
+        with self._auditor.audit(
+            EXPORTED, ip=origin.ip, user_agent=origin.user_agent, request_id=origin.request_id
+        ) as scope:
+            try:
+                yield record
+            finally:
+                scope.application = principal.home_application or (
+                    record.account and account_application_id(record.account)
+                )
+                scope.reason = record.reason
+                if scope.application is None:
+                    scope.skip()  # the operator named no account: no trail to record in
+            if only_failures:
+                scope.skip()
+
     def key_rejected(self, key: ApiKey, origin: Origin) -> None:
         self._auditor.emit(
             KEY_REJECTED,
@@ -81,8 +107,9 @@ class SelfAudit:
 
 
 class AdminRecord:
-    """What an administrative use case learns as it runs: where to record, and the detail."""
+    """What a use case learns as it runs: where to record, and the detail."""
 
-    def __init__(self, application: str | None) -> None:
+    def __init__(self, application: str | None, *, account: str | None = None) -> None:
         self.application = application
+        self.account = account
         self.reason: str | None = None

@@ -1,6 +1,7 @@
 """The use cases, wired to one set of ports: what the entrypoints hand to the adapters."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from application.admin import (
     ChangeAccountPlan,
@@ -10,6 +11,7 @@ from application.admin import (
     RevokeApiKey,
 )
 from application.authenticate import Authenticate
+from application.export import DownloadExport, RequestExport
 from application.interceptor import AuditEmitter, Auditor, EmitterConfig, RecordingSink
 from application.ports import (
     Accounts,
@@ -17,6 +19,7 @@ from application.ports import (
     Applications,
     AuditEntryRepository,
     Clock,
+    ExportLinks,
     IdGenerator,
 )
 from application.query import QueryAuditLogs
@@ -52,6 +55,8 @@ class Services:
     create_application: CreateApplication
     issue_api_key: IssueApiKey
     revoke_api_key: RevokeApiKey
+    request_export: RequestExport
+    download_export: DownloadExport
 
     @classmethod
     def build(
@@ -60,6 +65,8 @@ class Services:
         *,
         plans: PlanCatalog,
         operator_token: str,
+        export_links: ExportLinks,
+        export_link_ttl: timedelta = timedelta(minutes=5),
         interceptor: EmitterConfig | None = None,
     ) -> "Services":
         directory = Directory(ports.accounts, ports.applications)
@@ -97,4 +104,21 @@ class Services:
                 audit=audit,
             ),
             revoke_api_key=RevokeApiKey(keys=ports.keys, audit=audit),
+            request_export=RequestExport(
+                directory=directory,
+                plans=plans,
+                clock=ports.clock,
+                links=export_links,
+                self_audit=audit,
+                link_ttl=export_link_ttl,
+            ),
+            download_export=DownloadExport(
+                directory=directory,
+                plans=plans,
+                keys=ports.keys,
+                entries=ports.entries,
+                clock=ports.clock,
+                links=export_links,
+                self_audit=audit,
+            ),
         )

@@ -20,3 +20,8 @@ def as_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+def iso_utc(moment: datetime) -> str:
+    """ISO 8601 in UTC at millisecond precision, e.g. `2026-01-31T12:00:00.123+00:00`."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")

@@ -5,19 +5,23 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from fastapi import FastAPI, Request
+from pydantic import SecretStr
 
 from adapters.clock import SystemClock
+from adapters.export_links import SignedExportLinks
 from adapters.graphql.context import Context
 from adapters.graphql.schema import graphql_router
+from adapters.http.exports import exports_router
+from adapters.http.origin import origin_of
 from adapters.ids import ObjectIdGenerator
 from adapters.mongo.client import ClientOptions
 from adapters.mongo.store import MongoStore
 from adapters.plans_file import load_plans
 from application.interceptor import EmitterConfig
-from application.ports import Clock, IdGenerator
-from application.principal import Origin
+from application.ports import AuditEntryRepository, Clock, IdGenerator
 from application.services import Ports, Services
 from entrypoints.settings import Settings
 
@@ -30,10 +34,12 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Overrides:
-    """Replacements for tests: a controllable clock or id source."""
+    """Replacements for tests and benchmarks: a controllable clock or id source, or an entry
+    repository that costs nothing (to measure the service's own cost)."""
 
     clock: Clock | None = None
     ids: IdGenerator | None = None
+    entries: AuditEntryRepository | None = None
 
 
 def client_options(settings: Settings) -> ClientOptions:
@@ -58,15 +64,15 @@ def emitter_config(settings: Settings) -> EmitterConfig:
     )
 
 
-def _operator_token(settings: Settings) -> tuple[str, bool]:
-    """The configured operator token, or in embedded mode a generated one (and True)."""
-    if settings.access.operator_token is not None:
-        return settings.access.operator_token.get_secret_value(), False
+def _shared_secret(
+    settings: Settings, configured: SecretStr | None, variable: str, why: str
+) -> tuple[str, bool]:
+    """A secret every instance must share: required with MongoDB; in embedded mode, when
+    unset, a random one for this run (and True)."""
+    if configured is not None:
+        return configured.get_secret_value(), False
     if settings.store.mongodb_uri is not None:
-        raise ConfigError(
-            "AUDITLOG_OPERATOR_TOKEN must be set when AUDITLOG_MONGODB_URI is: "
-            "every instance must accept the same operator"
-        )
+        raise ConfigError(f"{variable} must be set when AUDITLOG_MONGODB_URI is: {why}")
     return secrets.token_urlsafe(32), True
 
 
@@ -74,7 +80,18 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
     """Build the app. Raises `ConfigError` or `PlanFileError` on configuration it cannot use."""
     overrides = overrides or Overrides()
     plans = load_plans(settings.access.plans_file)
-    operator_token, generated = _operator_token(settings)
+    operator_token, generated = _shared_secret(
+        settings,
+        settings.access.operator_token,
+        "AUDITLOG_OPERATOR_TOKEN",
+        "every instance must accept the same operator",
+    )
+    signing_key, _ = _shared_secret(
+        settings,
+        settings.export.signing_key,
+        "AUDITLOG_EXPORT_SIGNING_KEY",
+        "every instance must accept the export links of the others",
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -95,7 +112,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
                 operator_token,
             )
         ports = Ports(
-            entries=store.entries,
+            entries=overrides.entries or store.entries,
             accounts=store.accounts,
             applications=store.applications,
             keys=store.keys,
@@ -106,6 +123,8 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
             ports,
             plans=plans,
             operator_token=operator_token,
+            export_links=SignedExportLinks(signing_key),
+            export_link_ttl=timedelta(seconds=settings.export.link_ttl_seconds),
             interceptor=emitter_config(settings),
         )
         services.emitter.start()
@@ -127,14 +146,11 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
     )
 
     async def graphql_context(request: Request) -> Context:
-        origin = Origin.of(
-            ip=request.client.host if request.client else None,
-            user_agent=request.headers.get("user-agent"),
-            request_id=request.headers.get("x-request-id"),
-        )
-        return Context(request.app.state.services, request.headers.get("authorization"), origin)
+        authorization = request.headers.get("authorization")
+        return Context(request.app.state.services, authorization, origin_of(request))
 
     app.include_router(graphql_router(graphql_context), prefix="/graphql")
+    app.include_router(exports_router())
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

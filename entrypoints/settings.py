@@ -42,6 +42,16 @@ class AccessSettings(BaseSettings):
     plans_file: Path | None = None
 
 
+class ExportSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="AUDITLOG_EXPORT_", env_ignore_empty=True, extra="ignore"
+    )
+
+    signing_key: SecretStr | None = Field(default=None, min_length=32)
+    """HMAC key of export links; the same on every instance. Required with MongoDB."""
+    link_ttl_seconds: int = Field(default=300, ge=10, le=86_400)
+
+
 class InterceptorSettings(BaseSettings):
     """The queue and sender that carry the service's own audit events."""
 
@@ -64,6 +74,7 @@ class Settings:
     store: StoreSettings
     access: AccessSettings
     interceptor: InterceptorSettings = field(default_factory=InterceptorSettings)
+    export: ExportSettings = field(default_factory=ExportSettings)
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -73,6 +84,7 @@ class Settings:
             store=_load(StoreSettings),
             access=_load(AccessSettings),
             interceptor=_load(InterceptorSettings),
+            export=_load(ExportSettings),
         )
 
 

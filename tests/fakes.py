@@ -1,12 +1,14 @@
 """Hand-written in-memory fakes of the ports, for use-case tests (and as the benchmark floor)."""
 
 import itertools
+import secrets
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from application.criteria import EntryCriteria, Position
 from application.errors import Conflict
+from application.export_grant import ExportGrant, InvalidExportLink
 from domain.entry import AuditEntry
 from domain.tenancy import Account, ApiKey, Application
 
@@ -135,3 +137,21 @@ class InMemoryApiKeys:
             return None
         self.keys[key_id] = self.keys[key_id].revoke()
         return self.keys[key_id]
+
+
+class InMemoryExportLinks:
+    """Export grants kept in a dict under random tokens: unforgeable, like signed ones."""
+
+    def __init__(self) -> None:
+        self.grants: dict[str, ExportGrant] = {}
+
+    def seal(self, grant: ExportGrant) -> str:
+        token = secrets.token_urlsafe(16)
+        self.grants[token] = grant
+        return token
+
+    def open(self, token: str) -> ExportGrant:
+        try:
+            return self.grants[token]
+        except KeyError:
+            raise InvalidExportLink() from None

@@ -59,7 +59,10 @@ def _expected(original: Exception) -> tuple[str, dict[str, object]] | None:
             if isinstance(original, InvalidField):
                 field = graphql_name(original.field)
                 return f"{field}: {original.problem}", {"code": code, "field": field}
-            return str(original), {"code": code}
+            extensions: dict[str, object] = {"code": code}
+            if isinstance(original, Forbidden) and original.reason is not None:
+                extensions["reason"] = original.reason
+            return str(original), extensions
     return None
 
 

@@ -10,6 +10,8 @@ from adapters.graphql.types import (
     ApplicationType,
     AuditLogConnection,
     AuditLogEntryType,
+    AuditLogExport,
+    ExportFormatEnum,
     IssuedApiKeyType,
     PlanType,
     RecordAuditEventsResult,
@@ -37,6 +39,23 @@ class Query:
             principal, wanted, first=DEFAULT_PAGE_SIZE if first is None else first, after=after
         )
         return AuditLogConnection.of(page)
+
+    @strawberry.field(
+        description="A short-lived link to download the filtered entries, newest first. "
+        "Needs the EXPORT scope and a plan with download."
+    )
+    async def export_audit_logs(
+        self,
+        info: Info,
+        filter: AuditLogFilterInput | None = None,
+        format: ExportFormatEnum = ExportFormatEnum.NDJSON,
+    ) -> AuditLogExport:
+        principal = await info.context.principal()
+        wanted = LogFilter() if filter is None else filter.to_filter()
+        link = await info.context.services.request_export.execute(
+            principal, wanted, format.to_application()
+        )
+        return AuditLogExport.of(link)
 
     @strawberry.field(description="The plans this deployment offers.")
     async def plans(self, info: Info) -> list[PlanType]:

@@ -1,18 +1,14 @@
 """`DateTime`: ISO 8601 with an offset, always UTC at millisecond precision on output."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import strawberry
 
-from domain.timestamps import as_utc
+from domain.timestamps import as_utc, iso_utc
 
 
 class InvalidScalar(ValueError):
     """A scalar value the client sent cannot be read; graphql-core reports it as input error."""
-
-
-def serialize(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def parse(value: object) -> datetime:
@@ -31,6 +27,6 @@ DateTime = strawberry.scalar(
     name="DateTime",
     description="ISO 8601 date and time. Output is UTC with milliseconds; input without an "
     "offset is read as UTC.",
-    serialize=serialize,
+    serialize=iso_utc,
     parse_value=parse,
 )

@@ -7,6 +7,8 @@ import strawberry
 
 from application.admin import IssuedKey
 from application.errors import PlanNotConfigured
+from application.export import ExportLink
+from application.export_grant import ExportFormat
 from application.query import Page
 from domain.entry import AuditEntry
 from domain.errors import UnknownPlan
@@ -22,6 +24,30 @@ class ScopeEnum(enum.Enum):
 
     def to_domain(self) -> Scope:
         return Scope(self.value)
+
+
+@strawberry.enum(name="ExportFormat")
+class ExportFormatEnum(enum.Enum):
+    CSV = "CSV"
+    NDJSON = "NDJSON"
+
+    def to_application(self) -> ExportFormat:
+        return ExportFormat[self.value]
+
+
+@strawberry.type(name="AuditLogExport")
+class AuditLogExport:
+    url: str = strawberry.field(description="Relative to this service; valid until expiresAt.")
+    format: ExportFormatEnum
+    expires_at: datetime
+
+    @classmethod
+    def of(cls, link: ExportLink) -> "AuditLogExport":
+        return cls(
+            url=f"/exports/{link.token}",
+            format=ExportFormatEnum[link.format.name],
+            expires_at=link.expires_at,
+        )
 
 
 @strawberry.type(name="AuditLogEntry")

@@ -157,7 +157,9 @@ class Auditor:
         except Exception as exc:
             self.invalid += 1
             log.warning(
-                "audit event for %s not emitted: %s", action, getattr(exc, "field", type(exc))
+                "audit event for %s not emitted: %s",
+                action,
+                getattr(exc, "field", None) or type(exc).__name__,
             )
             return False
         try:

@@ -14,7 +14,7 @@ from graphql import (
 
 from adapters.graphql.schema import build_schema as served_schema
 
-# Copied from the issues that fix the contract (core service; batched ingestion).
+# Copied from the issues that fix the contract (core service, batched ingestion, export).
 CONTRACT = """
 scalar DateTime
 
@@ -35,10 +35,13 @@ enum Scope { RECORD READ EXPORT }
 type ApiKey { id: ID!  account: String!  application: String  scopes: [Scope!]!  revoked: Boolean! }
 type IssuedApiKey { apiKey: ApiKey!  secret: String! }
 type RecordAuditEventsResult { recorded: Int!  entries: [AuditLogEntry!]! }
+enum ExportFormat { CSV NDJSON }
+type AuditLogExport { url: String!  format: ExportFormat!  expiresAt: DateTime! }
 
 type Query {
   auditLogs(filter: AuditLogFilter, first: Int = 50, after: String): AuditLogConnection!
   plans: [Plan!]!
+  exportAuditLogs(filter: AuditLogFilter, format: ExportFormat! = NDJSON): AuditLogExport!
 }
 type Mutation {
   recordAuditEvent(input: AuditEventInput!): AuditLogEntry!

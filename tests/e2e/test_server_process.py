@@ -15,6 +15,7 @@ import pytest
 
 SERVER = [sys.executable, "-m", "entrypoints.main"]
 TOKEN = "a-long-enough-operator-token-for-tests"
+SIGNING_KEY = "an-export-signing-key-of-at-least-32-characters"
 
 
 def environment(**settings: str) -> dict[str, str]:
@@ -84,6 +85,7 @@ def test_an_unreachable_mongodb_stops_the_server_with_one_clear_line() -> None:
         mongodb_uri="mongodb://auditor:s3cret-pw@127.0.0.1:1/",
         mongodb_server_selection_timeout_ms="300",
         operator_token=TOKEN,
+        export_signing_key=SIGNING_KEY,
     )
 
     assert result.returncode == 1
@@ -94,7 +96,9 @@ def test_an_unreachable_mongodb_stops_the_server_with_one_clear_line() -> None:
 
 
 def test_a_malformed_mongodb_uri_is_reported_as_such() -> None:
-    result = refused(mongodb_uri="postgres://db/x", operator_token=TOKEN)
+    result = refused(
+        mongodb_uri="postgres://db/x", operator_token=TOKEN, export_signing_key=SIGNING_KEY
+    )
 
     assert result.returncode == 1
     assert "connection string is not valid" in result.stderr
@@ -106,6 +110,14 @@ def test_mongodb_without_an_operator_token_refuses_to_start() -> None:
 
     assert result.returncode == 2
     assert "AUDITLOG_OPERATOR_TOKEN must be set" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_mongodb_without_an_export_signing_key_refuses_to_start() -> None:
+    result = refused(mongodb_uri="mongodb://127.0.0.1:1/", operator_token=TOKEN)
+
+    assert result.returncode == 2
+    assert "AUDITLOG_EXPORT_SIGNING_KEY must be set" in result.stderr
     assert "Traceback" not in result.stderr
 
 

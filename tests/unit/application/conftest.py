@@ -20,6 +20,7 @@ from tests.fakes import (
     InMemoryApiKeys,
     InMemoryApplications,
     InMemoryAuditEntries,
+    InMemoryExportLinks,
     SequentialIds,
 )
 from tests.unit.application.support import OPERATOR_TOKEN, KeyFactory, Recorder
@@ -66,7 +67,12 @@ def services(
         clock=clock,
         ids=SequentialIds(),
     )
-    return Services.build(ports, plans=PlanCatalog(DEFAULT_PLANS), operator_token=OPERATOR_TOKEN)
+    return Services.build(
+        ports,
+        plans=PlanCatalog(DEFAULT_PLANS),
+        operator_token=OPERATOR_TOKEN,
+        export_links=InMemoryExportLinks(),
+    )
 
 
 @pytest.fixture

@@ -1,0 +1,83 @@
+"""Export link tokens: the grant as JSON, signed with HMAC-SHA256 by itsdangerous.
+
+The token is not encrypted: it shows the filter it carries (the caller's own), and cannot
+be altered without the signing key. Every instance must share `AUDITLOG_EXPORT_SIGNING_KEY`
+so that a link made by one is accepted by all.
+"""
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from application.criteria import LogFilter
+from application.export_grant import ExportFormat, ExportGrant, InvalidExportLink
+from domain.errors import InvalidField
+
+_SALT = "auditlog.export-link.v1"
+
+
+class SignedExportLinks:
+    def __init__(self, signing_key: str) -> None:
+        self._serializer = URLSafeSerializer(
+            signing_key, salt=_SALT, signer_kwargs={"digest_method": hashlib.sha256}
+        )
+
+    def seal(self, grant: ExportGrant) -> str:
+        return self._serializer.dumps(_to_json(grant))
+
+    def open(self, token: str) -> ExportGrant:
+        try:
+            return _from_json(self._serializer.loads(token))
+        except (BadSignature, InvalidField, KeyError, TypeError, ValueError):
+            raise InvalidExportLink() from None
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _moment(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _to_json(grant: ExportGrant) -> dict[str, Any]:
+    wanted = grant.filter
+    return {
+        "key": grant.key_id,
+        "account": grant.account,
+        "format": grant.format.value,
+        "expires_at": _iso(grant.expires_at),
+        "filter": {
+            "account": wanted.account,
+            "application": wanted.application,
+            "actions": None if wanted.actions is None else list(wanted.actions),
+            "email": wanted.email,
+            "success": wanted.success,
+            "since": _iso(wanted.since),
+            "until": _iso(wanted.until),
+        },
+    }
+
+
+def _from_json(data: dict[str, Any]) -> ExportGrant:
+    wanted = data["filter"]
+    expires_at = _moment(data["expires_at"])
+    if expires_at is None:
+        raise ValueError("no expiry")
+    return ExportGrant(
+        key_id=data["key"],
+        account=data["account"],
+        format=ExportFormat(data["format"]),
+        expires_at=expires_at,
+        filter=LogFilter(
+            account=wanted["account"],
+            application=wanted["application"],
+            actions=None if wanted["actions"] is None else tuple(wanted["actions"]),
+            email=wanted["email"],
+            success=wanted["success"],
+            since=_moment(wanted["since"]),
+            until=_moment(wanted["until"]),
+        ),
+    )

@@ -1,0 +1,1 @@
+"""Plain HTTP routes beside GraphQL: export downloads, and what requests have in common."""

@@ -1,0 +1,77 @@
+"""Entries as NDJSON or CSV, encoded in chunks as they stream from the store.
+
+Columns and keys are the GraphQL `AuditLogEntry` fields, timestamps ISO 8601 UTC. CSV
+follows RFC 4180 (CRLF, quotes doubled) and neutralises spreadsheet formulas: a text cell
+that starts with =, +, -, @, tab or carriage return gets a leading apostrophe (OWASP, "CSV
+Injection"), so opening an export in a spreadsheet never runs what a caller recorded.
+"""
+
+import csv
+import io
+import json
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
+
+from domain.entry import AuditEntry
+from domain.timestamps import iso_utc
+
+COLUMNS = (
+    "id", "action", "email", "success", "reason", "application", "account",
+    "createdAt", "expiresAt", "ip", "userAgent", "requestId",
+)  # fmt: skip
+ROWS_PER_CHUNK = 500
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def as_row(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "action": entry.action,
+        "email": entry.email,
+        "success": entry.success,
+        "reason": entry.reason,
+        "application": entry.application,
+        "account": entry.account,
+        "createdAt": iso_utc(entry.created_at),
+        "expiresAt": iso_utc(entry.expires_at),
+        "ip": entry.ip,
+        "userAgent": entry.user_agent,
+        "requestId": entry.request_id,
+    }
+
+
+async def ndjson_chunks(entries: AsyncIterator[AuditEntry]) -> AsyncGenerator[bytes, None]:
+    lines: list[str] = []
+    async for entry in entries:
+        lines.append(json.dumps(as_row(entry), ensure_ascii=False))
+        if len(lines) == ROWS_PER_CHUNK:
+            yield ("\n".join(lines) + "\n").encode()
+            lines.clear()
+    if lines:
+        yield ("\n".join(lines) + "\n").encode()
+
+
+def neutralise(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+async def csv_chunks(entries: AsyncIterator[AuditEntry]) -> AsyncGenerator[bytes, None]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    rows = 0
+    async for entry in entries:
+        row = as_row(entry)
+        writer.writerow([neutralise(row[column]) for column in COLUMNS])
+        rows += 1
+        if rows == ROWS_PER_CHUNK:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+            rows = 0
+    yield buffer.getvalue().encode()

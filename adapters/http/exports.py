@@ -1,0 +1,89 @@
+"""`GET /exports/<token>`: stream an export in constant memory.
+
+Refusals are 403 with a JSON body. Once streaming has begun the status is sent, so a
+failure midway is signalled in the body instead: NDJSON ends with `{"_error": "<code>"}`;
+CSV has no such line, so the response is aborted and the client sees a broken transfer
+rather than a clean, short file.
+"""
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from adapters.http.export_formats import csv_chunks, ndjson_chunks
+from adapters.http.origin import origin_of
+from application.errors import Forbidden, PlanNotConfigured, StoreUnavailable
+from application.export import Export
+from application.export_grant import ExportFormat, InvalidExportLink
+from application.services import Services
+
+log = logging.getLogger("auditlog.export")
+
+_MEDIA_TYPES = {
+    ExportFormat.CSV: "text/csv; charset=utf-8",
+    ExportFormat.NDJSON: "application/x-ndjson",
+}
+
+
+def _error(status: int, code: str, message: str, reason: str | None = None) -> JSONResponse:
+    body: dict[str, str] = {"code": code, "message": message}
+    if reason is not None:
+        body["reason"] = reason
+    return JSONResponse({"error": body}, status_code=status)
+
+
+def exports_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/exports/{token}", include_in_schema=False)
+    async def download(token: str, request: Request) -> Response:
+        services: Services = request.app.state.services
+        try:
+            export = await services.download_export.execute(token, origin_of(request))
+        except InvalidExportLink as exc:
+            return _error(403, "FORBIDDEN", str(exc))
+        except Forbidden as exc:
+            return _error(403, "FORBIDDEN", str(exc), exc.reason)
+        except StoreUnavailable as exc:
+            return _error(503, "STORE_UNAVAILABLE", str(exc))
+        except PlanNotConfigured as exc:
+            return _error(500, "PLAN_NOT_CONFIGURED", str(exc))
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        filename = f"audit-logs-{export.account}-{stamp}.{export.format.value}"
+        return StreamingResponse(
+            _body(export),
+            media_type=_MEDIA_TYPES[export.format],
+            headers={
+                "Content-Disposition": f'attachment; filename="{filename}"',
+                "Cache-Control": "no-store",
+            },
+        )
+
+    return router
+
+
+async def _body(export: Export) -> AsyncIterator[bytes]:
+    encode = csv_chunks if export.format is ExportFormat.CSV else ndjson_chunks
+    # Closed explicitly, so a client that goes away releases the cursor (and the download
+    # is recorded) at once rather than whenever the generators are collected.
+    async with aclosing(export.entries), aclosing(encode(export.entries)) as chunks:
+        try:
+            async for chunk in chunks:
+                yield chunk
+        except Exception as exc:
+            expected = isinstance(exc, StoreUnavailable)
+            log.error(
+                "export of account %s failed midway: %s",
+                export.account,
+                type(exc).__name__,
+                exc_info=None if expected else exc,
+            )
+            if export.format is ExportFormat.CSV:
+                raise
+            code = "STORE_UNAVAILABLE" if expected else "INTERNAL_SERVER_ERROR"
+            yield (json.dumps({"_error": code}) + "\n").encode()
