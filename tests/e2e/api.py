@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 
 OPERATOR_TOKEN = "operator-token-for-the-e2e-suite-0123456789"
+EXPORT_SIGNING_KEY = "export-signing-key-for-the-e2e-suite-0123456789"
 
 ENTRY_FIELDS = """id action email success reason application account createdAt expiresAt
 ip userAgent requestId"""

@@ -11,12 +11,13 @@ from fastapi import FastAPI
 from entrypoints.app import Overrides, create_app
 from entrypoints.settings import (
     AccessSettings,
+    ExportSettings,
     InterceptorSettings,
     ServerSettings,
     Settings,
     StoreSettings,
 )
-from tests.e2e.api import OPERATOR_TOKEN, Api
+from tests.e2e.api import EXPORT_SIGNING_KEY, OPERATOR_TOKEN, Api
 from tests.fakes import FakeClock
 
 
@@ -27,6 +28,7 @@ def settings(**access: object) -> Settings:
         access=AccessSettings(operator_token=OPERATOR_TOKEN, **access),  # type: ignore[arg-type]
         # No lingering for a fuller batch: the helpers wait for delivery before each request.
         interceptor=InterceptorSettings(linger_ms=0),
+        export=ExportSettings(signing_key=EXPORT_SIGNING_KEY),  # type: ignore[arg-type]
     )
 
 
