@@ -133,7 +133,9 @@ class TestTheLink:
 
     async def test_a_tampered_token_is_refused(self, api: Api, exporters: dict[str, str]) -> None:
         url = await link(api, exporters["acme"])
-        flipped = url[:-1] + ("A" if url[-1] != "A" else "B")
+        # Not the last character: its low bits are base64 padding and may not matter.
+        at = len(url) - 5
+        flipped = url[:at] + ("A" if url[at] != "A" else "B") + url[at + 1 :]
 
         status, _, body = await download(api, flipped)
 
