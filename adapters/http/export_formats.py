@@ -42,11 +42,17 @@ def as_row(entry: AuditEntry) -> dict[str, Any]:
 
 async def ndjson_chunks(entries: AsyncIterator[AuditEntry]) -> AsyncGenerator[bytes, None]:
     lines: list[str] = []
-    async for entry in entries:
-        lines.append(json.dumps(as_row(entry), ensure_ascii=False))
-        if len(lines) == ROWS_PER_CHUNK:
+    try:
+        async for entry in entries:
+            lines.append(json.dumps(as_row(entry), ensure_ascii=False))
+            if len(lines) == ROWS_PER_CHUNK:
+                yield ("\n".join(lines) + "\n").encode()
+                lines.clear()
+    except Exception:
+        # The rows already read go out before the caller writes the error line.
+        if lines:
             yield ("\n".join(lines) + "\n").encode()
-            lines.clear()
+        raise
     if lines:
         yield ("\n".join(lines) + "\n").encode()
 

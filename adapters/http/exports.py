@@ -6,6 +6,7 @@ CSV has no such line, so the response is aborted and the client sees a broken tr
 rather than a clean, short file.
 """
 
+import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.types import Send
 
 from adapters.http.export_formats import csv_chunks, ndjson_chunks
 from adapters.http.origin import origin_of
@@ -28,6 +30,20 @@ _MEDIA_TYPES = {
     ExportFormat.CSV: "text/csv; charset=utf-8",
     ExportFormat.NDJSON: "application/x-ndjson",
 }
+
+
+class _Aborted(Exception):
+    """Raised by the body to end the response without completing it."""
+
+
+class AbortableStreamingResponse(StreamingResponse):
+    """A streaming response that can be cut off: on `_Aborted` it returns without sending
+    the final body message, so the server drops the connection and the client sees an
+    incomplete transfer, without the server logging the failure a second time."""
+
+    async def stream_response(self, send: Send) -> None:
+        with contextlib.suppress(_Aborted):
+            await super().stream_response(send)
 
 
 def _error(status: int, code: str, message: str, reason: str | None = None) -> JSONResponse:
@@ -55,7 +71,7 @@ def exports_router() -> APIRouter:
             return _error(500, "PLAN_NOT_CONFIGURED", str(exc))
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         filename = f"audit-logs-{export.account}-{stamp}.{export.format.value}"
-        return StreamingResponse(
+        return AbortableStreamingResponse(
             _body(export),
             media_type=_MEDIA_TYPES[export.format],
             headers={
@@ -84,6 +100,6 @@ async def _body(export: Export) -> AsyncIterator[bytes]:
                 exc_info=None if expected else exc,
             )
             if export.format is ExportFormat.CSV:
-                raise
+                raise _Aborted() from None
             code = "STORE_UNAVAILABLE" if expected else "INTERNAL_SERVER_ERROR"
             yield (json.dumps({"_error": code}) + "\n").encode()
