@@ -19,6 +19,7 @@ test: $(STAMP)
 # Benchmarks are not part of `make test`: they measure, they do not pass or fail.
 bench: $(STAMP)
 	$(BIN)/python bench/interceptor_overhead.py
+	$(BIN)/python bench/export_throughput.py
 
 install: $(STAMP)
 
