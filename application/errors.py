@@ -48,3 +48,11 @@ class PlanNotConfigured(ApplicationError):
     def __init__(self, plan: str) -> None:
         super().__init__(f"plan {plan!r} is not configured on this deployment")
         self.plan = plan
+
+
+class RateLimited(ApplicationError):
+    """Too many requests from this key; retry after the hint."""
+
+    def __init__(self, *, retry_after_seconds: int) -> None:
+        super().__init__(f"rate limit reached; retry in {retry_after_seconds} s")
+        self.retry_after_seconds = retry_after_seconds

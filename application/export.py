@@ -14,6 +14,7 @@ from application.errors import Forbidden, PlanNotConfigured
 from application.export_grant import ExportFormat, ExportGrant, InvalidExportLink
 from application.ports import ApiKeys, AuditEntryRepository, Clock, ExportLinks
 from application.principal import Origin, Principal
+from application.rate_limit import RateLimiter
 from application.self_audit import SelfAudit
 from application.tenancy import Directory, criteria_for_reading
 from domain.entry import AuditEntry
@@ -103,7 +104,9 @@ class RequestExport:
         links: ExportLinks,
         self_audit: SelfAudit,
         link_ttl: timedelta,
+        limiter: RateLimiter,
     ) -> None:
+        self._limiter = limiter
         self._gate = _Gate(directory=directory, plans=plans)
         self._clock = clock
         self._links = links
@@ -113,6 +116,7 @@ class RequestExport:
     async def execute(
         self, principal: Principal, wanted: LogFilter, export_format: ExportFormat
     ) -> ExportLink:
+        self._limiter.take(principal, "read")
         with self._self_audit.exported(principal, account=wanted.account) as record:
             criteria = await self._gate.criteria(principal, wanted)
             assert criteria.account is not None
@@ -139,7 +143,11 @@ class DownloadExport:
         clock: Clock,
         links: ExportLinks,
         self_audit: SelfAudit,
+        limiter: RateLimiter,
     ) -> None:
+        self._limiter = limiter
+        self.rows_streamed = 0
+        """Rows handed to downloads so far (for metrics)."""
         self._gate = _Gate(directory=directory, plans=plans)
         self._keys = keys
         self._entries = entries
@@ -152,6 +160,7 @@ class DownloadExport:
         if grant.expires_at <= self._clock.now():
             raise InvalidExportLink("this export link has expired")
         principal = await self._principal(grant, origin or Origin())
+        self._limiter.take(principal, "read")
         with self._self_audit.exported(principal, account=grant.account, only_failures=True):
             criteria = await self._gate.criteria(principal, grant.filter)
         return Export(
@@ -177,5 +186,6 @@ class DownloadExport:
         with self._self_audit.exported(principal, account=criteria.account) as record:
             async for entry in self._entries.stream(criteria, now=self._clock.now()):
                 rows += 1
+                self.rows_streamed += 1
                 yield entry
             record.reason = f"downloaded {rows} entries as {export_format.value}"

@@ -24,10 +24,12 @@ class Origin:
         return cls(
             ip=_or_none(validation.ip_address, ip),
             user_agent=_or_none(
-                lambda v: validation.text(v, "user_agent", validation.USER_AGENT_MAX), user_agent
+                lambda v: validation.free_text(v, "user_agent", validation.USER_AGENT_MAX),
+                user_agent,
             ),
             request_id=_or_none(
-                lambda v: validation.text(v, "request_id", validation.REQUEST_ID_MAX), request_id
+                lambda v: validation.free_text(v, "request_id", validation.REQUEST_ID_MAX),
+                request_id,
             ),
         )
 
@@ -44,6 +46,8 @@ def _or_none(check: Callable[[str], str], value: str | None) -> str | None:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Principal:
     is_operator: bool
+    is_system: bool = False
+    """The service itself (its own audit events): operator rights, never rate-limited."""
     key_id: str | None = None
     account: str | None = None
     application: str | None = None
@@ -53,6 +57,10 @@ class Principal:
     @classmethod
     def operator(cls, origin: Origin | None = None) -> "Principal":
         return cls(is_operator=True, scopes=frozenset(Scope), origin=origin or Origin())
+
+    @classmethod
+    def system(cls) -> "Principal":
+        return cls(is_operator=True, is_system=True, scopes=frozenset(Scope))
 
     @classmethod
     def of_key(cls, key: ApiKey, origin: Origin | None = None) -> "Principal":

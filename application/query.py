@@ -6,6 +6,7 @@ from application.criteria import LogFilter, Position
 from application.cursor import decode_cursor, encode_cursor
 from application.ports import AuditEntryRepository, Clock
 from application.principal import Principal
+from application.rate_limit import RateLimiter
 from application.self_audit import SelfAudit
 from application.tenancy import Directory, criteria_for_reading
 from domain.entry import AuditEntry
@@ -35,7 +36,9 @@ class QueryAuditLogs:
         directory: Directory,
         clock: Clock,
         self_audit: SelfAudit,
+        limiter: RateLimiter,
     ) -> None:
+        self._limiter = limiter
         self._entries = entries
         self._directory = directory
         self._clock = clock
@@ -44,6 +47,8 @@ class QueryAuditLogs:
     async def execute(
         self, principal: Principal, wanted: LogFilter, *, first: int, after: str | None
     ) -> Page:
+        # Before the audit scope: a flood of refused reads must not become a flood of entries.
+        self._limiter.take(principal, "read")
         with self._self_audit.viewed(principal):
             principal.require(Scope.READ)
             if not 1 <= first <= MAX_PAGE_SIZE:

@@ -7,6 +7,7 @@ from application.batch import BatchItemError
 from application.errors import Forbidden, NotFound, PlanNotConfigured
 from application.ports import AuditEntryRepository, Clock, IdGenerator
 from application.principal import Principal
+from application.rate_limit import RateLimiter
 from application.tenancy import Directory, application_for_recording
 from domain.entry import AuditEntry, AuditEvent
 from domain.errors import InvalidField, UnknownPlan
@@ -21,8 +22,17 @@ class Ingestion:
     """Authorise each event, resolve its account and plan now, stamp and fix retention."""
 
     def __init__(
-        self, *, directory: Directory, plans: PlanCatalog, clock: Clock, ids: IdGenerator
+        self,
+        *,
+        directory: Directory,
+        plans: PlanCatalog,
+        clock: Clock,
+        ids: IdGenerator,
+        limiter: RateLimiter,
     ) -> None:
+        self._limiter = limiter
+        self.recorded = 0
+        """Entries handed to the repository so far (for metrics)."""
         self._directory = directory
         self._plans = plans
         self._clock = clock
@@ -37,6 +47,7 @@ class Ingestion:
         delivery_id: str | None = None,
     ) -> list[AuditEntry]:
         principal.require(Scope.RECORD)
+        self._limiter.take(principal, "record", cost=len(events))
         now = self._clock.now()
         # Each application and account is looked up once per request, however many events.
         owners: dict[str, tuple[str, RetentionPolicy]] = {}
@@ -88,6 +99,7 @@ class RecordAuditEvent:
     async def execute(self, principal: Principal, event: AuditEvent) -> AuditEntry:
         [entry] = await self._ingestion.entries(principal, [event], batch=False)
         await self._entries.add(entry)
+        self._ingestion.recorded += 1
         return entry
 
 
@@ -120,4 +132,5 @@ class RecordAuditEvents:
             principal, events, batch=True, delivery_id=delivery_id
         )
         await self._entries.add_many(entries, skip_existing=delivery_id is not None)
+        self._ingestion.recorded += len(entries)
         return entries

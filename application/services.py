@@ -23,6 +23,7 @@ from application.ports import (
     IdGenerator,
 )
 from application.query import QueryAuditLogs
+from application.rate_limit import RateLimiter, RateLimits
 from application.record import Ingestion, RecordAuditEvent, RecordAuditEvents
 from application.self_audit import SelfAudit
 from application.tenancy import Directory
@@ -42,6 +43,8 @@ class Ports:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Services:
     plans: PlanCatalog
+    limiter: RateLimiter
+    ingestion: Ingestion
     emitter: AuditEmitter
     """Carries the service's own audit events; the entrypoint starts and stops it."""
     auditor: Auditor
@@ -68,9 +71,14 @@ class Services:
         export_links: ExportLinks,
         export_link_ttl: timedelta = timedelta(minutes=5),
         interceptor: EmitterConfig | None = None,
+        rate_limits: RateLimits | None = None,
     ) -> "Services":
         directory = Directory(ports.accounts, ports.applications)
-        ingestion = Ingestion(directory=directory, plans=plans, clock=ports.clock, ids=ports.ids)
+        # No limits unless asked for: the app passes its settings (limits on by default there).
+        limiter = RateLimiter(rate_limits or RateLimits(enabled=False))
+        ingestion = Ingestion(
+            directory=directory, plans=plans, clock=ports.clock, ids=ports.ids, limiter=limiter
+        )
         record_many = RecordAuditEvents(entries=ports.entries, ingestion=ingestion)
         # The service records its own events through the same interceptor it offers.
         emitter = AuditEmitter(RecordingSink(record_many), interceptor)
@@ -78,6 +86,8 @@ class Services:
         audit = SelfAudit(auditor)
         return cls(
             plans=plans,
+            limiter=limiter,
+            ingestion=ingestion,
             emitter=emitter,
             auditor=auditor,
             self_audit=audit,
@@ -87,7 +97,11 @@ class Services:
             record=RecordAuditEvent(entries=ports.entries, ingestion=ingestion),
             record_many=record_many,
             query=QueryAuditLogs(
-                entries=ports.entries, directory=directory, clock=ports.clock, self_audit=audit
+                entries=ports.entries,
+                directory=directory,
+                clock=ports.clock,
+                self_audit=audit,
+                limiter=limiter,
             ),
             create_account=CreateAccount(accounts=ports.accounts, plans=plans, audit=audit),
             change_account_plan=ChangeAccountPlan(
@@ -111,6 +125,7 @@ class Services:
                 links=export_links,
                 self_audit=audit,
                 link_ttl=export_link_ttl,
+                limiter=limiter,
             ),
             download_export=DownloadExport(
                 directory=directory,
@@ -120,5 +135,6 @@ class Services:
                 clock=ports.clock,
                 links=export_links,
                 self_audit=audit,
+                limiter=limiter,
             ),
         )

@@ -7,6 +7,7 @@ Patterns use `re.fullmatch`, never `$`, which would accept a trailing newline.
 import ipaddress
 import re
 
+from domain.credentials import looks_like_credential
 from domain.errors import InvalidField
 
 ACTION_MAX = 64
@@ -109,8 +110,18 @@ def name(value: str, field: str = "name") -> str:
     return text(cleaned, field, NAME_MAX)
 
 
+def free_text(value: str, field: str, max_length: int) -> str:
+    """Caller-written text kept in an entry: printable, bounded, and holding no credential."""
+    checked = text(value, field, max_length)
+    if looks_like_credential(checked):
+        raise InvalidField(
+            field, "must not contain credentials such as tokens, API keys or passwords"
+        )
+    return checked
+
+
 def optional_text(value: str | None, field: str, max_length: int) -> str | None:
-    """Optional text: absent and empty both mean 'nothing to say'."""
+    """Optional free text: absent and empty both mean 'nothing to say'."""
     if value is None or value == "":
         return None
-    return text(value, field, max_length)
+    return free_text(value, field, max_length)

@@ -9,8 +9,10 @@ import uvicorn
 
 from adapters.mongo.client import ClientOptions
 from adapters.mongo.store import MongoStore, StoreUnreachable
+from adapters.observability.logs import configure_logging
 from adapters.plans_file import PlanFileError
-from entrypoints.app import ConfigError, client_options, create_app
+from entrypoints.app import create_app
+from entrypoints.config import ConfigError, client_options
 from entrypoints.settings import Settings, SettingsError
 
 log = logging.getLogger("auditlog")
@@ -23,15 +25,16 @@ async def _check_reachable(options: ClientOptions, database: str) -> None:
 
 
 def main() -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(level="INFO", development=False)
     try:
         settings = Settings.from_env()
     except SettingsError as exc:
         log.error("%s", exc)
         return 2
-    logging.getLogger().setLevel(settings.server.log_level)
+    configure_logging(
+        level=settings.server.log_level,
+        development=settings.server.environment == "development",
+    )
     try:
         app = create_app(settings)
     except (ConfigError, PlanFileError) as exc:
@@ -55,7 +58,11 @@ def main() -> int:
         host=settings.server.host,
         port=settings.server.port,
         log_config=None,
+        access_log=False,
         server_header=False,
+        # SIGTERM: stop accepting, let requests in flight finish (up to this), then the
+        # lifespan flushes the audit queue within its own grace period.
+        timeout_graceful_shutdown=settings.server.shutdown_timeout_seconds,
     )
     return 0
 

@@ -10,9 +10,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 MIN_OPERATOR_TOKEN_LENGTH = 24
 
 
-def _config() -> SettingsConfigDict:
+def _config(prefix: str = "AUDITLOG_") -> SettingsConfigDict:
     # An empty variable means "not set", as shells and compose files usually intend.
-    return SettingsConfigDict(env_prefix="AUDITLOG_", env_ignore_empty=True, extra="ignore")
+    return SettingsConfigDict(env_prefix=prefix, env_ignore_empty=True, extra="ignore")
 
 
 class ServerSettings(BaseSettings):
@@ -21,6 +21,38 @@ class ServerSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    environment: Literal["production", "development"] = "production"
+    """development: human-readable logs and GraphQL field suggestions."""
+    shutdown_timeout_seconds: int = Field(default=30, ge=1, le=600)
+    """How long SIGTERM waits for requests in flight before closing them."""
+
+
+class LimitSettings(BaseSettings):
+    """Bounds on what one request may ask of the service."""
+
+    model_config = _config("AUDITLOG_LIMIT_")
+
+    graphql_depth: int = Field(default=8, ge=2, le=64)
+    graphql_aliases: int = Field(default=20, ge=1, le=1_000)
+    graphql_tokens: int = Field(default=2_000, ge=100, le=100_000)
+    # The largest recordAuditEvents batch, 1000 inputs with every ASCII field at its maximum
+    # length, is about 1.7 MB of JSON.
+    body_bytes: int = Field(default=2 * 1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024)
+
+
+class RateLimitSettings(BaseSettings):
+    """Token buckets per API key, per process. A batch costs one token per event."""
+
+    model_config = _config("AUDITLOG_RATE_LIMIT_")
+
+    enabled: bool = True
+    record_per_second: float = Field(default=200.0, gt=0)
+    record_burst: int = Field(default=2_000, ge=1_000)
+    """At least 1000, so one full recordAuditEvents batch always fits."""
+    read_per_second: float = Field(default=10.0, gt=0)
+    read_burst: int = Field(default=30, ge=1)
+    operator: bool = False
+    """Whether the operator is limited too (off by default)."""
 
 
 class StoreSettings(BaseSettings):
@@ -31,6 +63,8 @@ class StoreSettings(BaseSettings):
     mongodb_db: str = Field(default="auditlog", pattern=r"^[A-Za-z0-9_-]{1,63}$")
     mongodb_server_selection_timeout_ms: int = Field(default=5_000, ge=100, le=120_000)
     mongodb_socket_timeout_ms: int = Field(default=30_000, ge=100, le=600_000)
+    mongodb_operation_timeout_ms: int = Field(default=10_000, ge=100, le=600_000)
+    """Bound on one store call as the service sees it, whatever the driver does."""
     embedded_ttl_sweep_seconds: float = Field(default=60.0, gt=0, le=86_400)
     """How often the embedded store deletes expired entries (MongoDB's TTL monitor: 60 s)."""
 
@@ -43,9 +77,7 @@ class AccessSettings(BaseSettings):
 
 
 class ExportSettings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="AUDITLOG_EXPORT_", env_ignore_empty=True, extra="ignore"
-    )
+    model_config = _config("AUDITLOG_EXPORT_")
 
     signing_key: SecretStr | None = Field(default=None, min_length=32)
     """HMAC key of export links; the same on every instance. Required with MongoDB."""
@@ -55,9 +87,7 @@ class ExportSettings(BaseSettings):
 class InterceptorSettings(BaseSettings):
     """The queue and sender that carry the service's own audit events."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="AUDITLOG_INTERCEPTOR_", env_ignore_empty=True, extra="ignore"
-    )
+    model_config = _config("AUDITLOG_INTERCEPTOR_")
 
     queue_size: int = Field(default=10_000, ge=1, le=1_000_000)
     batch_size: int = Field(default=100, ge=1, le=1_000)
@@ -75,6 +105,8 @@ class Settings:
     access: AccessSettings
     interceptor: InterceptorSettings = field(default_factory=InterceptorSettings)
     export: ExportSettings = field(default_factory=ExportSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
+    rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -85,6 +117,8 @@ class Settings:
             access=_load(AccessSettings),
             interceptor=_load(InterceptorSettings),
             export=_load(ExportSettings),
+            limits=_load(LimitSettings),
+            rate_limits=_load(RateLimitSettings),
         )
 
 

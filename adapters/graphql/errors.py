@@ -15,6 +15,7 @@ from application.errors import (
     Forbidden,
     NotFound,
     PlanNotConfigured,
+    RateLimited,
     StoreUnavailable,
     Unauthenticated,
 )
@@ -30,6 +31,7 @@ _CODES: tuple[tuple[type[Exception], str], ...] = (
     (Conflict, "CONFLICT"),
     (StoreUnavailable, "STORE_UNAVAILABLE"),
     (PlanNotConfigured, "PLAN_NOT_CONFIGURED"),
+    (RateLimited, "RATE_LIMITED"),
 )
 INTERNAL_MESSAGE = "Internal server error."
 # graphql-core's wording when a variable's value cannot be coerced to its declared type.
@@ -62,6 +64,8 @@ def _expected(original: Exception) -> tuple[str, dict[str, object]] | None:
             extensions: dict[str, object] = {"code": code}
             if isinstance(original, Forbidden) and original.reason is not None:
                 extensions["reason"] = original.reason
+            if isinstance(original, RateLimited):
+                extensions["retryAfterSeconds"] = original.retry_after_seconds
             return str(original), extensions
     return None
 

@@ -19,7 +19,7 @@ from starlette.types import Send
 
 from adapters.http.export_formats import csv_chunks, ndjson_chunks
 from adapters.http.origin import origin_of
-from application.errors import Forbidden, PlanNotConfigured, StoreUnavailable
+from application.errors import Forbidden, PlanNotConfigured, RateLimited, StoreUnavailable
 from application.export import Export
 from application.export_grant import ExportFormat, InvalidExportLink
 from application.services import Services
@@ -67,6 +67,10 @@ def exports_router() -> APIRouter:
             return _error(403, "FORBIDDEN", str(exc), exc.reason)
         except StoreUnavailable as exc:
             return _error(503, "STORE_UNAVAILABLE", str(exc))
+        except RateLimited as exc:
+            response = _error(429, "RATE_LIMITED", str(exc))
+            response.headers["Retry-After"] = str(exc.retry_after_seconds)
+            return response
         except PlanNotConfigured as exc:
             return _error(500, "PLAN_NOT_CONFIGURED", str(exc))
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

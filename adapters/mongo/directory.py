@@ -3,7 +3,7 @@
 from beanie import UpdateResponse
 
 from adapters.mongo.documents import AccountDocument, ApiKeyDocument, ApplicationDocument
-from adapters.mongo.errors import translated_errors
+from adapters.mongo.errors import StoreCalls
 from adapters.mongo.mappers import (
     account_to_document,
     account_to_domain,
@@ -16,17 +16,20 @@ from domain.tenancy import Account, ApiKey, Application
 
 
 class BeanieAccounts:
+    def __init__(self, calls: StoreCalls | None = None) -> None:
+        self._call = calls or StoreCalls()
+
     async def add(self, account: Account) -> None:
-        with translated_errors("account", account.id):
+        async with self._call("account", account.id):
             await account_to_document(account).insert()
 
     async def get(self, account_id: str) -> Account | None:
-        with translated_errors():
+        async with self._call():
             document = await AccountDocument.get(account_id)
         return None if document is None else account_to_domain(document)
 
     async def set_plan(self, account_id: str, plan: str) -> Account | None:
-        with translated_errors():
+        async with self._call():
             document = await AccountDocument.find_one(AccountDocument.id == account_id).update(
                 {"$set": {"plan": plan}}, response_type=UpdateResponse.NEW_DOCUMENT
             )
@@ -34,28 +37,34 @@ class BeanieAccounts:
 
 
 class BeanieApplications:
+    def __init__(self, calls: StoreCalls | None = None) -> None:
+        self._call = calls or StoreCalls()
+
     async def add(self, application: Application) -> None:
-        with translated_errors("application", application.id):
+        async with self._call("application", application.id):
             await application_to_document(application).insert()
 
     async def get(self, application_id: str) -> Application | None:
-        with translated_errors():
+        async with self._call():
             document = await ApplicationDocument.get(application_id)
         return None if document is None else application_to_domain(document)
 
 
 class BeanieApiKeys:
+    def __init__(self, calls: StoreCalls | None = None) -> None:
+        self._call = calls or StoreCalls()
+
     async def add(self, key: ApiKey) -> None:
-        with translated_errors("API key", key.id):
+        async with self._call("API key", key.id):
             await key_to_document(key).insert()
 
     async def get(self, key_id: str) -> ApiKey | None:
-        with translated_errors():
+        async with self._call():
             document = await ApiKeyDocument.get(key_id)
         return None if document is None else key_to_domain(document)
 
     async def revoke(self, key_id: str) -> ApiKey | None:
-        with translated_errors():
+        async with self._call():
             document = await ApiKeyDocument.find_one(ApiKeyDocument.id == key_id).update(
                 {"$set": {"revoked": True}}, response_type=UpdateResponse.NEW_DOCUMENT
             )

@@ -8,7 +8,7 @@ from beanie import SortDirection
 from pymongo.errors import BulkWriteError
 
 from adapters.mongo.documents import AuditLogDocument
-from adapters.mongo.errors import only_duplicate_keys, translated_errors
+from adapters.mongo.errors import StoreCalls, only_duplicate_keys, translated_errors
 from adapters.mongo.mappers import entry_to_document, entry_to_domain
 from application.criteria import EntryCriteria, Position
 from domain.entry import AuditEntry
@@ -18,8 +18,11 @@ STREAM_BATCH_SIZE = 1_000
 
 
 class BeanieAuditEntryRepository:
+    def __init__(self, calls: StoreCalls | None = None) -> None:
+        self._call = calls or StoreCalls()
+
     async def add(self, entry: AuditEntry) -> None:
-        with translated_errors("audit entry", entry.id):
+        async with self._call("audit entry", entry.id):
             await entry_to_document(entry).insert()
 
     async def add_many(self, entries: Sequence[AuditEntry], *, skip_existing: bool = False) -> None:
@@ -27,7 +30,7 @@ class BeanieAuditEntryRepository:
             return
         documents = [entry_to_document(e) for e in entries]
         # Ids are assigned before the insert: Beanie 1.30's insert_many leaves them unset.
-        with translated_errors("audit entry", entries[0].id):
+        async with self._call("audit entry", entries[0].id):
             try:
                 # Unordered when skipping: the insert goes on past ids already stored.
                 await AuditLogDocument.insert_many(documents, ordered=not skip_existing)
@@ -38,7 +41,7 @@ class BeanieAuditEntryRepository:
     async def query(
         self, criteria: EntryCriteria, *, now: datetime, after: Position | None, limit: int
     ) -> list[AuditEntry]:
-        with translated_errors():
+        async with self._call():
             documents = await AuditLogDocument.find(
                 mongo_filter(criteria, now=now, after=after), sort=_NEWEST_FIRST, limit=limit
             ).to_list()
@@ -50,6 +53,8 @@ class BeanieAuditEntryRepository:
             sort=_NEWEST_FIRST,
             batch_size=STREAM_BATCH_SIZE,
         )
+        # Not bounded as a whole (an export may take minutes): each read is, by the driver's
+        # socket timeout.
         with translated_errors():
             async for document in cursor:
                 yield entry_to_domain(document)

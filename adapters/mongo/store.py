@@ -12,6 +12,8 @@ from adapters.mongo.directory import BeanieAccounts, BeanieApiKeys, BeanieApplic
 from adapters.mongo.documents import DOCUMENT_MODELS, AuditLogDocument
 from adapters.mongo.embedded_ttl import EmbeddedTtlMonitor
 from adapters.mongo.entries import BeanieAuditEntryRepository
+from adapters.mongo.errors import StoreCalls
+from application.errors import StoreUnavailable
 
 _SCHEMES = ("mongodb://", "mongodb+srv://")
 
@@ -29,6 +31,7 @@ class MongoStore:
     accounts: BeanieAccounts
     applications: BeanieApplications
     keys: BeanieApiKeys
+    calls: StoreCalls
 
     @property
     def is_embedded(self) -> bool:
@@ -36,7 +39,12 @@ class MongoStore:
 
     @classmethod
     async def open(
-        cls, options: ClientOptions, *, database: str, ttl_sweep_seconds: float = 60.0
+        cls,
+        options: ClientOptions,
+        *,
+        database: str,
+        ttl_sweep_seconds: float = 60.0,
+        operation_timeout_seconds: float = 10.0,
     ) -> "MongoStore":
         """Connect, check the database answers, and ensure collections and indexes.
 
@@ -67,15 +75,26 @@ class MongoStore:
                 [AuditLogDocument.get_motor_collection()], interval_seconds=ttl_sweep_seconds
             )
             monitor.start()
+        calls = StoreCalls(operation_timeout_seconds)
         return cls(
             client=client,
             database_name=database,
             ttl_monitor=monitor,
-            entries=BeanieAuditEntryRepository(),
-            accounts=BeanieAccounts(),
-            applications=BeanieApplications(),
-            keys=BeanieApiKeys(),
+            entries=BeanieAuditEntryRepository(calls),
+            accounts=BeanieAccounts(calls),
+            applications=BeanieApplications(calls),
+            keys=BeanieApiKeys(calls),
+            calls=calls,
         )
+
+    async def ready(self) -> bool:
+        """Whether the database answers a ping now (its indexes were ensured at open)."""
+        try:
+            async with self.calls():
+                await self.client.admin.command("ping")
+        except StoreUnavailable:
+            return False
+        return True
 
     async def close(self) -> None:
         if self.ttl_monitor is not None:

@@ -40,7 +40,7 @@ class RecordingSink:
 
     def __init__(self, record_many: "RecordAuditEvents") -> None:
         self._record_many = record_many
-        self._principal = Principal.operator()
+        self._principal = Principal.system()
 
     async def send(self, events: Sequence[AuditEvent], *, delivery_id: str) -> None:
         try:

@@ -13,6 +13,7 @@ from entrypoints.settings import (
     AccessSettings,
     ExportSettings,
     InterceptorSettings,
+    RateLimitSettings,
     ServerSettings,
     Settings,
     StoreSettings,
@@ -29,6 +30,13 @@ def settings(**access: object) -> Settings:
         # No lingering for a fuller batch: the helpers wait for delivery before each request.
         interceptor=InterceptorSettings(linger_ms=0),
         export=ExportSettings(signing_key=EXPORT_SIGNING_KEY),  # type: ignore[arg-type]
+        # Limits on, but far above what a test does; the rate-limit tests set their own.
+        rate_limits=RateLimitSettings(
+            record_per_second=10_000,
+            record_burst=100_000,
+            read_per_second=10_000,
+            read_burst=100_000,
+        ),  # fmt: skip
     )
 
 

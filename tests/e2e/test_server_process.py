@@ -43,14 +43,14 @@ def embedded_server() -> Iterator[tuple[str, list[str]]]:
     process = subprocess.Popen(
         SERVER,
         env=environment(port=str(port)),
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
     )
-    assert process.stderr is not None
+    assert process.stdout is not None
     lines: list[str] = []
     try:
-        for line in process.stderr:
+        for line in process.stdout:
             lines.append(line)
             if "Uvicorn running on" in line:
                 break

@@ -18,7 +18,7 @@ from tests.unit.application.interceptor.support import (
 )
 
 SECRET_EMAIL = "secret@example.com"
-SECRET_REASON = "password=hunter2"
+SECRET_REASON = "hunter2 is my dog's name"
 
 
 def drop_warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:

@@ -1,0 +1,61 @@
+"""A schema extension that names each GraphQL operation for the request log and metrics."""
+
+import time
+from collections.abc import Iterator
+
+from graphql import FieldNode, OperationDefinitionNode
+from strawberry.extensions import SchemaExtension
+
+from adapters.observability.context import current_request
+from adapters.observability.metrics import Metrics
+
+
+class OperationObserver(SchemaExtension):
+    def __init__(self, *, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def on_operation(self) -> Iterator[None]:
+        started = time.perf_counter()
+        yield
+        operation = self._operation()
+        outcome = self._outcome()
+        self._metrics.observe(operation, outcome, time.perf_counter() - started)
+        request = current_request.get()
+        if request is not None:
+            request.operation, request.outcome = operation, outcome
+
+    def _operation(self) -> str:
+        """The root field asked for: a name from the schema, so the label set is bounded."""
+        context = self.execution_context
+        document = context.graphql_document
+        if document is None:
+            return "unparsed"
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        chosen = [
+            d for d in operations
+            if context.operation_name is None or (d.name and d.name.value == context.operation_name)
+        ]  # fmt: skip
+        if len(chosen) != 1:
+            return "invalid"
+        fields = {
+            s.name.value for s in chosen[0].selection_set.selections if isinstance(s, FieldNode)
+        }
+        if fields and all(name.startswith("__") for name in fields):
+            return "introspection"
+        fields = {name for name in fields if not name.startswith("__")}
+        if len(fields) != 1:
+            return "multiple" if fields else "invalid"
+        (name,) = fields
+        schema = context.schema._schema
+        root = (
+            schema.mutation_type if chosen[0].operation.value == "mutation" else schema.query_type
+        )
+        return name if root is not None and name in root.fields else "invalid"
+
+    def _outcome(self) -> str:
+        context = self.execution_context
+        errors = context.pre_execution_errors or (context.result.errors if context.result else None)
+        if not errors:
+            return "ok"
+        code = (errors[0].extensions or {}).get("code")
+        return str(code) if code else "INTERNAL_SERVER_ERROR"

@@ -1,0 +1,1 @@
+"""What operators see: request context, structured logs and Prometheus metrics."""

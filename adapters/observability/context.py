@@ -1,0 +1,30 @@
+"""The request being served, as the logs and metrics describe it."""
+
+import contextvars
+import re
+import uuid
+from dataclasses import dataclass
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+
+
+@dataclass(slots=True)
+class RequestInfo:
+    request_id: str
+    route: str
+    operation: str | None = None
+    """GraphQL: the root field asked for (bounded by the schema); else the route."""
+    outcome: str | None = None
+    """`ok` or the error code."""
+
+
+current_request: contextvars.ContextVar[RequestInfo | None] = contextvars.ContextVar(
+    "current_request", default=None
+)
+
+
+def request_id_from(header: str | None) -> str:
+    """The caller's `X-Request-ID` if it is a plain identifier, else a fresh one."""
+    if header and _REQUEST_ID.fullmatch(header):
+        return header
+    return uuid.uuid4().hex

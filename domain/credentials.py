@@ -1,0 +1,69 @@
+"""Credential-shaped text: audit entries are summaries and must never hold a secret.
+
+The spec says audit logs avoid raw tokens; free-text fields are where one would slip in (a
+reason copied from an exception, a request id that is really a session token). What is
+refused: JWTs, `Bearer` tokens, `password=`/`secret=`/`token=`-style pairs, this service's
+own API keys, well-known vendor key formats, private key blocks, and long runs of
+high-entropy hex or base64. What passes: sentences, UUIDs (with or without dashes),
+ObjectIds, browser user agents, dotted version numbers.
+"""
+
+import math
+import re
+from collections import Counter
+
+# The names of secrets, not a secret.
+_SECRET_NAMES = (
+    r"(pass(word|wd)?|pwd|secret|client[_-]?secret|token|access[_-]?token|refresh[_-]?token|"  # noqa: S105
+    r"api[_-]?key|apikey|access[_-]?key|private[_-]?key|session[_-]?id|authorization|auth)"
+)
+_PATTERNS = [
+    re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"),  # JWT / JWS
+    re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"),
+    re.compile(r"(?i)\bbasic\s+[A-Za-z0-9+/]{8,}={0,2}"),
+    # key=value always; key: value only when the value is not a plain word ("token: expired").
+    re.compile(rf"(?i)\b{_SECRET_NAMES}\s*(=\s*\S{{3,}}|:\s*\S*[^A-Za-z_.\s-]\S*)"),
+    re.compile(r"alk_[0-9a-f]{16}_[A-Za-z0-9_-]{8,}"),  # this service's API keys
+    re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),  # AWS access key id
+    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}"),  # GitHub
+    re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),  # Slack
+    re.compile(r"\bsk_(live|test)_[A-Za-z0-9]{16,}"),  # Stripe
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+]
+# 40+ hex digits: SHA-1 and longer digests, raw secrets. A UUID's 32 stays below it.
+_LONG_HEX = re.compile(r"\b[0-9a-fA-F]{40,}\b")
+_LONG_TOKEN = re.compile(r"[A-Za-z0-9+/_-]{32,}={0,2}")
+# Random base64 of this length has ~5 to 6 bits of entropy per character; English words
+# and identifiers run under 4. (Shannon entropy over the run's own characters.)
+_ENTROPY_BITS = 4.2
+
+
+def looks_like_credential(text: str) -> bool:
+    if any(pattern.search(text) for pattern in _PATTERNS) or _LONG_HEX.search(text):
+        return True
+    return any(_random_looking(run.group()) for run in _LONG_TOKEN.finditer(text))
+
+
+def _random_looking(run: str) -> bool:
+    classes = sum(
+        (
+            any(c.islower() for c in run),
+            any(c.isupper() for c in run),
+            any(c.isdigit() for c in run),
+        )
+    )
+    return classes == 3 and _entropy(run) >= _ENTROPY_BITS
+
+
+def _entropy(run: str) -> float:
+    counts = Counter(run)
+    return -sum(n / len(run) * math.log2(n / len(run)) for n in counts.values())
+
+
+def redact_credentials(text: str) -> str:
+    """`text` with every credential-shaped run replaced by `[redacted]`."""
+    for pattern in (*_PATTERNS, _LONG_HEX):
+        text = pattern.sub("[redacted]", text)
+    return _LONG_TOKEN.sub(
+        lambda run: "[redacted]" if _random_looking(run.group()) else run.group(), text
+    )

@@ -1,0 +1,73 @@
+"""Settings turned into what the adapters and use cases take."""
+
+import secrets
+from datetime import timedelta
+
+from pydantic import SecretStr
+
+from adapters.graphql.schema import GraphQLLimits
+from adapters.mongo.client import ClientOptions
+from application.interceptor import EmitterConfig
+from application.rate_limit import Bucket, RateLimits
+from entrypoints.settings import Settings
+
+
+class ConfigError(Exception):
+    """The configuration cannot work; the message says which setting to fix."""
+
+
+def client_options(settings: Settings) -> ClientOptions:
+    uri = settings.store.mongodb_uri
+    return ClientOptions(
+        uri=None if uri is None else uri.get_secret_value(),
+        server_selection_timeout_ms=settings.store.mongodb_server_selection_timeout_ms,
+        socket_timeout_ms=settings.store.mongodb_socket_timeout_ms,
+    )
+
+
+def emitter_config(settings: Settings) -> EmitterConfig:
+    interceptor = settings.interceptor
+    return EmitterConfig(
+        capacity=interceptor.queue_size,
+        batch_size=interceptor.batch_size,
+        linger_seconds=interceptor.linger_ms / 1000,
+        max_attempts=interceptor.max_attempts,
+        backoff_base_seconds=interceptor.backoff_base_ms / 1000,
+        backoff_max_seconds=interceptor.backoff_max_ms / 1000,
+        shutdown_grace_seconds=interceptor.shutdown_grace_seconds,
+    )
+
+
+def rate_limits(settings: Settings) -> RateLimits:
+    limits = settings.rate_limits
+    return RateLimits(
+        record=Bucket(limits.record_per_second, limits.record_burst),
+        read=Bucket(limits.read_per_second, limits.read_burst),
+        enabled=limits.enabled,
+        limit_operator=limits.operator,
+    )
+
+
+def graphql_limits(settings: Settings) -> GraphQLLimits:
+    return GraphQLLimits(
+        depth=settings.limits.graphql_depth,
+        aliases=settings.limits.graphql_aliases,
+        tokens=settings.limits.graphql_tokens,
+        field_suggestions=settings.server.environment == "development",
+    )
+
+
+def export_link_ttl(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.export.link_ttl_seconds)
+
+
+def shared_secret(
+    settings: Settings, configured: SecretStr | None, variable: str, why: str
+) -> tuple[str, bool]:
+    """A secret every instance must share: required with MongoDB; in embedded mode, when
+    unset, a random one for this run (and True)."""
+    if configured is not None:
+        return configured.get_secret_value(), False
+    if settings.store.mongodb_uri is not None:
+        raise ConfigError(f"{variable} must be set when AUDITLOG_MONGODB_URI is: {why}")
+    return secrets.token_urlsafe(32), True
