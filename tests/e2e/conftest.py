@@ -36,7 +36,7 @@ def settings(**access: object) -> Settings:
             record_burst=100_000,
             read_per_second=10_000,
             read_burst=100_000,
-        ),  # fmt: skip
+        ),
     )
 
 
