@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.exposition import choose_encoder
 
 from adapters.clock import SystemClock
 from adapters.export_links import SignedExportLinks
@@ -141,8 +141,10 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
         )
 
     @app.get("/metrics", include_in_schema=False)
-    async def metrics_page() -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    async def metrics_page(request: Request) -> Response:
+        # The format the scraper asks for; plain 0.0.4 text unless it asks for more.
+        encode, content_type = choose_encoder(request.headers.get("accept", ""))
+        return Response(encode(metrics.registry), media_type=content_type)
 
     @app.get("/", include_in_schema=False)
     async def index() -> dict[str, str]:

@@ -29,8 +29,19 @@ def _drop_color(_: Any, __: str, event: MutableMapping[str, Any]) -> Mapping[str
     return event
 
 
+def _scrubbed(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, Mapping):
+        return {key: _scrubbed(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_scrubbed(item) for item in value]
+    return value
+
+
 def _scrub_event(_: Any, __: str, event: MutableMapping[str, Any]) -> Mapping[str, Any]:
-    return {key: scrub(value) if isinstance(value, str) else value for key, value in event.items()}
+    # Field by field, nested values too (scrubbing the rendered line could break its JSON).
+    return {key: _scrubbed(value) for key, value in event.items()}
 
 
 def _add_request_id(_: Any, __: str, event: MutableMapping[str, Any]) -> Mapping[str, Any]:
