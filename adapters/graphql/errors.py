@@ -36,6 +36,19 @@ _CODES: tuple[tuple[type[Exception], str], ...] = (
 INTERNAL_MESSAGE = "Internal server error."
 # graphql-core's wording when a variable's value cannot be coerced to its declared type.
 _BAD_VARIABLE = re.compile(r"Variable '\$\w+' has invalid value")
+# Where graphql-core quotes the value it refused: "...: 'x'", "... Found: {...}.", "Value 'x'".
+_ECHOED_TAIL = re.compile(
+    r"(?: ?[;,.]? ?[Ff]ound: .*|: (?:'.*'|\".*\"|\[.*\]|\{.*\})|"
+    r"(?<=value): (?:-?[\d.eE+]+|True|False|None))\.?$",
+    re.S,
+)
+_ECHOED_ENUM = re.compile(r"\bValue (?:'[^']*'|\"[^\"]*\") does not exist")
+
+
+def without_values(message: str) -> str:
+    """A graphql-core message without the value it quotes: a refused value may be a secret."""
+    message = _ECHOED_ENUM.sub("Value does not exist", message)
+    return _ECHOED_TAIL.sub("", message)
 
 
 def graphql_name(field: str) -> str:
@@ -76,7 +89,6 @@ def classify(error: GraphQLError) -> None:
     expected = None if original is None else _expected(original)
     if expected is not None:
         error.message, error.extensions = expected
-        log.info("request refused: %s", error.extensions["code"])
         return
     if error.path is None and (
         original is None or isinstance(original, GraphQLError | InvalidScalar)
@@ -84,10 +96,12 @@ def classify(error: GraphQLError) -> None:
         # Raised by graphql-core before any resolver ran: the request itself is wrong.
         if isinstance(error, GraphQLSyntaxError):
             error.extensions = {"code": "GRAPHQL_PARSE_FAILED"}
-        elif _BAD_VARIABLE.match(error.message):
-            error.extensions = {"code": "BAD_USER_INPUT"}
-        else:
-            error.extensions = {"code": "GRAPHQL_VALIDATION_FAILED"}
+            return
+        error.message = without_values(error.message)
+        bad_variable = _BAD_VARIABLE.match(error.message)
+        error.extensions = {
+            "code": "BAD_USER_INPUT" if bad_variable else "GRAPHQL_VALIDATION_FAILED"
+        }
         return
     # Something failed in a way no rule expects: log it whole, tell the client nothing.
     where = ".".join(map(str, error.path or ["<operation>"]))
