@@ -19,8 +19,9 @@ _SECRET_NAMES = (
 )
 _PATTERNS = [
     re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"),  # JWT / JWS
-    re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"),
-    re.compile(r"(?i)\bbasic\s+[A-Za-z0-9+/]{8,}={0,2}"),
+    # The scheme in any case; the value not a plain lowercase word ("basic authentication").
+    re.compile(r"(?i:\bbearer)\s+(?=[A-Za-z0-9._~+/=-]*[A-Z0-9._~+/=-])[A-Za-z0-9._~+/=-]{8,}"),
+    re.compile(r"(?i:\bbasic)\s+(?=[A-Za-z0-9+/]*[A-Z0-9+/])[A-Za-z0-9+/]{8,}={0,2}"),
     # key=value always; key: value only when the value is not a plain word ("token: expired").
     re.compile(rf"(?i)\b{_SECRET_NAMES}\s*(=\s*\S{{3,}}|:\s*\S*[^A-Za-z_.\s-]\S*)"),
     re.compile(r"alk_[0-9a-f]{16}_[A-Za-z0-9_-]{8,}"),  # this service's API keys
