@@ -27,6 +27,7 @@ from application.rate_limit import RateLimiter, RateLimits
 from application.record import Ingestion, RecordAuditEvent, RecordAuditEvents
 from application.self_audit import SelfAudit
 from application.tenancy import Directory
+from application.viewer import DescribeViewer
 from domain.plan import PlanCatalog
 
 
@@ -60,6 +61,7 @@ class Services:
     revoke_api_key: RevokeApiKey
     request_export: RequestExport
     download_export: DownloadExport
+    describe_viewer: DescribeViewer
 
     @classmethod
     def build(
@@ -127,6 +129,7 @@ class Services:
                 link_ttl=export_link_ttl,
                 limiter=limiter,
             ),
+            describe_viewer=DescribeViewer(accounts=ports.accounts),
             download_export=DownloadExport(
                 directory=directory,
                 plans=plans,

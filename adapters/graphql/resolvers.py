@@ -16,6 +16,7 @@ from adapters.graphql.types import (
     PlanType,
     RecordAuditEventsResult,
     ScopeEnum,
+    ViewerType,
 )
 from application.criteria import LogFilter
 
@@ -56,6 +57,12 @@ class Query:
             principal, wanted, format.to_application()
         )
         return AuditLogExport.of(link)
+
+    @strawberry.field(description="Who the credentials belong to: the account, its plan, scopes.")
+    async def viewer(self, info: Info) -> ViewerType:
+        services = info.context.services
+        viewer = await services.describe_viewer.execute(await info.context.principal())
+        return ViewerType.of(viewer, services.plans)
 
     @strawberry.field(description="The plans this deployment offers.")
     async def plans(self, info: Info) -> list[PlanType]:

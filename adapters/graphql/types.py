@@ -10,6 +10,7 @@ from application.errors import PlanNotConfigured
 from application.export import ExportLink
 from application.export_grant import ExportFormat
 from application.query import Page
+from application.viewer import Viewer
 from domain.entry import AuditEntry
 from domain.errors import UnknownPlan
 from domain.plan import Plan, PlanCatalog
@@ -193,3 +194,21 @@ class IssuedApiKeyType:
     @classmethod
     def of(cls, issued: IssuedKey) -> "IssuedApiKeyType":
         return cls(api_key=ApiKeyType.of(issued.key), secret=issued.secret)
+
+
+@strawberry.type(name="Viewer")
+class ViewerType:
+    is_operator: bool
+    account: AccountType | None
+    application: str | None
+    scopes: list[ScopeEnum]
+
+    @classmethod
+    def of(cls, viewer: Viewer, plans: PlanCatalog) -> "ViewerType":
+        principal = viewer.principal
+        return cls(
+            is_operator=principal.is_operator,
+            account=None if viewer.account is None else AccountType.of(viewer.account, plans),
+            application=principal.application,
+            scopes=[ScopeEnum(s.value) for s in sorted(principal.scopes, key=lambda s: s.value)],
+        )

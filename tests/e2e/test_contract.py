@@ -14,7 +14,7 @@ from graphql import (
 
 from adapters.graphql.schema import build_schema as served_schema
 
-# Copied from the issues that fix the contract (core service, batched ingestion, export).
+# Copied from the issues that fix the contract (core, batched ingestion, export, portal).
 CONTRACT = """
 scalar DateTime
 
@@ -34,6 +34,7 @@ type Application { id: ID!  account: String!  name: String! }
 enum Scope { RECORD READ EXPORT }
 type ApiKey { id: ID!  account: String!  application: String  scopes: [Scope!]!  revoked: Boolean! }
 type IssuedApiKey { apiKey: ApiKey!  secret: String! }
+type Viewer { isOperator: Boolean!  account: Account  application: String  scopes: [Scope!]! }
 type RecordAuditEventsResult { recorded: Int!  entries: [AuditLogEntry!]! }
 enum ExportFormat { CSV NDJSON }
 type AuditLogExport { url: String!  format: ExportFormat!  expiresAt: DateTime! }
@@ -42,6 +43,7 @@ type Query {
   auditLogs(filter: AuditLogFilter, first: Int = 50, after: String): AuditLogConnection!
   plans: [Plan!]!
   exportAuditLogs(filter: AuditLogFilter, format: ExportFormat! = NDJSON): AuditLogExport!
+  viewer: Viewer!
 }
 type Mutation {
   recordAuditEvent(input: AuditEventInput!): AuditLogEntry!
