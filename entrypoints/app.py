@@ -16,6 +16,7 @@ from adapters.graphql.schema import graphql_router
 from adapters.http.exports import exports_router
 from adapters.http.middleware import ObservedRequests
 from adapters.http.origin import origin_of
+from adapters.http.portal import mount_portal
 from adapters.ids import ObjectIdGenerator
 from adapters.mongo.store import MongoStore
 from adapters.observability.metrics import Metrics
@@ -126,6 +127,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
         prefix="/graphql",
     )
     app.include_router(exports_router())
+    mount_portal(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -154,6 +156,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
             "health": "/healthz",
             "ready": "/readyz",
             "metrics": "/metrics",
+            "portal": "/portal",
         }
 
     return app

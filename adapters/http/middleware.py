@@ -19,7 +19,7 @@ log = logging.getLogger("auditlog.request")
 
 # Routes as templates: an export path carries its token, which must not reach a log line.
 _ROUTES = {"/graphql": "graphql", "/healthz": "healthz", "/readyz": "readyz",
-           "/metrics": "metrics", "/": "index"}  # fmt: skip
+           "/metrics": "metrics", "/": "index", "/portal": "portal"}  # fmt: skip
 _QUIET = {"healthz", "readyz", "metrics"}
 
 
@@ -27,6 +27,8 @@ def route_of(path: str) -> tuple[str, str]:
     """(route template, operation name) of a path."""
     if path.startswith("/exports/"):
         return "/exports/{token}", "export_download"
+    if path.startswith("/portal/static/"):
+        return "/portal/static/{file}", "portal_static"
     if path in _ROUTES:
         return path, _ROUTES[path]
     return "unmatched", "unmatched"
