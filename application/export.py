@@ -5,20 +5,21 @@ operator) and an account whose *current* plan allows download, and both are chec
 when the link is used, so a plan downgrade or a revoked key closes links already handed out.
 """
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from application.criteria import EntryCriteria, LogFilter
 from application.errors import Forbidden, PlanNotConfigured
 from application.export_grant import ExportFormat, ExportGrant, InvalidExportLink
-from application.ports import ApiKeys, AuditEntryRepository, Clock, ExportLinks
+from application.ports import ApiKeys, AuditEntryRepository, Clock, ExportLinks, Seals
 from application.principal import Origin, Principal
 from application.rate_limit import RateLimiter
 from application.self_audit import SelfAudit
 from application.tenancy import Directory, criteria_for_reading
 from domain.entry import AuditEntry
 from domain.errors import InvalidField, UnknownPlan
+from domain.integrity import Seal
 from domain.plan import PlanCatalog
 from domain.tenancy import Scope
 
@@ -32,12 +33,15 @@ class ExportLink:
     expires_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Export:
     account: str
     format: ExportFormat
     entries: AsyncGenerator[AuditEntry, None]
     """Newest first, live entries only, read from the store in batches."""
+    seals: Callable[[], AsyncIterator[Seal]]
+    """Once the entries are read: the seals of the windows they came from, oldest first,
+    so a verifier can check the file offline."""
 
 
 class _Gate:
@@ -140,11 +144,13 @@ class DownloadExport:
         plans: PlanCatalog,
         keys: ApiKeys,
         entries: AuditEntryRepository,
+        seals: Seals,
         clock: Clock,
         links: ExportLinks,
         self_audit: SelfAudit,
         limiter: RateLimiter,
     ) -> None:
+        self._seals = seals
         self._limiter = limiter
         self.rows_streamed = 0
         """Rows handed to downloads so far (for metrics)."""
@@ -163,10 +169,12 @@ class DownloadExport:
         self._limiter.take(principal, "read")
         with self._self_audit.exported(principal, account=grant.account, only_failures=True):
             criteria = await self._gate.criteria(principal, grant.filter)
+        span = _Span()
         return Export(
             account=grant.account,
             format=grant.format,
-            entries=self._stream(principal, criteria, grant.format),
+            entries=self._stream(principal, criteria, grant.format, span),
+            seals=lambda: self._covering(grant.account, span),
         )
 
     async def _principal(self, grant: ExportGrant, origin: Origin) -> Principal:
@@ -180,12 +188,38 @@ class DownloadExport:
         return Principal.of_key(key, origin)
 
     async def _stream(
-        self, principal: Principal, criteria: EntryCriteria, export_format: ExportFormat
+        self,
+        principal: Principal,
+        criteria: EntryCriteria,
+        export_format: ExportFormat,
+        span: "_Span",
     ) -> AsyncGenerator[AuditEntry, None]:
         rows = 0
         with self._self_audit.exported(principal, account=criteria.account) as record:
             async for entry in self._entries.stream(criteria, now=self._clock.now()):
                 rows += 1
                 self.rows_streamed += 1
+                span.include(entry.created_at)
                 yield entry
             record.reason = f"downloaded {rows} entries as {export_format.value}"
+
+    async def _covering(self, account: str, span: "_Span") -> AsyncIterator[Seal]:
+        if span.oldest is None or span.newest is None:
+            return
+        for seal in await self._seals.in_range(account, span.oldest, span.newest + _MS):
+            yield seal
+
+
+_MS = timedelta(milliseconds=1)
+
+
+class _Span:
+    """The oldest and newest creation time seen in a stream."""
+
+    def __init__(self) -> None:
+        self.oldest: datetime | None = None
+        self.newest: datetime | None = None
+
+    def include(self, moment: datetime) -> None:
+        self.oldest = moment if self.oldest is None else min(self.oldest, moment)
+        self.newest = moment if self.newest is None else max(self.newest, moment)

@@ -7,6 +7,7 @@ from typing import Protocol
 from application.criteria import EntryCriteria, Position
 from application.export_grant import ExportGrant
 from domain.entry import AuditEntry
+from domain.integrity import Seal
 from domain.tenancy import Account, ApiKey, Application
 
 
@@ -28,6 +29,9 @@ class AuditEntryRepository(Protocol):
     def stream(self, criteria: EntryCriteria, *, now: datetime) -> AsyncIterator[AuditEntry]:
         """Every live entry matching `criteria`, newest first, read in batches."""
         ...
+
+    async def first_created_at(self) -> datetime | None:
+        """When the oldest stored entry was created, or None if there is none."""
 
 
 class Accounts(Protocol):
@@ -75,6 +79,58 @@ class ExportLinks(Protocol):
 
     def open(self, token: str) -> ExportGrant:
         """The grant, or `InvalidExportLink` if the token was not sealed with our key."""
+        ...
+
+
+class Seals(Protocol):
+    """Signed seals over windows of each account's trail: added and read, never changed."""
+
+    async def add(self, seal: Seal) -> bool:
+        """Store a seal; False if its window is sealed already (another sealer was first)."""
+
+    async def get(self, seal_id: str) -> Seal | None:
+        """The seal, or None (never written, expired, or removed)."""
+
+    async def latest(self, account: str) -> Seal | None:
+        """The account's seal with the latest window."""
+
+    async def in_range(
+        self, account: str, since: datetime | None, until: datetime | None
+    ) -> list[Seal]:
+        """The account's seals whose windows overlap [since, until), oldest first."""
+
+
+class SealerState(Protocol):
+    """A lease so one instance seals at a time, and how far the trail is sealed."""
+
+    async def acquire(self, holder: str, *, now: datetime, until: datetime) -> bool:
+        """Take or extend the lease; False while another holder's lease runs."""
+
+    async def sealed_through(self) -> datetime | None:
+        """Every window that ends at or before this moment has been sealed."""
+
+    async def advance(self, holder: str, to: datetime) -> None:
+        """Record that windows up to `to` are sealed."""
+
+
+class SealSigner(Protocol):
+    """Signs seal bodies with the current key."""
+
+    @property
+    def key_id(self) -> str:
+        """The id of the signing key."""
+        ...
+
+    def sign(self, message: bytes) -> str:
+        """The signature, base64."""
+        ...
+
+
+class SealKeys(Protocol):
+    """The public keys a seal may be signed with, current and retired."""
+
+    def verify(self, key_id: str, message: bytes, signature: str) -> bool:
+        """Whether `signature` over `message` is valid for the key `key_id`."""
         ...
 
 

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
 from application.admin import (
     ChangeAccountPlan,
@@ -21,12 +22,18 @@ from application.ports import (
     Clock,
     ExportLinks,
     IdGenerator,
+    SealerState,
+    SealKeys,
+    Seals,
+    SealSigner,
 )
 from application.query import QueryAuditLogs
 from application.rate_limit import RateLimiter, RateLimits
 from application.record import Ingestion, RecordAuditEvent, RecordAuditEvents
+from application.sealing import SealingConfig, SealTrail
 from application.self_audit import SelfAudit
 from application.tenancy import Directory
+from application.verify import VerifyAuditLogs
 from application.viewer import DescribeViewer
 from domain.plan import PlanCatalog
 
@@ -37,8 +44,14 @@ class Ports:
     accounts: Accounts
     applications: Applications
     keys: ApiKeys
+    seals: Seals
+    sealer_state: SealerState
     clock: Clock
     ids: IdGenerator
+
+
+class SealKeyPair(SealSigner, SealKeys, Protocol):
+    """Signs with the current key and verifies with the current and retired ones."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,6 +75,8 @@ class Services:
     request_export: RequestExport
     download_export: DownloadExport
     describe_viewer: DescribeViewer
+    seal_trail: SealTrail
+    verify: VerifyAuditLogs
 
     @classmethod
     def build(
@@ -71,6 +86,9 @@ class Services:
         plans: PlanCatalog,
         operator_token: str,
         export_links: ExportLinks,
+        seal_keys: SealKeyPair,
+        sealing: SealingConfig | None = None,
+        sealer_id: str = "sealer",
         export_link_ttl: timedelta = timedelta(minutes=5),
         interceptor: EmitterConfig | None = None,
         rate_limits: RateLimits | None = None,
@@ -130,11 +148,29 @@ class Services:
                 limiter=limiter,
             ),
             describe_viewer=DescribeViewer(accounts=ports.accounts),
+            seal_trail=SealTrail(
+                entries=ports.entries,
+                seals=ports.seals,
+                state=ports.sealer_state,
+                signer=seal_keys,
+                clock=ports.clock,
+                holder=sealer_id,
+                config=sealing,
+            ),
+            verify=VerifyAuditLogs(
+                entries=ports.entries,
+                seals=ports.seals,
+                state=ports.sealer_state,
+                keys=seal_keys,
+                accounts=ports.accounts,
+                clock=ports.clock,
+            ),
             download_export=DownloadExport(
                 directory=directory,
                 plans=plans,
                 keys=ports.keys,
                 entries=ports.entries,
+                seals=ports.seals,
                 clock=ports.clock,
                 links=export_links,
                 self_audit=audit,

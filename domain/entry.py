@@ -5,6 +5,7 @@ from datetime import datetime
 
 from domain import validation
 from domain.errors import InvalidField
+from domain.integrity import DIGEST_FIELDS, entry_digest
 from domain.retention import RetentionPolicy
 from domain.timestamps import at_storage_precision
 
@@ -58,6 +59,17 @@ class AuditEntry:
     request_id: str | None
     created_at: datetime
     expires_at: datetime
+    digest: str = ""
+    """SHA-256 of the fields at ingestion: the caller's receipt, and what a seal records.
+    Left empty, it is computed from the fields."""
+
+    def __post_init__(self) -> None:
+        if not self.digest:
+            object.__setattr__(self, "digest", self.content_digest())
+
+    def content_digest(self) -> str:
+        """The digest of the fields as they are now."""
+        return entry_digest({name: getattr(self, name) for name in DIGEST_FIELDS})
 
     @classmethod
     def ingest(

@@ -1,6 +1,11 @@
 """The FastAPI app factory. Nothing connects at import: the lifespan opens the store."""
 
+import asyncio
+import contextlib
 import logging
+import os
+import secrets
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -42,6 +47,18 @@ class Overrides:
     entries: AuditEntryRepository | None = None
 
 
+async def _seal_periodically(services: Services, interval: float) -> None:
+    while True:
+        try:
+            written = await services.seal_trail.run_once()
+            if written:
+                log.info("sealed %d windows", written)
+        except Exception as exc:
+            # The next pass catches up; a failing store must not stop the sealer for good.
+            log.warning("sealing pass failed: %s", type(exc).__name__)
+        await asyncio.sleep(interval)
+
+
 def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAPI:
     """Build the app. Raises `ConfigError` or `PlanFileError` on configuration it cannot use."""
     overrides = overrides or Overrides()
@@ -58,6 +75,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
         "AUDITLOG_EXPORT_SIGNING_KEY",
         "every instance must accept the export links of the others",
     )
+    keys = config.seal_keys(settings)
     metrics = Metrics()
 
     @asynccontextmanager
@@ -86,6 +104,8 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
             accounts=store.accounts,
             applications=store.applications,
             keys=store.keys,
+            seals=store.seals,
+            sealer_state=store.sealer_state,
             clock=overrides.clock or SystemClock(),
             ids=overrides.ids or ObjectIdGenerator(),
         )
@@ -94,17 +114,29 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
             plans=plans,
             operator_token=operator_token,
             export_links=SignedExportLinks(signing_key),
+            seal_keys=keys,
+            sealing=config.sealing_config(settings),
+            sealer_id=f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}",
             export_link_ttl=config.export_link_ttl(settings),
             interceptor=config.emitter_config(settings),
             rate_limits=config.rate_limits(settings),
         )
         metrics.watch(services)
         services.emitter.start()
+        sealer = None
+        if settings.seals.enabled:
+            sealer = asyncio.create_task(
+                _seal_periodically(services, settings.seals.interval_seconds), name="sealer"
+            )
         app.state.store = store
         app.state.services = services
         try:
             yield
         finally:
+            if sealer is not None:
+                sealer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sealer
             # Requests have finished: flush the service's own audit events, then disconnect.
             await services.emitter.stop()
             await store.close()
@@ -127,6 +159,12 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
         prefix="/graphql",
     )
     app.include_router(exports_router())
+
+    @app.get("/.well-known/audit-seal-keys.json", include_in_schema=False)
+    async def seal_public_keys() -> JSONResponse:
+        """The public keys seals are signed with, current and retired, as a JWK set."""
+        return JSONResponse(keys.jwks(), headers={"Cache-Control": "public, max-age=300"})
+
     mount_portal(app)
 
     @app.get("/healthz", include_in_schema=False)

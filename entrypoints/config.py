@@ -7,8 +7,10 @@ from pydantic import SecretStr
 
 from adapters.graphql.schema import GraphQLLimits
 from adapters.mongo.client import ClientOptions
+from adapters.seal_keys import Ed25519SealKeys, SealKeyError
 from application.interceptor import EmitterConfig
 from application.rate_limit import Bucket, RateLimits
+from application.sealing import SealingConfig
 from entrypoints.settings import Settings
 
 
@@ -71,3 +73,30 @@ def shared_secret(
     if settings.store.mongodb_uri is not None:
         raise ConfigError(f"{variable} must be set when AUDITLOG_MONGODB_URI is: {why}")
     return secrets.token_urlsafe(32), True
+
+
+def sealing_config(settings: Settings) -> SealingConfig:
+    seals = settings.seals
+    window = timedelta(seconds=seals.window_seconds)
+    return SealingConfig(
+        window=window,
+        grace=timedelta(seconds=seals.grace_seconds),
+        # Long enough for a pass to finish; short enough that another instance takes over.
+        lease=max(timedelta(seconds=seals.interval_seconds * 4), window * 2),
+    )
+
+
+def seal_keys(settings: Settings) -> Ed25519SealKeys:
+    signing_key, _ = shared_secret(
+        settings,
+        settings.seals.signing_key,
+        "AUDITLOG_SEAL_SIGNING_KEY",
+        "seals must verify with the same keys whichever instance made them",
+    )
+    retired = tuple(k.strip() for k in settings.seals.previous_public_keys.split(",") if k.strip())
+    try:
+        return Ed25519SealKeys(signing_key, retired)
+    except SealKeyError as exc:
+        raise ConfigError(
+            f"AUDITLOG_SEAL_SIGNING_KEY or AUDITLOG_SEAL_PREVIOUS_PUBLIC_KEYS: {exc}"
+        ) from None

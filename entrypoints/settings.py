@@ -84,6 +84,23 @@ class ExportSettings(BaseSettings):
     link_ttl_seconds: int = Field(default=300, ge=10, le=86_400)
 
 
+class SealSettings(BaseSettings):
+    """Signed seals over the trail (tamper evidence)."""
+
+    model_config = _config("AUDITLOG_SEAL_")
+
+    enabled: bool = True
+    signing_key: SecretStr | None = None
+    """base64url of a 32-byte Ed25519 private key. Required with MongoDB."""
+    previous_public_keys: str = ""
+    """Comma-separated base64url public keys retired by rotation, still listed and accepted."""
+    window_seconds: int = Field(default=60, ge=1, le=3_600)
+    grace_seconds: int = Field(default=120, ge=1, le=3_600)
+    """After a window ends, how long it stays open: longer than any insert may take (the
+    store's operation timeout) plus the clock skew between instances."""
+    interval_seconds: float = Field(default=30.0, gt=0, le=3_600)
+
+
 class InterceptorSettings(BaseSettings):
     """The queue and sender that carry the service's own audit events."""
 
@@ -107,6 +124,7 @@ class Settings:
     export: ExportSettings = field(default_factory=ExportSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
+    seals: SealSettings = field(default_factory=SealSettings)
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -119,6 +137,7 @@ class Settings:
             export=_load(ExportSettings),
             limits=_load(LimitSettings),
             rate_limits=_load(RateLimitSettings),
+            seals=_load(SealSettings),
         )
 
 

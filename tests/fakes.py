@@ -1,5 +1,7 @@
 """Hand-written in-memory fakes of the ports, for use-case tests (and as the benchmark floor)."""
 
+import hashlib
+import hmac
 import itertools
 import secrets
 from collections.abc import AsyncIterator, Sequence
@@ -10,6 +12,7 @@ from application.criteria import EntryCriteria, Position
 from application.errors import Conflict
 from application.export_grant import ExportGrant, InvalidExportLink
 from domain.entry import AuditEntry
+from domain.integrity import Seal
 from domain.tenancy import Account, ApiKey, Application
 
 
@@ -83,6 +86,9 @@ class InMemoryAuditEntries:
             rows = [e for e in rows if (e.created_at, e.id) < (after.created_at, after.entry_id)]
         return rows[:limit]
 
+    async def first_created_at(self) -> datetime | None:
+        return min((e.created_at for e in self.entries.values()), default=None)
+
     async def stream(self, criteria: EntryCriteria, *, now: datetime) -> AsyncIterator[AuditEntry]:
         for entry in self._live_newest_first(criteria, now):
             yield entry
@@ -155,3 +161,70 @@ class InMemoryExportLinks:
             return self.grants[token]
         except KeyError:
             raise InvalidExportLink() from None
+
+
+class InMemorySeals:
+    def __init__(self) -> None:
+        self.seals: dict[str, Seal] = {}
+
+    async def add(self, seal: Seal) -> bool:
+        if seal.id in self.seals:
+            return False
+        self.seals[seal.id] = seal
+        return True
+
+    async def get(self, seal_id: str) -> Seal | None:
+        return self.seals.get(seal_id)
+
+    async def latest(self, account: str) -> Seal | None:
+        mine = [s for s in self.seals.values() if s.account == account]
+        return max(mine, key=lambda s: s.window_start, default=None)
+
+    async def in_range(
+        self, account: str, since: datetime | None, until: datetime | None
+    ) -> list[Seal]:
+        return sorted(
+            (
+                s
+                for s in self.seals.values()
+                if s.account == account
+                and (since is None or s.window_end > since)
+                and (until is None or s.window_start < until)
+            ),
+            key=lambda s: s.window_start,
+        )
+
+
+class InMemorySealerState:
+    def __init__(self) -> None:
+        self.holder: str | None = None
+        self.until: datetime | None = None
+        self.through: datetime | None = None
+
+    async def acquire(self, holder: str, *, now: datetime, until: datetime) -> bool:
+        if self.holder not in (None, holder) and self.until is not None and self.until > now:
+            return False
+        self.holder, self.until = holder, until
+        return True
+
+    async def sealed_through(self) -> datetime | None:
+        return self.through
+
+    async def advance(self, holder: str, to: datetime) -> None:
+        if holder == self.holder:
+            self.through = to
+
+
+class HmacSealKeys:
+    """Signs and verifies with an HMAC: a stand-in for Ed25519 in use-case tests."""
+
+    key_id = "test-key"
+
+    def __init__(self, secret: bytes = b"seal-test-secret") -> None:
+        self._secret = secret
+
+    def sign(self, message: bytes) -> str:
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
+
+    def verify(self, key_id: str, message: bytes, signature: str) -> bool:
+        return key_id == self.key_id and hmac.compare_digest(self.sign(message), signature)

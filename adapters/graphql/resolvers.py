@@ -1,5 +1,7 @@
 """Query and Mutation: parse the arguments, call one use case, map the result."""
 
+from datetime import datetime
+
 import strawberry
 
 from adapters.graphql.context import Context
@@ -12,6 +14,7 @@ from adapters.graphql.types import (
     AuditLogEntryType,
     AuditLogExport,
     ExportFormatEnum,
+    IntegrityReportType,
     IssuedApiKeyType,
     PlanType,
     RecordAuditEventsResult,
@@ -63,6 +66,25 @@ class Query:
         services = info.context.services
         viewer = await services.describe_viewer.execute(await info.context.principal())
         return ViewerType.of(viewer, services.plans)
+
+    @strawberry.field(
+        description="Check an account's trail against its signed seals: READ for a key's own "
+        "account, the operator for any (naming it)."
+    )
+    async def verify_audit_logs(
+        self,
+        info: Info,
+        account: strawberry.ID | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> IntegrityReportType:
+        findings = await info.context.services.verify.execute(
+            await info.context.principal(),
+            account=None if account is None else str(account),
+            since=since,
+            until=until,
+        )
+        return IntegrityReportType.of(findings)
 
     @strawberry.field(description="The plans this deployment offers.")
     async def plans(self, info: Info) -> list[PlanType]:

@@ -13,6 +13,7 @@ from application.query import Page
 from application.viewer import Viewer
 from domain.entry import AuditEntry
 from domain.errors import UnknownPlan
+from domain.integrity import Findings
 from domain.plan import Plan, PlanCatalog
 from domain.tenancy import Account, ApiKey, Application, Scope
 
@@ -65,6 +66,9 @@ class AuditLogEntryType:
     ip: str | None
     user_agent: str | None
     request_id: str | None
+    digest: str = strawberry.field(
+        description="SHA-256 of the entry at ingestion: a receipt its seal will list."
+    )
 
     @classmethod
     def of(cls, entry: AuditEntry) -> "AuditLogEntryType":
@@ -81,6 +85,46 @@ class AuditLogEntryType:
             ip=entry.ip,
             user_agent=entry.user_agent,
             request_id=entry.request_id,
+            digest=entry.digest,
+        )
+
+
+@strawberry.type(name="IntegrityProblem")
+class IntegrityProblemType:
+    kind: str = strawberry.field(
+        description="MODIFIED, MISSING, INJECTED, SEAL_MISSING or SEAL_INVALID."
+    )
+    entry_id: strawberry.ID | None
+    window: datetime | None
+    detail: str
+
+
+@strawberry.type(name="IntegrityReport")
+class IntegrityReportType:
+    ok: bool
+    windows_checked: int
+    entries_verified: int
+    unsealed_entries: int = strawberry.field(
+        description="Entries in windows the sealer has not closed yet; not a problem."
+    )
+    problems: list[IntegrityProblemType]
+
+    @classmethod
+    def of(cls, findings: Findings) -> "IntegrityReportType":
+        return cls(
+            ok=findings.ok,
+            windows_checked=findings.windows_checked,
+            entries_verified=findings.entries_verified,
+            unsealed_entries=findings.unsealed_entries,
+            problems=[
+                IntegrityProblemType(
+                    kind=p.kind,
+                    entry_id=None if p.entry_id is None else strawberry.ID(p.entry_id),
+                    window=p.window,
+                    detail=p.detail,
+                )
+                for p in findings.problems
+            ],
         )
 
 

@@ -13,14 +13,21 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from domain.entry import AuditEntry
+from domain.integrity import Seal
 from domain.timestamps import iso_utc
 
 COLUMNS = (
     "id", "action", "email", "success", "reason", "application", "account",
-    "createdAt", "expiresAt", "ip", "userAgent", "requestId",
+    "createdAt", "expiresAt", "ip", "userAgent", "requestId", "digest",
 )  # fmt: skip
 ROWS_PER_CHUNK = 500
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def seal_line(seal: Seal) -> bytes:
+    """A seal as an NDJSON line: its signed body, key id and signature, under `_seal`."""
+    document = {**seal.body(), "id": seal.id, "key_id": seal.key_id, "signature": seal.signature}
+    return (json.dumps({"_seal": document}, ensure_ascii=False) + "\n").encode()
 
 
 def as_row(entry: AuditEntry) -> dict[str, Any]:
@@ -37,6 +44,7 @@ def as_row(entry: AuditEntry) -> dict[str, Any]:
         "ip": entry.ip,
         "userAgent": entry.user_agent,
         "requestId": entry.request_id,
+        "digest": entry.digest,
     }
 
 

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Send
 
-from adapters.http.export_formats import csv_chunks, ndjson_chunks
+from adapters.http.export_formats import csv_chunks, ndjson_chunks, seal_line
 from adapters.http.origin import origin_of
 from application.errors import Forbidden, PlanNotConfigured, RateLimited, StoreUnavailable
 from application.export import Export
@@ -95,6 +95,10 @@ async def _body(export: Export) -> AsyncIterator[bytes]:
         try:
             async for chunk in chunks:
                 yield chunk
+            if export.format is ExportFormat.NDJSON:
+                # The seals of the exported windows, so the file can be verified offline.
+                async for seal in export.seals():
+                    yield seal_line(seal)
         except Exception as exc:
             expected = isinstance(exc, StoreUnavailable)
             log.error(

@@ -19,7 +19,8 @@ log = logging.getLogger("auditlog.request")
 
 # Routes as templates: an export path carries its token, which must not reach a log line.
 _ROUTES = {"/graphql": "graphql", "/healthz": "healthz", "/readyz": "readyz",
-           "/metrics": "metrics", "/": "index", "/portal": "portal"}  # fmt: skip
+           "/metrics": "metrics", "/": "index", "/portal": "portal",
+           "/.well-known/audit-seal-keys.json": "seal_keys"}  # fmt: skip
 _QUIET = {"healthz", "readyz", "metrics"}
 
 

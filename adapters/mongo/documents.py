@@ -25,6 +25,7 @@ class AuditLogDocument(Document):
     request_id: str | None = None
     created_at: datetime
     expires_at: datetime
+    digest: str
 
     class Settings:
         name = "audit_logs"
@@ -78,8 +79,49 @@ class ApiKeyDocument(Document):
         indexes = [IndexModel([("account", ASCENDING)], name="account")]
 
 
+class SealDocument(Document):
+    """One account's window of the trail, sealed; deleted by TTL with its last entry."""
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]  # "<account>/<window start>"
+    account: str
+    window_start: datetime
+    window_end: datetime
+    entries: list[tuple[str, datetime, str]]
+    """(id, expires_at, digest) in (created_at, id) order."""
+    merkle_root: str
+    previous: tuple[str, str, datetime] | None = None
+    """(seal id, hash, expires_at) of the account's previous seal."""
+    sealed_at: datetime
+    key_id: str
+    signature: str
+    expires_at: datetime
+
+    class Settings:
+        name = "audit_seals"
+        indexes = [
+            IndexModel([("expires_at", ASCENDING)], name="ttl_expires_at", expireAfterSeconds=0),
+            IndexModel(
+                [("account", ASCENDING), ("window_start", ASCENDING)], name="account_window"
+            ),
+        ]
+
+
+class SealerStateDocument(Document):
+    """The sealer's lease and watermark: a single document, `_id` "sealer"."""
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]
+    holder: str
+    until: datetime
+    sealed_through: datetime | None = None
+
+    class Settings:
+        name = "seal_leases"
+
+
 DOCUMENT_MODELS: list[type[Document]] = [
     AuditLogDocument,
+    SealDocument,
+    SealerStateDocument,
     AccountDocument,
     ApplicationDocument,
     ApiKeyDocument,

@@ -47,6 +47,13 @@ class BeanieAuditEntryRepository:
             ).to_list()
         return [entry_to_domain(d) for d in documents]
 
+    async def first_created_at(self) -> datetime | None:
+        async with self._call():
+            oldest = await AuditLogDocument.find(
+                {}, sort=[("created_at", SortDirection.ASCENDING)]
+            ).first_or_none()
+        return None if oldest is None else entry_to_domain(oldest).created_at
+
     async def stream(self, criteria: EntryCriteria, *, now: datetime) -> AsyncIterator[AuditEntry]:
         cursor = AuditLogDocument.find(
             mongo_filter(criteria, now=now, after=None),

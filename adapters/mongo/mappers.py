@@ -7,8 +7,10 @@ from adapters.mongo.documents import (
     ApiKeyDocument,
     ApplicationDocument,
     AuditLogDocument,
+    SealDocument,
 )
 from domain.entry import AuditEntry
+from domain.integrity import Seal, SealedEntry, SealLink
 from domain.tenancy import Account, ApiKey, Application, Scope
 
 
@@ -31,6 +33,7 @@ def entry_to_document(entry: AuditEntry) -> AuditLogDocument:
         request_id=entry.request_id,
         created_at=entry.created_at,
         expires_at=entry.expires_at,
+        digest=entry.digest,
     )
 
 
@@ -48,6 +51,45 @@ def entry_to_domain(document: AuditLogDocument) -> AuditEntry:
         request_id=document.request_id,
         created_at=_utc(document.created_at),
         expires_at=_utc(document.expires_at),
+        digest=document.digest,
+    )
+
+
+def seal_to_document(seal: Seal) -> SealDocument:
+    previous = seal.previous
+    return SealDocument(
+        _id=seal.id,
+        account=seal.account,
+        window_start=seal.window_start,
+        window_end=seal.window_end,
+        entries=[(e.id, e.expires_at, e.digest) for e in seal.entries],
+        merkle_root=seal.merkle_root,
+        previous=None
+        if previous is None
+        else (previous.seal_id, previous.hash, previous.expires_at),
+        sealed_at=seal.sealed_at,
+        key_id=seal.key_id,
+        signature=seal.signature,
+        expires_at=seal.expires_at,
+    )
+
+
+def seal_to_domain(document: SealDocument) -> Seal:
+    previous = document.previous
+    return Seal(
+        account=document.account,
+        window_start=_utc(document.window_start),
+        window_end=_utc(document.window_end),
+        entries=tuple(
+            SealedEntry(id_, _utc(expires), digest) for id_, expires, digest in document.entries
+        ),
+        merkle_root=document.merkle_root,
+        previous=None
+        if previous is None
+        else SealLink(previous[0], previous[1], _utc(previous[2])),
+        sealed_at=_utc(document.sealed_at),
+        key_id=document.key_id,
+        signature=document.signature,
     )
 
 

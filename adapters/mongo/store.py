@@ -9,10 +9,11 @@ from pymongo.errors import ConfigurationError, ConnectionFailure, OperationFailu
 
 from adapters.mongo.client import ClientOptions, create_client
 from adapters.mongo.directory import BeanieAccounts, BeanieApiKeys, BeanieApplications
-from adapters.mongo.documents import DOCUMENT_MODELS, AuditLogDocument
+from adapters.mongo.documents import DOCUMENT_MODELS, AuditLogDocument, SealDocument
 from adapters.mongo.embedded_ttl import EmbeddedTtlMonitor
 from adapters.mongo.entries import BeanieAuditEntryRepository
 from adapters.mongo.errors import StoreCalls
+from adapters.mongo.seals import BeanieSealerState, BeanieSeals
 from application.errors import StoreUnavailable
 
 _SCHEMES = ("mongodb://", "mongodb+srv://")
@@ -31,6 +32,8 @@ class MongoStore:
     accounts: BeanieAccounts
     applications: BeanieApplications
     keys: BeanieApiKeys
+    seals: BeanieSeals
+    sealer_state: BeanieSealerState
     calls: StoreCalls
 
     @property
@@ -72,7 +75,8 @@ class MongoStore:
         monitor = None
         if options.uri is None:
             monitor = EmbeddedTtlMonitor(
-                [AuditLogDocument.get_motor_collection()], interval_seconds=ttl_sweep_seconds
+                [AuditLogDocument.get_motor_collection(), SealDocument.get_motor_collection()],
+                interval_seconds=ttl_sweep_seconds,
             )
             monitor.start()
         calls = StoreCalls(operation_timeout_seconds)
@@ -84,6 +88,8 @@ class MongoStore:
             accounts=BeanieAccounts(calls),
             applications=BeanieApplications(calls),
             keys=BeanieApiKeys(calls),
+            seals=BeanieSeals(calls),
+            sealer_state=BeanieSealerState(calls),
             calls=calls,
         )
 

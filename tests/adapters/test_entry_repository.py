@@ -156,7 +156,7 @@ def test_the_repository_offers_no_way_to_change_or_remove_an_entry() -> None:
     port_methods = {name for name in vars(AuditEntryRepository) if not name.startswith("_")}
     adapter_methods = {name for name in dir(BeanieAuditEntryRepository) if not name.startswith("_")}
 
-    assert port_methods == {"add", "add_many", "query", "stream"}
+    assert port_methods == {"add", "add_many", "query", "stream", "first_created_at"}
     assert adapter_methods == port_methods
 
 

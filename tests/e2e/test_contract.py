@@ -14,13 +14,13 @@ from graphql import (
 
 from adapters.graphql.schema import build_schema as served_schema
 
-# Copied from the issues that fix the contract (core, batched ingestion, export, portal).
+# Copied from the issues that fix the contract (core, batches, export, portal, integrity).
 CONTRACT = """
 scalar DateTime
 
 type AuditLogEntry { id: ID!  action: String!  email: String  success: Boolean!  reason: String
   application: String!  account: String!  createdAt: DateTime!  expiresAt: DateTime!
-  ip: String  userAgent: String  requestId: String }
+  ip: String  userAgent: String  requestId: String  digest: String! }
 input AuditEventInput { application: String!  action: String!  success: Boolean!  email: String
   reason: String  ip: String  userAgent: String  requestId: String }
 input AuditLogFilter { account: String  application: String  actions: [String!]  email: String
@@ -34,6 +34,9 @@ type Application { id: ID!  account: String!  name: String! }
 enum Scope { RECORD READ EXPORT }
 type ApiKey { id: ID!  account: String!  application: String  scopes: [Scope!]!  revoked: Boolean! }
 type IssuedApiKey { apiKey: ApiKey!  secret: String! }
+type IntegrityProblem { kind: String!  entryId: ID  window: DateTime  detail: String! }
+type IntegrityReport { ok: Boolean!  windowsChecked: Int!  entriesVerified: Int!
+  unsealedEntries: Int!  problems: [IntegrityProblem!]! }
 type Viewer { isOperator: Boolean!  account: Account  application: String  scopes: [Scope!]! }
 type RecordAuditEventsResult { recorded: Int!  entries: [AuditLogEntry!]! }
 enum ExportFormat { CSV NDJSON }
@@ -44,6 +47,7 @@ type Query {
   plans: [Plan!]!
   exportAuditLogs(filter: AuditLogFilter, format: ExportFormat! = NDJSON): AuditLogExport!
   viewer: Viewer!
+  verifyAuditLogs(account: ID, since: DateTime, until: DateTime): IntegrityReport!
 }
 type Mutation {
   recordAuditEvent(input: AuditEventInput!): AuditLogEntry!

@@ -16,6 +16,7 @@ import pytest
 SERVER = [sys.executable, "-m", "entrypoints.main"]
 TOKEN = "a-long-enough-operator-token-for-tests"
 SIGNING_KEY = "an-export-signing-key-of-at-least-32-characters"
+SEAL_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"  # base64url of 32 bytes
 
 
 def environment(**settings: str) -> dict[str, str]:
@@ -86,6 +87,7 @@ def test_an_unreachable_mongodb_stops_the_server_with_one_clear_line() -> None:
         mongodb_server_selection_timeout_ms="300",
         operator_token=TOKEN,
         export_signing_key=SIGNING_KEY,
+        seal_signing_key=SEAL_KEY,
     )
 
     assert result.returncode == 1
@@ -97,7 +99,10 @@ def test_an_unreachable_mongodb_stops_the_server_with_one_clear_line() -> None:
 
 def test_a_malformed_mongodb_uri_is_reported_as_such() -> None:
     result = refused(
-        mongodb_uri="postgres://db/x", operator_token=TOKEN, export_signing_key=SIGNING_KEY
+        mongodb_uri="postgres://db/x",
+        operator_token=TOKEN,
+        export_signing_key=SIGNING_KEY,
+        seal_signing_key=SEAL_KEY,
     )
 
     assert result.returncode == 1
@@ -118,6 +123,23 @@ def test_mongodb_without_an_export_signing_key_refuses_to_start() -> None:
 
     assert result.returncode == 2
     assert "AUDITLOG_EXPORT_SIGNING_KEY must be set" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_mongodb_without_a_seal_signing_key_refuses_to_start() -> None:
+    result = refused(
+        mongodb_uri="mongodb://127.0.0.1:1/", operator_token=TOKEN, export_signing_key=SIGNING_KEY
+    )
+
+    assert result.returncode == 2
+    assert "AUDITLOG_SEAL_SIGNING_KEY must be set" in result.stderr
+
+
+def test_a_malformed_seal_signing_key_is_refused_naming_the_setting() -> None:
+    result = refused(seal_signing_key="not-32-bytes")
+
+    assert result.returncode == 2
+    assert "AUDITLOG_SEAL_SIGNING_KEY" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -16,11 +16,14 @@ from domain.plan import DEFAULT_PLANS, PlanCatalog
 from domain.tenancy import Scope
 from tests.fakes import (
     FakeClock,
+    HmacSealKeys,
     InMemoryAccounts,
     InMemoryApiKeys,
     InMemoryApplications,
     InMemoryAuditEntries,
     InMemoryExportLinks,
+    InMemorySealerState,
+    InMemorySeals,
     SequentialIds,
 )
 from tests.unit.application.support import OPERATOR_TOKEN, KeyFactory, Recorder
@@ -64,6 +67,8 @@ def services(
         accounts=accounts,
         applications=applications,
         keys=keys,
+        seals=InMemorySeals(),
+        sealer_state=InMemorySealerState(),
         clock=clock,
         ids=SequentialIds(),
     )
@@ -72,6 +77,7 @@ def services(
         plans=PlanCatalog(DEFAULT_PLANS),
         operator_token=OPERATOR_TOKEN,
         export_links=InMemoryExportLinks(),
+        seal_keys=HmacSealKeys(),
     )
 
 

@@ -1,0 +1,181 @@
+"""Use case: check an account's trail against its seals.
+
+Reported: an entry changed since it was sealed (MODIFIED), a sealed entry gone before its
+`expires_at` (MISSING), an entry in a closed window that no seal lists (INJECTED), a seal
+gone before its `expires_at` (SEAL_MISSING), and a seal whose signature, Merkle root or
+link to its predecessor does not hold (SEAL_INVALID). What expired is not flagged, in
+whatever order the TTL monitor removed it.
+"""
+
+from datetime import datetime, timedelta
+
+from application.criteria import EntryCriteria
+from application.errors import Forbidden, NotFound
+from application.ports import Accounts, AuditEntryRepository, Clock, SealerState, SealKeys, Seals
+from application.principal import Principal
+from domain.errors import InvalidField
+from domain.integrity import (
+    INJECTED,
+    SEAL_INVALID,
+    SEAL_MISSING,
+    Findings,
+    Problem,
+    Seal,
+    check_window,
+)
+from domain.tenancy import Scope
+
+# A missing entry or seal this close to its expiry is taken to have expired: the database's
+# clock and TTL monitor may run a little ahead of this service's clock.
+EXPIRY_TOLERANCE = timedelta(minutes=5)
+
+
+class VerifyAuditLogs:
+    def __init__(
+        self,
+        *,
+        entries: AuditEntryRepository,
+        seals: Seals,
+        state: SealerState,
+        keys: SealKeys,
+        accounts: Accounts,
+        clock: Clock,
+    ) -> None:
+        self._entries = entries
+        self._seals = seals
+        self._state = state
+        self._keys = keys
+        self._accounts = accounts
+        self._clock = clock
+
+    async def execute(
+        self,
+        principal: Principal,
+        *,
+        account: str | None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Findings:
+        account = await self._account(principal, account)
+        now = self._clock.now()
+        run = _Run(self, account, now - EXPIRY_TOLERANCE)
+        await run.check(since, until)
+        return run.findings
+
+    async def _account(self, principal: Principal, account: str | None) -> str:
+        if not principal.is_operator:
+            principal.require(Scope.READ)
+            if account not in (None, principal.account):
+                raise Forbidden(f"this API key may not verify account {account!r}")
+            assert principal.account is not None
+            return principal.account
+        if account is None:
+            raise InvalidField("account", "name the account to verify")
+        if await self._accounts.get(account) is None:
+            raise NotFound("account", account)
+        return account
+
+
+class _Run:
+    """One verification: walks the seals in window order, with what it has found so far."""
+
+    def __init__(self, use_case: VerifyAuditLogs, account: str, expired_before: datetime) -> None:
+        self._uc = use_case
+        self._account = account
+        self._expired_before = expired_before
+        self.findings = Findings()
+
+    async def check(self, since: datetime | None, until: datetime | None) -> None:
+        seals = await self._uc._seals.in_range(self._account, since, until)
+        previous = None
+        if seals and seals[0].previous is not None:
+            previous = await self._uc._seals.get(seals[0].previous.seal_id)
+        for seal in seals:
+            linked = self._check_seal(seal, previous)
+            await self._check_entries(seal)
+            if previous is not None and linked:
+                # The chain says nothing was sealed in between: whatever is there was added.
+                await self._flag_unsealed(previous.window_end, seal.window_start, INJECTED)
+            previous = seal
+        await self._check_tail(previous, since, until)
+
+    def _check_seal(self, seal: Seal, previous: Seal | None) -> bool:
+        """Signature and link to the predecessor; True if the link is intact."""
+        problems = self.findings.problems
+        if not self._uc._keys.verify(seal.key_id, seal.message(), seal.signature):
+            problems.append(
+                Problem(SEAL_INVALID, "the signature does not verify", window=seal.window_start)
+            )
+            return False
+        link = seal.previous
+        if link is None:
+            return previous is None
+        if previous is not None and previous.id == link.seal_id:
+            if previous.hash() != link.hash:
+                problems.append(
+                    Problem(
+                        SEAL_INVALID, "the previous seal was altered", window=previous.window_start
+                    )
+                )
+            return True
+        if link.expires_at > self._expired_before:
+            problems.append(
+                Problem(SEAL_MISSING, f"seal {link.seal_id} is gone before it expired",
+                        window=seal.window_start)
+            )  # fmt: skip
+        return False
+
+    async def _check_entries(self, seal: Seal) -> None:
+        stored = {
+            entry.id: entry.content_digest()
+            async for entry in self._uc._entries.stream(
+                self._criteria(seal.window_start, seal.window_end), now=seal.window_start
+            )
+        }
+        problems = check_window(seal, stored, expired_before=self._expired_before)
+        self.findings.problems += problems
+        self.findings.windows_checked += 1
+        flagged = {p.entry_id for p in problems}
+        self.findings.entries_verified += sum(
+            1 for e in seal.entries if e.id in stored and e.id not in flagged
+        )
+
+    async def _check_tail(
+        self, last: Seal | None, since: datetime | None, until: datetime | None
+    ) -> None:
+        """After the last seal: entries of windows the sealer has closed are not covered by
+        any seal (added later, or their seal removed with nothing after it); the rest wait."""
+        sealed_through = await self._uc._state.sealed_through()
+        start = last.window_end if last is not None else since
+        if sealed_through is not None and (start is None or start < sealed_through):
+            await self._flag_unsealed(start, _earliest(sealed_through, until), INJECTED)
+        waiting_from = sealed_through if sealed_through is not None else start
+        async for _ in self._uc._entries.stream(
+            self._criteria(_latest(waiting_from, since), until), now=self._expired_before
+        ):
+            self.findings.unsealed_entries += 1
+
+    async def _flag_unsealed(self, start: datetime | None, end: datetime | None, kind: str) -> None:
+        async for entry in self._uc._entries.stream(
+            self._criteria(start, end), now=self._expired_before
+        ):
+            self.findings.problems.append(
+                Problem(kind, "the entry is not covered by any seal although its window was "
+                        "closed: added later, or its seal was removed", entry.id)
+            )  # fmt: skip
+
+    def _criteria(self, since: datetime | None, until: datetime | None) -> EntryCriteria:
+        return EntryCriteria(
+            account=self._account, application=None, actions=None, email=None, success=None,
+            since=since, until=until,
+        )  # fmt: skip
+
+
+def _earliest(a: datetime, b: datetime | None) -> datetime:
+    return a if b is None else min(a, b)
+
+
+def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None or b is None:
+        return a or b
+    return max(a, b)

@@ -1,0 +1,206 @@
+"""Tamper evidence: entry digests, Merkle roots, seals over windows of the trail, and the
+checks a verifier runs. Pure functions over plain data; signing is an adapter's job.
+
+An entry's digest is SHA-256 over a canonical JSON encoding of every stored field. A seal
+closes one account's window of ingestion time: it lists each entry's id, `expires_at` and
+digest (so a verifier knows which entries must still exist, and which one changed), a
+Merkle root over the digests in (created_at, id) order, and a link to the account's
+previous seal (its hash and `expires_at`, so a missing predecessor is legitimate only once
+it has expired). The seal's hash covers its signature, so altering any part breaks the link.
+"""
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from domain.timestamps import iso_utc
+
+MODIFIED = "MODIFIED"
+MISSING = "MISSING"
+INJECTED = "INJECTED"
+SEAL_MISSING = "SEAL_MISSING"
+SEAL_INVALID = "SEAL_INVALID"
+DIGEST_FIELDS = (
+    "id", "account", "application", "action", "success", "email", "reason",
+    "ip", "user_agent", "request_id", "created_at", "expires_at",
+)  # fmt: skip
+
+
+def canonical(value: Any) -> bytes:
+    """JSON with sorted keys, no spaces, UTF-8: one byte string per value."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def entry_digest(fields: dict[str, Any]) -> str:
+    """SHA-256 hex of an entry's fields (timestamps as ISO 8601 UTC milliseconds)."""
+    document = {
+        name: iso_utc(fields[name]) if isinstance(fields[name], datetime) else fields[name]
+        for name in DIGEST_FIELDS
+    }
+    return hashlib.sha256(canonical(document)).hexdigest()
+
+
+def merkle_root(digests: Sequence[str]) -> str:
+    """RFC 6962-style tree: leaves and nodes hashed with distinct prefixes; an odd node is
+    carried up unpaired. The root of no leaves is the hash of nothing."""
+    if not digests:
+        return hashlib.sha256(b"").hexdigest()
+    level = [hashlib.sha256(b"\x00" + bytes.fromhex(d)).digest() for d in digests]
+    while len(level) > 1:
+        paired = [
+            hashlib.sha256(b"\x01" + level[i] + level[i + 1]).digest()
+            for i in range(0, len(level) - 1, 2)
+        ]
+        level = paired + ([level[-1]] if len(level) % 2 else [])
+    return level[0].hex()
+
+
+def window_of(moment: datetime, length: timedelta) -> datetime:
+    """The start of the window of `length` (aligned on the epoch) that holds `moment`."""
+    epoch = datetime(1970, 1, 1, tzinfo=moment.tzinfo)
+    return moment - (moment - epoch) % length
+
+
+def seal_id(account: str, window_start: datetime) -> str:
+    return f"{account}/{iso_utc(window_start)}"
+
+
+@dataclass(frozen=True, slots=True)
+class SealedEntry:
+    id: str
+    expires_at: datetime
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class SealLink:
+    """What a seal knows of its predecessor."""
+
+    seal_id: str
+    hash: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Seal:
+    account: str
+    window_start: datetime
+    window_end: datetime
+    entries: tuple[SealedEntry, ...]
+    merkle_root: str
+    previous: SealLink | None
+    sealed_at: datetime
+    key_id: str = ""
+    signature: str = ""
+
+    @property
+    def id(self) -> str:
+        return seal_id(self.account, self.window_start)
+
+    @property
+    def expires_at(self) -> datetime:
+        """A seal lasts as long as the last of its entries."""
+        return max(entry.expires_at for entry in self.entries)
+
+    def body(self) -> dict[str, Any]:
+        """What the signature covers."""
+        previous = self.previous
+        return {
+            "account": self.account,
+            "window_start": iso_utc(self.window_start),
+            "window_end": iso_utc(self.window_end),
+            "count": len(self.entries),
+            "entries": [[e.id, iso_utc(e.expires_at), e.digest] for e in self.entries],
+            "merkle_root": self.merkle_root,
+            "previous": None
+            if previous is None
+            else [previous.seal_id, previous.hash, iso_utc(previous.expires_at)],
+            "sealed_at": iso_utc(self.sealed_at),
+        }
+
+    def message(self) -> bytes:
+        """The bytes the signature is over."""
+        return canonical(self.body())
+
+    def hash(self) -> str:
+        """Covers the body and the signature: what the next seal links to."""
+        signed = {**self.body(), "key_id": self.key_id, "signature": self.signature}
+        return hashlib.sha256(canonical(signed)).hexdigest()
+
+    def link(self) -> SealLink:
+        return SealLink(self.id, self.hash(), self.expires_at)
+
+
+def new_seal(
+    *,
+    account: str,
+    window_start: datetime,
+    window: timedelta,
+    entries: Iterable[tuple[str, datetime, datetime, str]],
+    previous: SealLink | None,
+    sealed_at: datetime,
+) -> Seal:
+    """An unsigned seal over (id, created_at, expires_at, digest) rows of one window."""
+    ordered = sorted(entries, key=lambda row: (row[1], row[0]))
+    sealed = tuple(SealedEntry(id_, expires, digest) for id_, _, expires, digest in ordered)
+    return Seal(
+        account=account,
+        window_start=window_start,
+        window_end=window_start + window,
+        entries=sealed,
+        merkle_root=merkle_root([e.digest for e in sealed]),
+        previous=previous,
+        sealed_at=sealed_at,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    kind: str
+    detail: str
+    entry_id: str | None = None
+    window: datetime | None = None
+
+
+@dataclass
+class Findings:
+    problems: list[Problem] = field(default_factory=list)
+    windows_checked: int = 0
+    entries_verified: int = 0
+    unsealed_entries: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_window(seal: Seal, stored: dict[str, str], *, expired_before: datetime) -> list[Problem]:
+    """Compare a window's seal with what the store holds now (entry id -> recomputed
+    digest). An entry the seal lists may be gone only once its `expires_at` has passed."""
+    problems = []
+    if merkle_root([e.digest for e in seal.entries]) != seal.merkle_root:
+        problems.append(
+            Problem(SEAL_INVALID, "the Merkle root does not match", window=seal.window_start)
+        )
+    listed = {e.id for e in seal.entries}
+    for entry in seal.entries:
+        digest = stored.get(entry.id)
+        if digest is None:
+            if entry.expires_at > expired_before:
+                problems.append(
+                    Problem(MISSING, "a live entry is gone", entry.id, seal.window_start)
+                )
+        elif digest != entry.digest:
+            problems.append(
+                Problem(
+                    MODIFIED, "the entry differs from what was sealed", entry.id, seal.window_start
+                )
+            )
+    for entry_id in stored.keys() - listed:
+        problems.append(
+            Problem(INJECTED, "the entry is not in its window's seal", entry_id, seal.window_start)
+        )
+    return problems
