@@ -133,6 +133,30 @@ class Seal:
     def link(self) -> SealLink:
         return SealLink(self.id, self.hash(), self.expires_at)
 
+    @classmethod
+    def from_body(cls, body: dict[str, Any], *, key_id: str, signature: str) -> "Seal":
+        """The seal a body (as `body()` writes it) describes; ValueError if it is malformed."""
+        try:
+            previous = body["previous"]
+            return cls(
+                account=body["account"],
+                window_start=datetime.fromisoformat(body["window_start"]),
+                window_end=datetime.fromisoformat(body["window_end"]),
+                entries=tuple(
+                    SealedEntry(id_, datetime.fromisoformat(expires), digest)
+                    for id_, expires, digest in body["entries"]
+                ),
+                merkle_root=body["merkle_root"],
+                previous=None
+                if previous is None
+                else SealLink(previous[0], previous[1], datetime.fromisoformat(previous[2])),
+                sealed_at=datetime.fromisoformat(body["sealed_at"]),
+                key_id=key_id,
+                signature=signature,
+            )
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"malformed seal: {exc}") from None
+
 
 def new_seal(
     *,

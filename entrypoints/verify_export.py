@@ -1,0 +1,65 @@
+"""`auditlog-verify`: check an NDJSON export offline against the published seal keys.
+
+    auditlog-verify audit-logs-acme-20261127T203100Z.ndjson \\
+        --keys https://audit.example.com/.well-known/audit-seal-keys.json
+
+`--keys` takes the JWK set as a URL or a file. Exit status: 0 when every sealed entry
+verifies, 1 when something does not (or the export was cut short), 2 on bad usage.
+Entries in windows not sealed yet when the export was made are counted, not failed, unless
+`--require-sealed` is given.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from adapters.seal_keys import PublishedSealKeys
+from application.offline_verify import verify_export
+
+
+def _load_keys(source: str) -> dict[str, Any]:
+    if source.startswith(("http://", "https://")):
+        response = httpx.get(source, timeout=10)
+        response.raise_for_status()
+        keys: dict[str, Any] = response.json()
+        return keys
+    loaded: dict[str, Any] = json.loads(Path(source).read_text())
+    return loaded
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="auditlog-verify", description=__doc__.splitlines()[0])
+    parser.add_argument("export", type=Path, help="an NDJSON export file")
+    parser.add_argument("--keys", required=True, help="URL or file of the seal keys (JWK set)")
+    parser.add_argument(
+        "--require-sealed", action="store_true", help="fail if any entry is not sealed yet"
+    )
+    args = parser.parse_args(argv)
+    try:
+        keys = PublishedSealKeys(_load_keys(args.keys))
+        with args.export.open(encoding="utf-8") as lines:
+            report = verify_export(lines, keys)
+    except (OSError, ValueError, httpx.HTTPError) as exc:
+        print(f"auditlog-verify: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"{report.entries} entries, {report.verified} verified against {report.seals} seals, "
+        f"{report.unsealed} not sealed yet"
+    )
+    if report.incomplete is not None:
+        print(f"INCOMPLETE: the export was cut short ({report.incomplete})")
+    for problem in report.problems:
+        where = f" entry {problem.entry_id}" if problem.entry_id else ""
+        window = f" window {problem.window.isoformat()}" if problem.window else ""
+        print(f"{problem.kind}{where}{window}: {problem.detail}")
+    failed = not report.ok or (args.require_sealed and report.unsealed > 0)
+    print("FAILED" if failed else "OK")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
