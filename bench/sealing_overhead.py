@@ -1,0 +1,209 @@
+"""Ingestion with sealing on versus off, in one run.
+
+Records batches of events through the batch record use case over an in-memory store that
+costs almost nothing (so the service's own cost shows), once with the sealer running
+beside the writers (a 50 ms window, closing after 50 ms, a pass every 20 ms: far busier
+than the production default of a pass every 30 s) and once without it. Rounds alternate.
+Also reports what the entry digest itself costs per entry.
+
+    .venv/bin/python bench/sealing_overhead.py [--events 200000]
+"""
+
+import argparse
+import asyncio
+import bisect
+import json
+import statistics
+import time
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from adapters.clock import SystemClock
+from adapters.ids import ObjectIdGenerator
+from adapters.seal_keys import Ed25519SealKeys, new_signing_key
+from application.criteria import EntryCriteria, Position
+from application.principal import Principal
+from application.sealing import SealingConfig
+from application.services import Ports, Services
+from domain.entry import AuditEntry, AuditEvent
+from domain.integrity import Seal
+from domain.plan import DEFAULT_PLANS, PlanCatalog
+from domain.tenancy import Account, ApiKey, Application
+
+RESULTS = Path(__file__).parent / "results" / "sealing_overhead.json"
+BATCH = 500
+
+
+class TimeOrderedEntries:
+    """Entries kept in creation order; a time range is a bisect away."""
+
+    def __init__(self) -> None:
+        self.keys: list[tuple[datetime, str]] = []
+        self.rows: list[AuditEntry] = []
+
+    async def add(self, entry: AuditEntry) -> None:
+        await self.add_many([entry])
+
+    async def add_many(self, entries: Sequence[AuditEntry], *, skip_existing: bool = False) -> None:
+        for entry in entries:
+            key = (entry.created_at, entry.id)
+            at = bisect.bisect(self.keys, key)
+            self.keys.insert(at, key)
+            self.rows.insert(at, entry)
+
+    async def query(self, criteria: EntryCriteria, *, now: datetime, after: Position | None,
+                    limit: int) -> list[AuditEntry]:  # fmt: skip
+        return [e async for e in self.stream(criteria, now=now)][:limit]
+
+    async def first_created_at(self) -> datetime | None:
+        return self.keys[0][0] if self.keys else None
+
+    async def stream(self, criteria: EntryCriteria, *, now: datetime) -> AsyncIterator[AuditEntry]:
+        low = bisect.bisect_left(self.keys, (criteria.since, "")) if criteria.since else 0
+        high = bisect.bisect_left(self.keys, (criteria.until, "")) if criteria.until else None
+        for entry in reversed(self.rows[low:high]):
+            yield entry
+
+
+class Directory:
+    def __init__(self) -> None:
+        self.account = Account(id="acme", name="Acme", plan="pro")
+        self.application = Application(id="portal", account="acme", name="Portal")
+
+    async def get(self, ident: str) -> object:
+        return {"acme": self.account, "portal": self.application}.get(ident)
+
+
+class Keys:
+    async def get(self, key_id: str) -> ApiKey | None:
+        return None
+
+
+class Seals:
+    def __init__(self) -> None:
+        self.by_id: dict[str, Seal] = {}
+
+    async def add(self, seal: Seal) -> bool:
+        return self.by_id.setdefault(seal.id, seal) is seal
+
+    async def get(self, seal_id: str) -> Seal | None:
+        return self.by_id.get(seal_id)
+
+    async def latest(self, account: str) -> Seal | None:
+        return max(self.by_id.values(), key=lambda s: s.window_start, default=None)
+
+    async def in_range(self, account: str, since: object, until: object) -> list[Seal]:
+        return sorted(self.by_id.values(), key=lambda s: s.window_start)
+
+
+class State:
+    def __init__(self) -> None:
+        self.through: datetime | None = None
+
+    async def acquire(self, holder: str, *, now: datetime, until: datetime) -> bool:
+        return True
+
+    async def sealed_through(self) -> datetime | None:
+        return self.through
+
+    async def advance(self, holder: str, to: datetime) -> None:
+        self.through = to
+
+
+def services() -> Services:
+    directory = Directory()
+    ports = Ports(
+        entries=TimeOrderedEntries(), accounts=directory, applications=directory,  # type: ignore[arg-type]
+        keys=Keys(), seals=Seals(), sealer_state=State(), clock=SystemClock(),  # type: ignore[arg-type]
+        ids=ObjectIdGenerator(),
+    )  # fmt: skip
+    return Services.build(
+        ports,
+        plans=PlanCatalog(DEFAULT_PLANS),
+        operator_token="x" * 32,
+        export_links=None,  # type: ignore[arg-type]
+        seal_keys=Ed25519SealKeys(new_signing_key()),
+        sealing=SealingConfig(
+            window=timedelta(milliseconds=50),
+            grace=timedelta(milliseconds=50),
+            lease=timedelta(seconds=5),
+        ),
+    )
+
+
+async def ingest(events: int, sealing: bool) -> tuple[float, int]:
+    built = services()
+    principal = Principal.system()
+    batch = [
+        AuditEvent(application="portal", action="auth.login", success=i % 7 != 0,
+                   email=f"user{i}@example.com", ip="203.0.113.7", request_id=f"r-{i}")
+        for i in range(BATCH)
+    ]  # fmt: skip
+    stop = asyncio.Event()
+
+    async def seal() -> None:
+        while not stop.is_set():
+            await built.seal_trail.run_once()
+            await asyncio.sleep(0.02)
+
+    sealer = asyncio.create_task(seal()) if sealing else None
+    started = time.perf_counter()
+    for _ in range(events // BATCH):
+        await built.record_many.execute(principal, batch)
+        await asyncio.sleep(0)  # let the sealer in, as requests would
+    elapsed = time.perf_counter() - started
+    stop.set()
+    if sealer is not None:
+        await sealer
+    await asyncio.sleep(0.15)
+    return events / elapsed, built.seal_trail.sealed
+
+
+def digest_cost(samples: int = 20_000) -> float:
+    now = datetime.now(UTC)
+    entry = AuditEntry(
+        id="6b09e4243001d0723d888490", account="acme", application="portal",
+        action="auth.login", success=True, email="bob@example.com", reason=None,
+        ip="203.0.113.7", user_agent="Mozilla/5.0", request_id="r-1", created_at=now,
+        expires_at=now + timedelta(days=90), digest="x",
+    )  # fmt: skip
+    started = time.perf_counter()
+    for _ in range(samples):
+        entry.content_digest()
+    return (time.perf_counter() - started) / samples * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    off, on, seals = [], [], 0
+    for _ in range(args.rounds):
+        off.append(asyncio.run(ingest(args.events, sealing=False))[0])
+        rate, written = asyncio.run(ingest(args.events, sealing=True))
+        on.append(rate)
+        seals += written
+    result = {
+        "events_per_round": args.events,
+        "rounds": args.rounds,
+        "sealing_off_events_per_s": statistics.median(off),
+        "sealing_on_events_per_s": statistics.median(on),
+        "ratio_on_to_off": statistics.median(on) / statistics.median(off),
+        "seals_written": seals,
+        "digest_cost_us": digest_cost(),
+    }
+    print(f"ingestion through recordAuditEvents' use case, batches of {BATCH}, median of "
+          f"{args.rounds} alternating rounds of {args.events} events")  # fmt: skip
+    print(f"  sealing off: {result['sealing_off_events_per_s']:>10,.0f} events/s")
+    print(f"  sealing on:  {result['sealing_on_events_per_s']:>10,.0f} events/s "
+          f"({result['ratio_on_to_off']:.2f} x off; {seals} seals written)")  # fmt: skip
+    print(f"  the entry digest alone: {result['digest_cost_us']:.1f} µs per entry")
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"written to {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
