@@ -20,6 +20,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/interceptor_overhead.py
 	$(BIN)/python bench/export_throughput.py
+	$(BIN)/python bench/sealing_overhead.py
 
 install: $(STAMP)
 
