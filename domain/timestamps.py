@@ -24,4 +24,6 @@ def as_utc(moment: datetime) -> datetime:
 
 def iso_utc(moment: datetime) -> str:
     """ISO 8601 in UTC at millisecond precision, e.g. `2026-01-31T12:00:00.123+00:00`."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="milliseconds")
