@@ -4,6 +4,7 @@ Records batches of events through the batch record use case over an in-memory st
 costs almost nothing (so the service's own cost shows), once with the sealer running
 beside the writers (a 50 ms window, closing after 50 ms, a pass every 20 ms: far busier
 than the production default of a pass every 30 s) and once without it. Rounds alternate.
+A third variant stands for the service before sealing existed: no digest computed at all.
 Also reports what the entry digest itself costs per entry.
 
     .venv/bin/python bench/sealing_overhead.py [--events 200000]
@@ -26,8 +27,9 @@ from application.criteria import EntryCriteria, Position
 from application.principal import Principal
 from application.sealing import SealingConfig
 from application.services import Ports, Services
+from domain import entry as entry_module
 from domain.entry import AuditEntry, AuditEvent
-from domain.integrity import Seal
+from domain.integrity import Seal, entry_digest
 from domain.plan import DEFAULT_PLANS, PlanCatalog
 from domain.tenancy import Account, ApiKey, Application
 
@@ -132,7 +134,20 @@ def services() -> Services:
     )
 
 
-async def ingest(events: int, sealing: bool) -> tuple[float, int]:
+def _no_digest(fields: object) -> str:
+    return "0" * 64
+
+
+async def ingest(events: int, sealing: bool, digest: bool = True) -> tuple[float, int]:
+    if not digest:
+        entry_module.entry_digest = _no_digest  # type: ignore[assignment]
+    try:
+        return await _ingest(events, sealing)
+    finally:
+        entry_module.entry_digest = entry_digest
+
+
+async def _ingest(events: int, sealing: bool) -> tuple[float, int]:
     built = services()
     principal = Principal.system()
     batch = [
@@ -179,8 +194,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    off, on, seals = [], [], 0
+    before, off, on, seals = [], [], [], 0
     for _ in range(args.rounds):
+        before.append(asyncio.run(ingest(args.events, sealing=False, digest=False))[0])
         off.append(asyncio.run(ingest(args.events, sealing=False))[0])
         rate, written = asyncio.run(ingest(args.events, sealing=True))
         on.append(rate)
@@ -188,7 +204,9 @@ def main() -> None:
     result = {
         "events_per_round": args.events,
         "rounds": args.rounds,
+        "before_sealing_events_per_s": statistics.median(before),
         "sealing_off_events_per_s": statistics.median(off),
+        "digest_ratio_to_before": statistics.median(off) / statistics.median(before),
         "sealing_on_events_per_s": statistics.median(on),
         "ratio_on_to_off": statistics.median(on) / statistics.median(off),
         "seals_written": seals,
@@ -196,7 +214,10 @@ def main() -> None:
     }
     print(f"ingestion through recordAuditEvents' use case, batches of {BATCH}, median of "
           f"{args.rounds} alternating rounds of {args.events} events")  # fmt: skip
-    print(f"  sealing off: {result['sealing_off_events_per_s']:>10,.0f} events/s")
+    print(f"  no digest (before sealing existed): "
+          f"{result['before_sealing_events_per_s']:>10,.0f} events/s")  # fmt: skip
+    print(f"  sealing off (digest computed): {result['sealing_off_events_per_s']:>10,.0f} events/s "
+          f"({result['digest_ratio_to_before']:.2f} x before)")  # fmt: skip
     print(f"  sealing on:  {result['sealing_on_events_per_s']:>10,.0f} events/s "
           f"({result['ratio_on_to_off']:.2f} x off; {seals} seals written)")  # fmt: skip
     print(f"  the entry digest alone: {result['digest_cost_us']:.1f} µs per entry")
