@@ -51,6 +51,8 @@ def verify_export(lines: Iterable[str], keys: SealKeys) -> ExportReport:
             continue
         try:
             document = json.loads(line)
+            if not isinstance(document, dict):
+                raise ValueError("not a JSON object")
             if "_seal" in document:
                 seals.append(_seal(document["_seal"]))
             elif "_error" in document:
@@ -67,9 +69,13 @@ def verify_export(lines: Iterable[str], keys: SealKeys) -> ExportReport:
     return report
 
 
-def _seal(document: dict[str, Any]) -> Seal:
+def _seal(document: Any) -> Seal:
+    if not isinstance(document, dict) or not {"key_id", "signature"} <= document.keys():
+        raise ValueError("a seal needs a body, a key_id and a signature")
     body = {k: v for k, v in document.items() if k not in ("id", "key_id", "signature")}
-    seal = Seal.from_body(body, key_id=document["key_id"], signature=document["signature"])
+    seal = Seal.from_body(
+        body, key_id=str(document["key_id"]), signature=str(document["signature"])
+    )
     if seal.body() != body:
         raise ValueError("the seal does not round-trip")
     return seal

@@ -25,8 +25,8 @@ from domain.integrity import (
 )
 from domain.tenancy import Scope
 
-# A missing entry or seal this close to its expiry is taken to have expired: the database's
-# clock and TTL monitor may run a little ahead of this service's clock.
+# A missing entry or seal whose expiry is at most this far ahead of this service's clock is
+# taken to have expired: the database's clock (which its TTL monitor goes by) may run ahead.
 EXPIRY_TOLERANCE = timedelta(minutes=5)
 
 
@@ -57,8 +57,7 @@ class VerifyAuditLogs:
         until: datetime | None = None,
     ) -> Findings:
         account = await self._account(principal, account)
-        now = self._clock.now()
-        run = _Run(self, account, now - EXPIRY_TOLERANCE)
+        run = _Run(self, account, self._clock.now())
         await run.check(since, until)
         return run.findings
 
@@ -79,10 +78,12 @@ class VerifyAuditLogs:
 class _Run:
     """One verification: walks the seals in window order, with what it has found so far."""
 
-    def __init__(self, use_case: VerifyAuditLogs, account: str, expired_before: datetime) -> None:
+    def __init__(self, use_case: VerifyAuditLogs, account: str, now: datetime) -> None:
         self._uc = use_case
         self._account = account
-        self._expired_before = expired_before
+        self._now = now
+        # Gone is fine for whatever has expired by the database's clock too.
+        self._expired_before = now + EXPIRY_TOLERANCE
         self.findings = Findings()
 
     async def check(self, since: datetime | None, until: datetime | None) -> None:
@@ -90,6 +91,10 @@ class _Run:
         previous = None
         if seals and seals[0].previous is not None:
             previous = await self._uc._seals.get(seals[0].previous.seal_id)
+        if seals and previous is None:
+            # A live entry keeps its window's seal alive, so a live entry before the first
+            # seal that remains was never sealed.
+            await self._flag_unsealed(since, seals[0].window_start, INJECTED)
         for seal in seals:
             linked = self._check_seal(seal, previous)
             await self._check_entries(seal)
@@ -151,14 +156,12 @@ class _Run:
             await self._flag_unsealed(start, _earliest(sealed_through, until), INJECTED)
         waiting_from = sealed_through if sealed_through is not None else start
         async for _ in self._uc._entries.stream(
-            self._criteria(_latest(waiting_from, since), until), now=self._expired_before
+            self._criteria(_latest(waiting_from, since), until), now=self._now
         ):
             self.findings.unsealed_entries += 1
 
     async def _flag_unsealed(self, start: datetime | None, end: datetime | None, kind: str) -> None:
-        async for entry in self._uc._entries.stream(
-            self._criteria(start, end), now=self._expired_before
-        ):
+        async for entry in self._uc._entries.stream(self._criteria(start, end), now=self._now):
             self.findings.problems.append(
                 Problem(kind, "the entry is not covered by any seal although its window was "
                         "closed: added later, or its seal was removed", entry.id)

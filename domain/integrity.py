@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -83,10 +83,13 @@ def merkle_root(digests: Sequence[str]) -> str:
     return level[0].hex()
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def window_of(moment: datetime, length: timedelta) -> datetime:
-    """The start of the window of `length` (aligned on the epoch) that holds `moment`."""
-    epoch = datetime(1970, 1, 1, tzinfo=moment.tzinfo)
-    return moment - (moment - epoch) % length
+    """The start (in UTC) of the window of `length`, aligned on the epoch, holding `moment`."""
+    moment = moment.astimezone(UTC)
+    return moment - (moment - _EPOCH) % length
 
 
 def seal_id(account: str, window_start: datetime) -> str:
@@ -179,8 +182,8 @@ class Seal:
                 key_id=key_id,
                 signature=signature,
             )
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"malformed seal: {exc}") from None
+        except (LookupError, TypeError, AttributeError) as exc:
+            raise ValueError(f"malformed seal: {exc!r}") from None
 
 
 def new_seal(
