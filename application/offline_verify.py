@@ -17,6 +17,7 @@ from domain.integrity import (
     Seal,
     entry_digest,
     merkle_root,
+    window_of,
 )
 
 _ROW_TO_FIELD = {
@@ -143,5 +144,13 @@ def _check_row(
                 covering[0].window_start,
             )
         )
+    elif any(s.window_start > created for s in seals):
+        # Its window closed before a later one was sealed, and an entry that was live when
+        # exported kept its window's seal alive: that seal would be in the file.
+        length = seals[0].window_end - seals[0].window_start
+        report.problems.append(
+            Problem(INJECTED, "the entry's window was closed but no seal in the file lists it",
+                    entry_id, window_of(created, length))
+        )  # fmt: skip
     else:
         report.unsealed += 1

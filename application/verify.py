@@ -66,6 +66,11 @@ class VerifyAuditLogs:
             principal.require(Scope.READ)
             if account not in (None, principal.account):
                 raise Forbidden(f"this API key may not verify account {account!r}")
+            if principal.application is not None:
+                # Seals cover the whole account; the report would name other applications'
+                # entries, which a key bound to one application may not read.
+                raise Forbidden("verifying covers the whole account: use a key not bound to "
+                                "one application")  # fmt: skip
             assert principal.account is not None
             return principal.account
         if account is None:
@@ -91,30 +96,31 @@ class _Run:
         previous = None
         if seals and seals[0].previous is not None:
             previous = await self._uc._seals.get(seals[0].previous.seal_id)
-        if seals and previous is None:
-            # A live entry keeps its window's seal alive, so a live entry before the first
-            # seal that remains was never sealed.
-            await self._flag_unsealed(since, seals[0].window_start, INJECTED)
+        # A live entry keeps its window's seal alive, and the sealer closes windows in order:
+        # a live entry in a closed window before the newest seal that no seal lists was added
+        # afterwards, whether the seals around it are linked or (one having expired) not.
+        gap_start = since if previous is None else previous.window_end
         for seal in seals:
-            linked = self._check_seal(seal, previous)
+            missing = self._check_seal(seal, previous)
+            length = seal.window_end - seal.window_start
+            skip = None if missing is None else (missing, missing + length)
+            await self._flag_unsealed(gap_start, seal.window_start, INJECTED, skip=skip)
             await self._check_entries(seal)
-            if previous is not None and linked:
-                # The chain says nothing was sealed in between: whatever is there was added.
-                await self._flag_unsealed(previous.window_end, seal.window_start, INJECTED)
-            previous = seal
+            previous, gap_start = seal, seal.window_end
         await self._check_tail(previous, since, until)
 
-    def _check_seal(self, seal: Seal, previous: Seal | None) -> bool:
-        """Signature and link to the predecessor; True if the link is intact."""
+    def _check_seal(self, seal: Seal, previous: Seal | None) -> datetime | None:
+        """Signature and link to the predecessor; the window of a predecessor that is gone
+        before its time (its entries are reported with it, not one by one)."""
         problems = self.findings.problems
         if not self._uc._keys.verify(seal.key_id, seal.message(), seal.signature):
             problems.append(
                 Problem(SEAL_INVALID, "the signature does not verify", window=seal.window_start)
             )
-            return False
+            return None
         link = seal.previous
         if link is None:
-            return previous is None
+            return None
         if previous is not None and previous.id == link.seal_id:
             if previous.hash() != link.hash:
                 problems.append(
@@ -122,13 +128,15 @@ class _Run:
                         SEAL_INVALID, "the previous seal was altered", window=previous.window_start
                     )
                 )
-            return True
-        if link.expires_at > self._expired_before:
-            problems.append(
-                Problem(SEAL_MISSING, f"seal {link.seal_id} is gone before it expired",
-                        window=seal.window_start)
-            )  # fmt: skip
-        return False
+            return None
+        if link.expires_at <= self._expired_before:
+            return None  # it expired: the TTL monitor removed it
+        window = _window_of_seal(link.seal_id)
+        problems.append(
+            Problem(SEAL_MISSING, f"seal {link.seal_id} is gone before it expired",
+                    window=window or seal.window_start)
+        )  # fmt: skip
+        return window
 
     async def _check_entries(self, seal: Seal) -> None:
         stored = {
@@ -160,8 +168,21 @@ class _Run:
         ):
             self.findings.unsealed_entries += 1
 
-    async def _flag_unsealed(self, start: datetime | None, end: datetime | None, kind: str) -> None:
+    async def _flag_unsealed(
+        self,
+        start: datetime | None,
+        end: datetime | None,
+        kind: str,
+        *,
+        skip: tuple[datetime, datetime] | None = None,
+    ) -> None:
+        """Report the live entries in [start, end); those in `skip` (the window of a seal
+        reported missing) are left out."""
+        if start is not None and end is not None and start >= end:
+            return
         async for entry in self._uc._entries.stream(self._criteria(start, end), now=self._now):
+            if skip is not None and skip[0] <= entry.created_at < skip[1]:
+                continue
             self.findings.problems.append(
                 Problem(kind, "the entry is not covered by any seal although its window was "
                         "closed: added later, or its seal was removed", entry.id)
@@ -182,3 +203,11 @@ def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
     if a is None or b is None:
         return a or b
     return max(a, b)
+
+
+def _window_of_seal(seal_id: str) -> datetime | None:
+    """The window start a seal id names (`<account>/<ISO start>`)."""
+    try:
+        return datetime.fromisoformat(seal_id.rsplit("/", 1)[1])
+    except (IndexError, ValueError):
+        return None
