@@ -85,6 +85,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
             database=settings.store.mongodb_db,
             ttl_sweep_seconds=settings.store.embedded_ttl_sweep_seconds,
             operation_timeout_seconds=settings.store.mongodb_operation_timeout_ms / 1000,
+            manage_indexes=settings.store.mongodb_manage_indexes,
         )
         if store.is_embedded:
             log.warning(

@@ -20,8 +20,8 @@ log = logging.getLogger("auditlog")
 _USERINFO = re.compile(r"//[^@/]*@")
 
 
-async def _check_reachable(options: ClientOptions, database: str) -> None:
-    store = await MongoStore.open(options, database=database)
+async def _check_reachable(options: ClientOptions, database: str, manage_indexes: bool) -> None:
+    store = await MongoStore.open(options, database=database, manage_indexes=manage_indexes)
     await store.close()
 
 
@@ -45,7 +45,11 @@ def main() -> int:
     if options.uri is not None:
         # Fail fast, with a message instead of a traceback, when the database is not there.
         try:
-            asyncio.run(_check_reachable(options, settings.store.mongodb_db))
+            asyncio.run(
+                _check_reachable(
+                    options, settings.store.mongodb_db, settings.store.mongodb_manage_indexes
+                )
+            )
         except StoreUnreachable as exc:
             log.error(
                 "cannot use MongoDB at %s: %s; check that it is running and that "

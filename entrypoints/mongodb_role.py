@@ -3,7 +3,9 @@
 The role lets the service insert and find audit entries and seals, and never update or
 remove them. MongoDB's TTL monitor deletes expired documents as the server itself, so
 retention keeps working. Accounts, applications, keys and the sealer's lease stay
-updatable (plan changes, revocations, the lease).
+updatable (plan changes, revocations, the lease). The role may not create indexes either
+(a TTL index is a way to delete): `create` makes them, as the administrator, and the
+service runs with AUDITLOG_MONGODB_MANAGE_INDEXES=false.
 
     auditlog-mongodb-role print                      # the mongosh commands, to review and run
     auditlog-mongodb-role create --uri "$ADMIN_URI" --user auditlog \
@@ -22,20 +24,25 @@ from typing import Any
 from motor.motor_asyncio import AsyncIOMotorClient
 from pymongo.errors import PyMongoError
 
+from adapters.mongo.client import ClientOptions
+from adapters.mongo.store import MongoStore, StoreUnreachable
+
 APPEND_ONLY = ("audit_logs", "audit_seals")
 UPDATABLE = ("accounts", "applications", "api_keys", "seal_leases")
-_INDEXES = ["createIndex", "listIndexes", "createCollection"]
 
 
 def privileges(database: str) -> list[dict[str, Any]]:
     granted = [
-        {"resource": {"db": database, "collection": name}, "actions": ["find", "insert", *_INDEXES]}
+        {
+            "resource": {"db": database, "collection": name},
+            "actions": ["find", "insert", "listIndexes"],
+        }
         for name in APPEND_ONLY
     ]
     granted += [
         {
             "resource": {"db": database, "collection": name},
-            "actions": ["find", "insert", "update", *_INDEXES],
+            "actions": ["find", "insert", "update", "listIndexes"],
         }
         for name in UPDATABLE
     ]
@@ -57,6 +64,9 @@ def mongosh_script(database: str, role: str, user: str | None) -> str:
 async def create(
     uri: str, database: str, role: str, user: str | None, password: str | None
 ) -> None:
+    # Collections and indexes first, as the administrator: the role cannot make them.
+    store = await MongoStore.open(ClientOptions(uri=uri), database=database)
+    await store.close()
     client: AsyncIOMotorClient[Any] = AsyncIOMotorClient(uri, serverSelectionTimeoutMS=5_000)
     try:
         db = client[database]
@@ -100,8 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         asyncio.run(create(args.uri, args.db, args.role, args.user, password))
-    except PyMongoError as exc:
-        print(f"auditlog-mongodb-role: MongoDB refused: {type(exc).__name__}", file=sys.stderr)
+    except (PyMongoError, StoreUnreachable) as exc:
+        print(f"auditlog-mongodb-role: MongoDB refused: {exc}", file=sys.stderr)
         return 1
     print(f"role {args.role} ready on {args.db}" + (f", user {args.user}" if args.user else ""))
     return 0

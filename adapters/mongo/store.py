@@ -48,6 +48,7 @@ class MongoStore:
         database: str,
         ttl_sweep_seconds: float = 60.0,
         operation_timeout_seconds: float = 10.0,
+        manage_indexes: bool = True,
     ) -> "MongoStore":
         """Connect, check the database answers, and ensure collections and indexes.
 
@@ -68,7 +69,13 @@ class MongoStore:
             ) from None
         try:
             await client.admin.command("ping")
-            await init_beanie(database=client[database], document_models=DOCUMENT_MODELS)
+            await init_beanie(
+                database=client[database],
+                document_models=DOCUMENT_MODELS,
+                skip_indexes=not manage_indexes,
+            )
+            if not manage_indexes:
+                await _require_indexes()
         except PyMongoError as exc:
             client.close()
             raise StoreUnreachable(_why(exc, options)) from None
@@ -116,3 +123,17 @@ def _why(error: PyMongoError, options: ClientOptions) -> str:
         code_name = (error.details or {}).get("codeName") or type(error).__name__
         return f"the database refused the request ({code_name})"
     return f"the database failed ({type(error).__name__})"
+
+
+async def _require_indexes() -> None:
+    """Under the append-only role the service may not create indexes (a TTL index is a way
+    to delete): they must exist already, made by `auditlog-mongodb-role create`."""
+    for model in DOCUMENT_MODELS:
+        wanted = {index.document["name"] for index in getattr(model.Settings, "indexes", [])}
+        present = set(await model.get_motor_collection().index_information())
+        missing = sorted(wanted - present)
+        if missing:
+            raise StoreUnreachable(
+                f"indexes {', '.join(missing)} are missing on {model.get_collection_name()}: "
+                "create them with auditlog-mongodb-role create"
+            )
