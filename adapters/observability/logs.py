@@ -78,6 +78,13 @@ def configure_logging(*, level: str, development: bool) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # uvicorn's loggers go through this formatter too, whatever configured them before.
+    for name in ("uvicorn", "uvicorn.error"):
+        uvicorn_logger = logging.getLogger(name)
+        uvicorn_logger.handlers.clear()
+        uvicorn_logger.propagate = True
+        uvicorn_logger.setLevel(logging.NOTSET)
+        uvicorn_logger.disabled = False
     # uvicorn's access log would print paths, and export paths carry tokens; requests are
     # logged by the service's own middleware instead.
     logging.getLogger("uvicorn.access").disabled = True
