@@ -277,7 +277,7 @@ async def test_entries_recorded_through_the_use_case_are_sealed_with_their_recei
     seals: InMemorySeals,
     verifier: VerifyAuditLogs,
 ) -> None:
-    key = await key_for("acme", "acme-web")
+    key = await key_for("acme")
     recorded = []
     for seconds in (5, 25, 45):
         clock.set(in_window(0, seconds))

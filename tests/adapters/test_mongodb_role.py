@@ -1,0 +1,238 @@
+"""auditlog-mongodb-role: append-only held by MongoDB itself. The role may insert and find
+audit entries and seals, never update or remove them; the rest stays updatable.
+
+The part that connects as the role's user needs a real MongoDB with access control
+(AUDITLOG_TEST_MONGODB_URI, as a user allowed to create roles and users)."""
+
+import contextlib
+import dataclasses
+import json
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import pytest
+from motor.motor_asyncio import AsyncIOMotorClient
+from pymongo.errors import OperationFailure
+
+from adapters.mongo.client import ClientOptions
+from adapters.mongo.store import MongoStore
+from adapters.seal_keys import Ed25519SealKeys, new_signing_key
+from application.criteria import EntryCriteria
+from domain.integrity import new_seal
+from entrypoints.mongodb_role import create, main, privileges
+from tests.adapters.conftest import REAL_MONGODB_URI
+from tests.builders import entry
+
+NO_MONGODB = (
+    "AUDITLOG_TEST_MONGODB_URI is not set: the role is enforced only by a real MongoDB "
+    "with access control"
+)
+APPEND_ONLY = ("audit_logs", "audit_seals")
+# Any of these on an append-only collection would let its documents be changed or removed.
+CHANGING = {"update", "remove", "dropCollection", "collMod", "renameCollectionSameDB",
+            "convertToCapped", "dropIndex", "compact", "emptycapped"}  # fmt: skip
+UNAUTHORIZED = 13
+
+
+def granted(database: str = "auditlog") -> dict[str, set[str]]:
+    return {
+        p["resource"]["collection"]: set(p["actions"])
+        for p in privileges(database)
+        if p["resource"]["db"] == database
+    }
+
+
+class TestPrivileges:
+    def test_entries_and_seals_can_be_found_and_inserted_but_not_changed(self) -> None:
+        actions = granted()
+
+        for collection in APPEND_ONLY:
+            assert {"find", "insert"} <= actions[collection]
+            assert not actions[collection] & CHANGING, collection
+
+    def test_accounts_keys_and_the_lease_stay_updatable(self) -> None:
+        actions = granted()
+
+        for collection in ("accounts", "applications", "api_keys", "seal_leases"):
+            assert {"find", "insert", "update"} <= actions[collection]
+            assert "remove" not in actions[collection]
+
+    def test_nothing_is_granted_beyond_the_database_or_on_every_collection(self) -> None:
+        resources = [p["resource"] for p in privileges("audit_prod")]
+
+        assert {r["db"] for r in resources} == {"audit_prod"}
+        on_all = [p for p in privileges("audit_prod") if p["resource"]["collection"] == ""]
+        assert [p["actions"] for p in on_all] == [["listCollections"]]
+
+    def test_no_index_that_deletes_can_be_created_on_entries_or_seals(self) -> None:
+        actions = granted()
+
+        for collection in APPEND_ONLY:
+            assert "createIndex" not in actions[collection], collection
+
+
+class TestCommand:
+    def test_print_shows_the_role_to_create(self, capsys: pytest.CaptureFixture[str]) -> None:
+        assert main(["print", "--db", "audit_prod", "--role", "auditlogSvc"]) == 0
+
+        out = capsys.readouterr().out
+        assert out.startswith("use audit_prod\n")
+        assert "db.createRole(" in out
+        definition = json.loads(out[out.index("(") + 1 : out.rindex(")")])
+        assert definition == {
+            "role": "auditlogSvc",
+            "privileges": privileges("audit_prod"),
+            "roles": [],
+        }
+        assert "createUser" not in out
+
+    def test_print_with_a_user_prompts_for_its_password(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        assert main(["print", "--user", "auditlog"]) == 0
+
+        out = capsys.readouterr().out
+        assert "db.createRole(" in out
+        assert 'db.createUser({user: "auditlog", pwd: passwordPrompt()' in out
+        assert '{role: "auditlogService", db: "auditlog"}' in out
+
+    def test_create_with_a_user_needs_a_password_variable(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.delenv("AUDITLOG_TEST_ROLE_PASSWORD", raising=False)
+        uri = "mongodb://127.0.0.1:1"
+
+        assert main(["create", "--uri", uri, "--user", "auditlog"]) == 2
+        assert main(["create", "--uri", uri, "--user", "auditlog",
+                     "--password-env", "AUDITLOG_TEST_ROLE_PASSWORD"]) == 2  # fmt: skip
+        assert "--password-env" in capsys.readouterr().err
+
+
+def as_user(uri: str, user: str, password: str, database: str) -> str:
+    """`uri` with the given credentials instead of its own, authenticating on `database`."""
+    parts = urlsplit(uri)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    query = [q for q in parts.query.split("&") if q and not q.startswith("authSource=")]
+    query.append(f"authSource={database}")
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path or "/", "&".join(query), ""))
+
+
+@dataclasses.dataclass
+class Restricted:
+    store: MongoStore
+    database: str
+
+    def collection(self, name: str) -> Any:
+        return self.store.client[self.database][name]
+
+
+@pytest.fixture
+async def restricted() -> AsyncIterator[Restricted]:
+    """A fresh database, the role and a user holding it (made by the command's create()),
+    and the store opened as that user; all dropped afterwards."""
+    if REAL_MONGODB_URI is None:
+        pytest.skip(NO_MONGODB)
+    database = f"auditlog_role_{uuid.uuid4().hex[:12]}"
+    role, user = "auditlogService", f"auditlog_{uuid.uuid4().hex[:8]}"
+    password = secrets.token_urlsafe(24)
+    admin: AsyncIOMotorClient[Any] = AsyncIOMotorClient(
+        REAL_MONGODB_URI, serverSelectionTimeoutMS=5_000
+    )
+    try:
+        try:
+            await create(REAL_MONGODB_URI, database, role, user, password)
+        except OperationFailure as exc:
+            pytest.skip(f"the AUDITLOG_TEST_MONGODB_URI user cannot create roles: {exc.code}")
+        store = await MongoStore.open(
+            ClientOptions(uri=as_user(REAL_MONGODB_URI, user, password, database)),
+            database=database,
+            manage_indexes=False,
+        )
+        try:
+            try:
+                await store.client[database]["not_granted"].insert_one({"_id": 1})
+            except OperationFailure:
+                pass
+            else:
+                pytest.skip("the MongoDB at AUDITLOG_TEST_MONGODB_URI does not enforce "
+                            "access control (start it with --auth)")  # fmt: skip
+            yield Restricted(store, database)
+        finally:
+            await store.close()
+    finally:
+        db = admin[database]
+        for command in ({"dropUser": user}, {"dropRole": role}):
+            with contextlib.suppress(OperationFailure):  # not created
+                await db.command(command)
+        await admin.drop_database(database)
+        admin.close()
+
+
+async def test_as_the_role_the_service_records_and_reads_but_cannot_change(
+    restricted: Restricted,
+) -> None:
+    store = restricted.store
+    now = datetime.now(UTC).replace(microsecond=0)
+    recorded = entry(created_at=now)
+    await store.entries.add(recorded)
+    keys = Ed25519SealKeys(new_signing_key())
+    seal = new_seal(
+        account=recorded.account,
+        window_start=now.replace(second=0),
+        window=timedelta(minutes=1),
+        entries=[(recorded.id, recorded.created_at, recorded.expires_at, recorded.digest)],
+        previous=None,
+        sealed_at=now,
+    )
+    seal = dataclasses.replace(seal, key_id=keys.key_id, signature=keys.sign(seal.message()))
+    assert await store.seals.add(seal)
+    # The sealer's lease and watermark need updates: they work.
+    assert await store.sealer_state.acquire("a", now=now, until=now + timedelta(minutes=2))
+    await store.sealer_state.advance("a", now)
+    assert await store.sealer_state.sealed_through() == now
+
+    assert await store.seals.get(seal.id) == seal
+    for name, document_id in (("audit_logs", recorded.id), ("audit_seals", seal.id)):
+        collection = restricted.collection(name)
+        assert await collection.find_one({"_id": document_id}) is not None
+        attempts = changes(collection, document_id)
+        for what, attempt in attempts.items():
+            with pytest.raises(OperationFailure) as refused:
+                await attempt()
+            assert refused.value.code == UNAUTHORIZED, (name, what)
+        unchanged = await collection.find_one({"_id": document_id})
+        assert unchanged is not None
+        assert "x" not in unchanged
+        assert "reason" not in unchanged or unchanged["reason"] != "all good"
+        assert await collection.count_documents({}) == 1, name
+
+    assert await store.seals.get(seal.id) == seal
+    assert [e.id async for e in store.entries.stream(everything(), now=now)] == [recorded.id]
+
+
+def changes(collection: Any, document_id: str) -> dict[str, Callable[[], Awaitable[Any]]]:
+    """Every way a driver call changes or removes documents, by name, ready to call."""
+    change = {"$set": {"reason": "all good"}}
+    return {
+        "update_one": lambda: collection.update_one({"_id": document_id}, change),
+        "update_many": lambda: collection.update_many({}, change),
+        "replace_one": lambda: collection.replace_one({"_id": document_id}, {"x": 1}),
+        "find_one_and_update": lambda: collection.find_one_and_update({"_id": document_id}, change),
+        "find_one_and_replace": lambda: collection.find_one_and_replace({"_id": document_id}, {}),
+        "delete_one": lambda: collection.delete_one({"_id": document_id}),
+        "delete_many": lambda: collection.delete_many({}),
+        "find_one_and_delete": lambda: collection.find_one_and_delete({"_id": document_id}),
+        "drop": lambda: collection.drop(),
+    }
+
+
+def everything() -> EntryCriteria:
+    return EntryCriteria(
+        account=None, application=None, actions=None, email=None, success=None,
+        since=None, until=None,
+    )  # fmt: skip
