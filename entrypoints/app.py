@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client.exposition import choose_encoder
+from starlette.routing import Route
 
 from adapters.clock import SystemClock
 from adapters.export_links import SignedExportLinks
 from adapters.graphql.context import Context
-from adapters.graphql.schema import graphql_router
+from adapters.graphql.schema import graphql_app
 from adapters.http.exports import exports_router
 from adapters.http.middleware import ObservedRequests
 from adapters.http.origin import origin_of
@@ -26,7 +27,14 @@ from adapters.ids import ObjectIdGenerator
 from adapters.mongo.store import MongoStore
 from adapters.observability.metrics import Metrics
 from adapters.plans_file import load_plans
-from application.ports import AuditEntryRepository, Clock, IdGenerator
+from application.ports import (
+    Accounts,
+    ApiKeys,
+    Applications,
+    AuditEntryRepository,
+    Clock,
+    IdGenerator,
+)
 from application.services import Ports, Services
 from entrypoints import config
 from entrypoints.config import ConfigError
@@ -45,6 +53,9 @@ class Overrides:
     clock: Clock | None = None
     ids: IdGenerator | None = None
     entries: AuditEntryRepository | None = None
+    accounts: Accounts | None = None
+    applications: Applications | None = None
+    keys: ApiKeys | None = None
 
 
 async def _seal_periodically(services: Services, interval: float) -> None:
@@ -102,9 +113,9 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
             )
         ports = Ports(
             entries=overrides.entries or store.entries,
-            accounts=store.accounts,
-            applications=store.applications,
-            keys=store.keys,
+            accounts=overrides.accounts or store.accounts,
+            applications=overrides.applications or store.applications,
+            keys=overrides.keys or store.keys,
             seals=store.seals,
             sealer_state=store.sealer_state,
             clock=overrides.clock or SystemClock(),
@@ -155,9 +166,14 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
         authorization = request.headers.get("authorization")
         return Context(request.app.state.services, authorization, origin_of(request))
 
-    app.include_router(
-        graphql_router(graphql_context, limits=config.graphql_limits(settings), metrics=metrics),
-        prefix="/graphql",
+    # Strawberry's ASGI app as a plain route: no FastAPI dependency injection around it.
+    app.router.routes.append(
+        Route(
+            "/graphql",
+            graphql_app(graphql_context, limits=config.graphql_limits(settings), metrics=metrics),
+            methods=["GET", "POST"],
+            include_in_schema=False,
+        )
     )
     app.include_router(exports_router())
 

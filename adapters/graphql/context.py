@@ -1,7 +1,5 @@
 """The per-request GraphQL context: the use cases and the caller, authenticated on first use."""
 
-from strawberry.fastapi import BaseContext
-
 from application.errors import Unauthenticated
 from application.principal import Origin, Principal
 from application.services import Services
@@ -17,9 +15,8 @@ def bearer_secret(authorization: str | None) -> str | None:
     return secret.strip() or None
 
 
-class Context(BaseContext):
+class Context:
     def __init__(self, services: Services, authorization: str | None, origin: Origin) -> None:
-        super().__init__()
         self.services = services
         self._secret = bearer_secret(authorization)
         self._origin = origin

@@ -3,7 +3,7 @@
 import time
 from collections.abc import Iterator
 
-from graphql import FieldNode, OperationDefinitionNode
+from graphql import FieldNode, GraphQLSyntaxError, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 
 from adapters.observability.context import current_request
@@ -16,9 +16,17 @@ class OperationObserver(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
-        yield
+        try:
+            yield
+        except GraphQLSyntaxError:
+            # The parser cache parses inside an extension hook, so a syntax error comes
+            # through here rather than as a result.
+            self._observe(started, "GRAPHQL_PARSE_FAILED")
+            raise
+        self._observe(started, self._outcome())
+
+    def _observe(self, started: float, outcome: str) -> None:
         operation = self._operation()
-        outcome = self._outcome()
         self._metrics.observe(operation, outcome, time.perf_counter() - started)
         request = current_request.get()
         if request is not None:

@@ -6,10 +6,20 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+import orjson
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
-from strawberry.fastapi import GraphQLRouter
+from starlette.requests import Request
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -19,6 +29,9 @@ from adapters.graphql.observer import OperationObserver
 from adapters.graphql.resolvers import Mutation, Query
 from adapters.graphql.scalars import DateTime
 from adapters.observability.metrics import Metrics
+
+# Distinct documents kept parsed and validated (least recently used go first).
+DOCUMENT_CACHE_SIZE = 1_024
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,10 +57,20 @@ def build_schema(
 ) -> AuditLogSchema:
     limits = limits or GraphQLLimits()
     # Factories, not instances: strawberry 0.341 deprecates shared extension instances.
+    # The limiters' rule classes are made once: each limiter instance would make new ones,
+    # and the validation cache below is keyed by the rules, so it would never hit.
+    rules = [
+        *QueryDepthLimiter(max_depth=limits.depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=limits.aliases).validation_rules,
+    ]
     extensions: list[Any] = [
-        partial(QueryDepthLimiter, max_depth=limits.depth),
-        partial(MaxAliasesLimiter, max_alias_count=limits.aliases),
+        partial(AddValidationRules, rules),
         partial(MaxTokensLimiter, max_token_count=limits.tokens),
+        # Clients send the same few documents over and over: parsing and validating each
+        # once, not per request, was most of a small request's cost (bench/http_bench.py).
+        # The caches live at module level, keyed by size, shared by every request.
+        partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE),
+        partial(ValidationCache, maxsize=DOCUMENT_CACHE_SIZE),
     ]
     if metrics is not None:
         extensions.append(partial(OperationObserver, metrics=metrics))
@@ -62,17 +85,33 @@ def build_schema(
     )
 
 
-def graphql_router(
-    context_getter: Callable[..., Awaitable[Context]],
+class AuditLogGraphQL(GraphQL[Context, None]):
+    """Strawberry's own ASGI app, mounted as a plain route: FastAPI's router and dependency
+    injection around it cost more than the rest of a small request (bench/http_bench.py).
+    Batched requests (a JSON array of operations) are refused: strawberry accepts them only
+    when a batching config is given, and none is."""
+
+    def __init__(
+        self,
+        schema: AuditLogSchema,
+        context_getter: Callable[[Request], Awaitable[Context]],
+    ) -> None:
+        super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=False)
+        self._context_getter = context_getter
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        assert isinstance(request, Request)
+        return await self._context_getter(request)
+
+    def encode_json(self, data: object) -> bytes:
+        # orjson: several times faster than the standard library on pages of entries.
+        return orjson.dumps(data)
+
+
+def graphql_app(
+    context_getter: Callable[[Request], Awaitable[Context]],
     *,
     limits: GraphQLLimits | None = None,
     metrics: Metrics | None = None,
-) -> GraphQLRouter[Any, Any]:
-    # Batched requests (a JSON array of operations) are refused: strawberry accepts them
-    # only when a batching config is given, and none is.
-    return GraphQLRouter(
-        build_schema(limits, metrics),
-        context_getter=context_getter,
-        graphql_ide="graphiql",
-        allow_queries_via_get=False,
-    )
+) -> AuditLogGraphQL:
+    return AuditLogGraphQL(build_schema(limits, metrics), context_getter)
