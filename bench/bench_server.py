@@ -1,0 +1,206 @@
+"""The benchmark server: the real app over stores that cost almost nothing, plus baselines.
+
+Mounted only here:
+- `POST /bare/record`, `POST /bare/record-many`, `GET /bare/logs`: what a user would write
+  instead of GraphQL, plain JSON routes doing the same work through the same use cases
+  (authentication, validation, tenancy, stamping, the same store);
+- `POST /floor/graphql`: Strawberry executing the same batch document with a resolver that
+  does nothing, the floor GraphQL itself sets.
+
+    .venv/bin/python -m bench.bench_server --port 8123 [--embedded] [--seed 10000] [--seal]
+"""
+
+import argparse
+import asyncio
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import strawberry
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import SecretStr
+from strawberry.fastapi import GraphQLRouter
+
+from adapters.graphql.inputs import AuditEventInput, parse_batch
+from adapters.graphql.scalars import DateTime
+from adapters.http.export_formats import as_row
+from application.criteria import LogFilter
+from application.principal import Principal
+from application.query import Page
+from bench.stores import AccountsView, ApplicationsView, Directory, KeysView, TimeOrderedEntries
+from domain.entry import AuditEntry, AuditEvent
+from domain.tenancy import Account, ApiKey, Application, Scope, compose_secret, hash_secret
+from entrypoints.app import Overrides, create_app
+from entrypoints.settings import (
+    AccessSettings,
+    RateLimitSettings,
+    SealSettings,
+    ServerSettings,
+    Settings,
+    StoreSettings,
+)
+
+OPERATOR = "bench-operator-token-0123456789abcdef"
+KEY_ID = "00000000000000b1"
+KEY = compose_secret(KEY_ID, "b" * 43)
+
+
+def settings(*, seal: bool) -> Settings:
+    return Settings(
+        server=ServerSettings(log_level="WARNING"),
+        store=StoreSettings(embedded_ttl_sweep_seconds=3600),
+        access=AccessSettings(operator_token=SecretStr(OPERATOR)),
+        rate_limits=RateLimitSettings(enabled=False),
+        seals=SealSettings(enabled=seal, window_seconds=1, grace_seconds=1, interval_seconds=0.5),
+    )
+
+
+def directory() -> Directory:
+    tables = Directory()
+    tables.accounts["acme"] = Account(id="acme", name="Acme", plan="pro")
+    tables.applications["portal"] = Application(id="portal", account="acme", name="Portal")
+    tables.keys[KEY_ID] = ApiKey(
+        id=KEY_ID, account="acme", application=None,
+        scopes=frozenset({Scope.RECORD, Scope.READ, Scope.EXPORT}),
+        secret_hash=hash_secret(KEY), revoked=False, created_at=datetime.now(UTC),
+    )  # fmt: skip
+    return tables
+
+
+def seeded(count: int) -> TimeOrderedEntries:
+    entries = TimeOrderedEntries()
+    newest = datetime.now(UTC).replace(microsecond=0)
+    rows = [
+        AuditEntry(
+            id=f"{i:024x}", account="acme", application="portal",
+            action=("auth.login", "auth.logout", "mfa.enrolled", "portal.access")[i % 4],
+            success=i % 7 != 0, email=f"user{i % 500}@example.com",
+            reason=None if i % 7 else "invalid_password", ip="203.0.113.7",
+            user_agent="Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0", request_id=f"r-{i}",
+            created_at=newest - timedelta(seconds=count - i),
+            expires_at=newest + timedelta(days=90),
+        )
+        for i in range(count)
+    ]  # fmt: skip
+    asyncio.run(entries.add_many(rows))
+    return entries
+
+
+# --- the baselines -----------------------------------------------------------------------
+
+
+async def _principal(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    services = request.app.state.services
+    return await services.authenticate.execute(header.removeprefix("Bearer ").strip() or None)
+
+
+def _row(entry: AuditEntry) -> dict[str, Any]:
+    return as_row(entry)
+
+
+def mount_baselines(app: FastAPI) -> None:
+    @app.post("/bare/record")
+    async def bare_record(request: Request) -> JSONResponse:
+        principal = await _principal(request)
+        body = await request.json()
+        event = AuditEvent(
+            application=body["application"], action=body["action"], success=body["success"],
+            email=body.get("email"), reason=body.get("reason"), ip=body.get("ip"),
+            user_agent=body.get("userAgent"), request_id=body.get("requestId"),
+        )  # fmt: skip
+        entry = await request.app.state.services.record.execute(principal, event)
+        return JSONResponse(_row(entry))
+
+    @app.post("/bare/record-many")
+    async def bare_record_many(request: Request) -> JSONResponse:
+        principal = await _principal(request)
+        body = await request.json()
+        inputs = [AuditEventInput(**{_snake(k): v for k, v in i.items()}) for i in body["inputs"]]
+        entries = await request.app.state.services.record_many.execute(
+            principal, parse_batch(inputs)
+        )
+        return JSONResponse({"recorded": len(entries)})
+
+    @app.get("/bare/logs")
+    async def bare_logs(request: Request) -> JSONResponse:
+        principal = await _principal(request)
+        params = request.query_params
+        wanted = LogFilter(
+            actions=(params["action"],) if "action" in params else None,
+            since=datetime.fromisoformat(params["since"]) if "since" in params else None,
+            until=datetime.fromisoformat(params["until"]) if "until" in params else None,
+        )
+        page = await request.app.state.services.query.execute(
+            principal, wanted, first=int(params.get("first", 50)), after=params.get("after")
+        )
+        return JSONResponse(_page(page))
+
+    app.include_router(GraphQLRouter(_floor_schema(), graphql_ide=None), prefix="/floor/graphql")
+
+
+def _page(page: Page) -> dict[str, Any]:
+    edges = [{"cursor": Page.cursor_of(e), "node": _row(e)} for e in page.entries]
+    return {
+        "edges": edges,
+        "pageInfo": {
+            "hasNextPage": page.has_next_page,
+            "endCursor": edges[-1]["cursor"] if edges else None,
+        },
+    }
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
+
+def _floor_schema() -> strawberry.Schema:
+    @strawberry.type
+    class Recorded:
+        recorded: int
+
+    @strawberry.type
+    class Query:
+        ok: bool = True
+
+    @strawberry.type
+    class Mutation:
+        @strawberry.mutation
+        def record_audit_events(self, inputs: list[AuditEventInput]) -> Recorded:
+            return Recorded(recorded=len(inputs))
+
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        config=strawberry.schema.config.StrawberryConfig(scalar_map={datetime: DateTime}),
+    )
+
+
+def build(*, embedded: bool, seed: int, seal: bool) -> FastAPI:
+    tables = directory()
+    overrides = Overrides(
+        accounts=AccountsView(tables), applications=ApplicationsView(tables), keys=KeysView(tables)
+    )
+    if not embedded:
+        # The embedded store is filled over HTTP by the runner, through the service itself.
+        overrides = dataclasses.replace(overrides, entries=seeded(seed))
+    app = create_app(settings(seal=seal), overrides)
+    mount_baselines(app)
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--embedded", action="store_true", help="the embedded (mongomock) store")
+    parser.add_argument("--seed", type=int, default=0, help="entries in the cheap store")
+    parser.add_argument("--seal", action="store_true", help="run the sealer")
+    args = parser.parse_args()
+    app = build(embedded=args.embedded, seed=args.seed, seal=args.seal)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":
+    main()

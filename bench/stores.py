@@ -1,0 +1,203 @@
+"""Stores that cost almost nothing, so a benchmark measures the service's own cost.
+
+Entries are kept in creation order (a time range or a keyset position is a bisect away);
+accounts, applications and keys in dicts. They implement the same ports as the MongoDB
+adapters and keep the same rules (live entries only, newest first, filters, keyset).
+"""
+
+import bisect
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from application.criteria import EntryCriteria, Position
+from application.errors import Conflict
+from domain.entry import AuditEntry
+from domain.integrity import Seal
+from domain.tenancy import Account, ApiKey, Application
+
+
+def _matches(entry: AuditEntry, criteria: EntryCriteria) -> bool:
+    return (
+        (criteria.account is None or entry.account == criteria.account)
+        and (criteria.application is None or entry.application == criteria.application)
+        and (criteria.actions is None or entry.action in criteria.actions)
+        and (criteria.email is None or entry.email == criteria.email)
+        and (criteria.success is None or entry.success == criteria.success)
+    )
+
+
+class TimeOrderedEntries:
+    def __init__(self) -> None:
+        self._keys: list[tuple[datetime, str]] = []
+        self._rows: list[AuditEntry] = []
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    async def add(self, entry: AuditEntry) -> None:
+        await self.add_many([entry])
+
+    async def add_many(self, entries: Sequence[AuditEntry], *, skip_existing: bool = False) -> None:
+        for entry in entries:
+            key = (entry.created_at, entry.id)
+            at = bisect.bisect_left(self._keys, key)
+            if at < len(self._keys) and self._keys[at] == key:
+                if skip_existing:
+                    continue
+                raise Conflict("audit entry", entry.id)
+            self._keys.insert(at, key)
+            self._rows.insert(at, entry)
+
+    def _newest_first(
+        self, criteria: EntryCriteria, now: datetime, after: Position | None
+    ) -> "list[AuditEntry] | reversed[AuditEntry]":
+        low = bisect.bisect_left(self._keys, (criteria.since, "")) if criteria.since else 0
+        high = bisect.bisect_left(self._keys, (criteria.until, "")) if criteria.until else None
+        if after is not None:
+            bound = bisect.bisect_left(self._keys, (after.created_at, after.entry_id))
+            high = bound if high is None else min(high, bound)
+        return reversed(self._rows[low:high])
+
+    async def query(
+        self, criteria: EntryCriteria, *, now: datetime, after: Position | None, limit: int
+    ) -> list[AuditEntry]:
+        page: list[AuditEntry] = []
+        for entry in self._newest_first(criteria, now, after):
+            if entry.expires_at > now and _matches(entry, criteria):
+                page.append(entry)
+                if len(page) == limit:
+                    break
+        return page
+
+    async def stream(self, criteria: EntryCriteria, *, now: datetime) -> AsyncIterator[AuditEntry]:
+        for entry in self._newest_first(criteria, now, None):
+            if entry.expires_at > now and _matches(entry, criteria):
+                yield entry
+
+    async def first_created_at(self) -> datetime | None:
+        return self._keys[0][0] if self._keys else None
+
+
+class Directory:
+    """Accounts, applications and keys in dicts: the three directory ports at once."""
+
+    def __init__(self) -> None:
+        self.accounts: dict[str, Account] = {}
+        self.applications: dict[str, Application] = {}
+        self.keys: dict[str, ApiKey] = {}
+
+    async def add(self, item: Account | Application | ApiKey) -> None:
+        table = self._table(item)
+        if item.id in table:
+            raise Conflict(type(item).__name__, item.id)
+        table[item.id] = item  # type: ignore[assignment]
+
+    def _table(self, item: object) -> dict:  # type: ignore[type-arg]
+        if isinstance(item, Account):
+            return self.accounts
+        if isinstance(item, Application):
+            return self.applications
+        return self.keys
+
+    async def set_plan(self, account_id: str, plan: str) -> Account | None:
+        if account_id not in self.accounts:
+            return None
+        self.accounts[account_id] = replace(self.accounts[account_id], plan=plan)
+        return self.accounts[account_id]
+
+    async def revoke(self, key_id: str) -> ApiKey | None:
+        if key_id not in self.keys:
+            return None
+        self.keys[key_id] = self.keys[key_id].revoke()
+        return self.keys[key_id]
+
+
+class AccountsView:
+    def __init__(self, directory: Directory) -> None:
+        self._d = directory
+
+    async def add(self, account: Account) -> None:
+        await self._d.add(account)
+
+    async def get(self, account_id: str) -> Account | None:
+        return self._d.accounts.get(account_id)
+
+    async def set_plan(self, account_id: str, plan: str) -> Account | None:
+        return await self._d.set_plan(account_id, plan)
+
+
+class ApplicationsView:
+    def __init__(self, directory: Directory) -> None:
+        self._d = directory
+
+    async def add(self, application: Application) -> None:
+        await self._d.add(application)
+
+    async def get(self, application_id: str) -> Application | None:
+        return self._d.applications.get(application_id)
+
+
+class KeysView:
+    def __init__(self, directory: Directory) -> None:
+        self._d = directory
+
+    async def add(self, key: ApiKey) -> None:
+        await self._d.add(key)
+
+    async def get(self, key_id: str) -> ApiKey | None:
+        return self._d.keys.get(key_id)
+
+    async def revoke(self, key_id: str) -> ApiKey | None:
+        return await self._d.revoke(key_id)
+
+
+class Seals:
+    def __init__(self) -> None:
+        self.by_id: dict[str, Seal] = {}
+        self._latest: dict[str, Seal] = {}
+
+    async def add(self, seal: Seal) -> bool:
+        if seal.id in self.by_id:
+            return False
+        self.by_id[seal.id] = seal
+        if (
+            seal.account not in self._latest
+            or seal.window_start > self._latest[seal.account].window_start
+        ):
+            self._latest[seal.account] = seal
+        return True
+
+    async def get(self, seal_id: str) -> Seal | None:
+        return self.by_id.get(seal_id)
+
+    async def latest(self, account: str) -> Seal | None:
+        return self._latest.get(account)
+
+    async def in_range(
+        self, account: str, since: datetime | None, until: datetime | None
+    ) -> list[Seal]:
+        return sorted(
+            (
+                s
+                for s in self.by_id.values()
+                if s.account == account
+                and (since is None or s.window_end > since)
+                and (until is None or s.window_start < until)
+            ),
+            key=lambda s: s.window_start,
+        )
+
+
+class SealerState:
+    def __init__(self) -> None:
+        self.through: datetime | None = None
+
+    async def acquire(self, holder: str, *, now: datetime, until: datetime) -> bool:
+        return True
+
+    async def sealed_through(self) -> datetime | None:
+        return self.through
+
+    async def advance(self, holder: str, to: datetime) -> None:
+        self.through = to
