@@ -8,9 +8,10 @@ Injection"), so opening an export in a spreadsheet never runs what a caller reco
 
 import csv
 import io
-import json
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
+
+import orjson
 
 from domain.entry import AuditEntry
 from domain.integrity import Seal
@@ -27,7 +28,7 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def seal_line(seal: Seal) -> bytes:
     """A seal as an NDJSON line: its signed body, key id and signature, under `_seal`."""
     document = {**seal.body(), "id": seal.id, "key_id": seal.key_id, "signature": seal.signature}
-    return (json.dumps({"_seal": document}, ensure_ascii=False) + "\n").encode()
+    return orjson.dumps({"_seal": document}) + b"\n"
 
 
 def as_row(entry: AuditEntry) -> dict[str, Any]:
@@ -49,20 +50,21 @@ def as_row(entry: AuditEntry) -> dict[str, Any]:
 
 
 async def ndjson_chunks(entries: AsyncIterator[AuditEntry]) -> AsyncGenerator[bytes, None]:
-    lines: list[str] = []
+    # orjson (UTF-8 out, no escaping of non-ASCII) is several times faster than json here.
+    lines: list[bytes] = []
     try:
         async for entry in entries:
-            lines.append(json.dumps(as_row(entry), ensure_ascii=False))
+            lines.append(orjson.dumps(as_row(entry)))
             if len(lines) == ROWS_PER_CHUNK:
-                yield ("\n".join(lines) + "\n").encode()
+                yield b"\n".join(lines) + b"\n"
                 lines.clear()
     except Exception:
         # The rows already read go out before the caller writes the error line.
         if lines:
-            yield ("\n".join(lines) + "\n").encode()
+            yield b"\n".join(lines) + b"\n"
         raise
     if lines:
-        yield ("\n".join(lines) + "\n").encode()
+        yield b"\n".join(lines) + b"\n"
 
 
 def neutralise(value: Any) -> str:
