@@ -4,8 +4,9 @@ Mounted only here:
 - `POST /bare/record`, `POST /bare/record-many`, `GET /bare/logs`: what a user would write
   instead of GraphQL, plain JSON routes doing the same work through the same use cases
   (authentication, validation, tenancy, stamping, the same store);
-- `POST /floor/graphql`: Strawberry executing the same batch document with a resolver that
-  does nothing, the floor GraphQL itself sets.
+- `POST /floor/graphql`: Strawberry executing the same documents with resolvers that do
+  nothing (a batch is counted; a page of 100 entries is returned ready-made): the floor
+  GraphQL itself sets.
 
     .venv/bin/python -m bench.bench_server --port 8123 [--embedded] [--seed 10000] [--seal]
 """
@@ -23,8 +24,9 @@ from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 from strawberry.fastapi import GraphQLRouter
 
-from adapters.graphql.inputs import AuditEventInput, parse_batch
+from adapters.graphql.inputs import AuditEventInput, AuditLogFilterInput, parse_batch
 from adapters.graphql.scalars import DateTime
+from adapters.graphql.types import AuditLogConnection
 from adapters.http.export_formats import as_row
 from application.criteria import LogFilter
 from application.principal import Principal
@@ -156,14 +158,37 @@ def _snake(name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
 
 
+def _floor_entries() -> list[AuditEntry]:
+    """The page the floor serves: 100 entries like the seeded ones, built once."""
+    newest = datetime.now(UTC).replace(microsecond=0)
+    return [
+        AuditEntry(
+            id=f"{i:024x}", account="acme", application="portal", action="auth.login",
+            success=i % 7 != 0, email=f"user{i}@example.com", reason=None, ip="203.0.113.7",
+            user_agent="Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0", request_id=f"r-{i}",
+            created_at=newest - timedelta(seconds=i), expires_at=newest + timedelta(days=90),
+        )
+        for i in range(100)
+    ]  # fmt: skip
+
+
 def _floor_schema() -> strawberry.Schema:
     @strawberry.type
     class Recorded:
         recorded: int
 
+    page = AuditLogConnection.of(Page(entries=_floor_entries(), has_next_page=True))
+
     @strawberry.type
     class Query:
-        ok: bool = True
+        @strawberry.field
+        def audit_logs(
+            self,
+            filter: AuditLogFilterInput | None = None,
+            first: int | None = 50,
+            after: str | None = None,
+        ) -> AuditLogConnection:
+            return page
 
     @strawberry.type
     class Mutation:

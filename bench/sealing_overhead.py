@@ -7,118 +7,50 @@ than the production default of a pass every 30 s) and once without it. Rounds al
 A third variant stands for the service before sealing existed: no digest computed at all.
 Also reports what the entry digest itself costs per entry.
 
-    .venv/bin/python bench/sealing_overhead.py [--events 200000]
+    .venv/bin/python -m bench.sealing_overhead [--events 200000]
 """
 
 import argparse
 import asyncio
-import bisect
 import json
 import statistics
 import time
-from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from adapters.clock import SystemClock
 from adapters.ids import ObjectIdGenerator
 from adapters.seal_keys import Ed25519SealKeys, new_signing_key
-from application.criteria import EntryCriteria, Position
 from application.principal import Principal
 from application.sealing import SealingConfig
 from application.services import Ports, Services
+from bench.stores import (
+    AccountsView,
+    ApplicationsView,
+    Directory,
+    KeysView,
+    SealerState,
+    Seals,
+    TimeOrderedEntries,
+)
 from domain import entry as entry_module
 from domain.entry import AuditEntry, AuditEvent
-from domain.integrity import Seal, entry_digest
+from domain.integrity import entry_digest
 from domain.plan import DEFAULT_PLANS, PlanCatalog
-from domain.tenancy import Account, ApiKey, Application
+from domain.tenancy import Account, Application
 
 RESULTS = Path(__file__).parent / "results" / "sealing_overhead.json"
 BATCH = 500
 
 
-class TimeOrderedEntries:
-    """Entries kept in creation order; a time range is a bisect away."""
-
-    def __init__(self) -> None:
-        self.keys: list[tuple[datetime, str]] = []
-        self.rows: list[AuditEntry] = []
-
-    async def add(self, entry: AuditEntry) -> None:
-        await self.add_many([entry])
-
-    async def add_many(self, entries: Sequence[AuditEntry], *, skip_existing: bool = False) -> None:
-        for entry in entries:
-            key = (entry.created_at, entry.id)
-            at = bisect.bisect(self.keys, key)
-            self.keys.insert(at, key)
-            self.rows.insert(at, entry)
-
-    async def query(self, criteria: EntryCriteria, *, now: datetime, after: Position | None,
-                    limit: int) -> list[AuditEntry]:  # fmt: skip
-        return [e async for e in self.stream(criteria, now=now)][:limit]
-
-    async def first_created_at(self) -> datetime | None:
-        return self.keys[0][0] if self.keys else None
-
-    async def stream(self, criteria: EntryCriteria, *, now: datetime) -> AsyncIterator[AuditEntry]:
-        low = bisect.bisect_left(self.keys, (criteria.since, "")) if criteria.since else 0
-        high = bisect.bisect_left(self.keys, (criteria.until, "")) if criteria.until else None
-        for entry in reversed(self.rows[low:high]):
-            yield entry
-
-
-class Directory:
-    def __init__(self) -> None:
-        self.account = Account(id="acme", name="Acme", plan="pro")
-        self.application = Application(id="portal", account="acme", name="Portal")
-
-    async def get(self, ident: str) -> object:
-        return {"acme": self.account, "portal": self.application}.get(ident)
-
-
-class Keys:
-    async def get(self, key_id: str) -> ApiKey | None:
-        return None
-
-
-class Seals:
-    def __init__(self) -> None:
-        self.by_id: dict[str, Seal] = {}
-
-    async def add(self, seal: Seal) -> bool:
-        return self.by_id.setdefault(seal.id, seal) is seal
-
-    async def get(self, seal_id: str) -> Seal | None:
-        return self.by_id.get(seal_id)
-
-    async def latest(self, account: str) -> Seal | None:
-        return max(self.by_id.values(), key=lambda s: s.window_start, default=None)
-
-    async def in_range(self, account: str, since: object, until: object) -> list[Seal]:
-        return sorted(self.by_id.values(), key=lambda s: s.window_start)
-
-
-class State:
-    def __init__(self) -> None:
-        self.through: datetime | None = None
-
-    async def acquire(self, holder: str, *, now: datetime, until: datetime) -> bool:
-        return True
-
-    async def sealed_through(self) -> datetime | None:
-        return self.through
-
-    async def advance(self, holder: str, to: datetime) -> None:
-        self.through = to
-
-
 def services() -> Services:
-    directory = Directory()
+    tables = Directory()
+    tables.accounts["acme"] = Account(id="acme", name="Acme", plan="pro")
+    tables.applications["portal"] = Application(id="portal", account="acme", name="Portal")
     ports = Ports(
-        entries=TimeOrderedEntries(), accounts=directory, applications=directory,  # type: ignore[arg-type]
-        keys=Keys(), seals=Seals(), sealer_state=State(), clock=SystemClock(),  # type: ignore[arg-type]
-        ids=ObjectIdGenerator(),
+        entries=TimeOrderedEntries(), accounts=AccountsView(tables),
+        applications=ApplicationsView(tables), keys=KeysView(tables), seals=Seals(),
+        sealer_state=SealerState(), clock=SystemClock(), ids=ObjectIdGenerator(),
     )  # fmt: skip
     return Services.build(
         ports,
