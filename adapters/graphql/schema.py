@@ -25,6 +25,7 @@ from strawberry.types import ExecutionContext
 
 from adapters.graphql.context import Context
 from adapters.graphql.errors import classify
+from adapters.graphql.execution import PlainObjectsExecution
 from adapters.graphql.observer import OperationObserver
 from adapters.graphql.resolvers import Mutation, Query
 from adapters.graphql.scalars import DateTime
@@ -78,6 +79,7 @@ def build_schema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,
+        execution_context_class=PlainObjectsExecution,
         config=StrawberryConfig(
             scalar_map={datetime: DateTime},
             disable_field_suggestions=not limits.field_suggestions,
