@@ -9,6 +9,7 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -44,6 +45,8 @@ log = logging.getLogger("auditlog")
 
 __all__ = ["ConfigError", "Overrides", "create_app"]
 
+_T = TypeVar("_T")
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Overrides:
@@ -68,6 +71,10 @@ async def _seal_periodically(services: Services, interval: float) -> None:
             # The next pass catches up; a failing store must not stop the sealer for good.
             log.warning("sealing pass failed: %s", type(exc).__name__)
         await asyncio.sleep(interval)
+
+
+def _given(override: _T | None, default: _T) -> _T:
+    return default if override is None else override
 
 
 def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAPI:
@@ -111,15 +118,17 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
                 f"{operator_token}",
                 flush=True,
             )
+        # `is None`, not `or`: an override that is empty (a store with no entries yet) is
+        # still the one asked for.
         ports = Ports(
-            entries=overrides.entries or store.entries,
-            accounts=overrides.accounts or store.accounts,
-            applications=overrides.applications or store.applications,
-            keys=overrides.keys or store.keys,
+            entries=_given(overrides.entries, store.entries),
+            accounts=_given(overrides.accounts, store.accounts),
+            applications=_given(overrides.applications, store.applications),
+            keys=_given(overrides.keys, store.keys),
             seals=store.seals,
             sealer_state=store.sealer_state,
-            clock=overrides.clock or SystemClock(),
-            ids=overrides.ids or ObjectIdGenerator(),
+            clock=_given(overrides.clock, SystemClock()),
+            ids=_given(overrides.ids, ObjectIdGenerator()),
         )
         services = Services.build(
             ports,

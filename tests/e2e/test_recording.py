@@ -2,9 +2,12 @@
 
 from datetime import datetime, timedelta
 
+import httpx
+
+from entrypoints.app import Overrides, create_app
 from tests.e2e.api import OPERATOR_TOKEN, Api
-from tests.e2e.conftest import Tenants
-from tests.fakes import FakeClock
+from tests.e2e.conftest import Tenants, settings
+from tests.fakes import FakeClock, InMemoryAuditEntries
 
 
 def parse(moment: str) -> datetime:
@@ -107,3 +110,26 @@ async def test_plans_lists_the_built_in_plans(api: Api, tenants: Tenants) -> Non
         {"name": "pro", "retentionDays": 90, "canDownload": True},
         {"name": "enterprise", "retentionDays": 365, "canDownload": True},
     ]
+
+
+class SizedEntries(InMemoryAuditEntries):
+    """A store that is falsy while empty, as any sized collection is."""
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+async def test_an_empty_store_given_to_the_app_is_the_one_it_records_into() -> None:
+    entries = SizedEntries()
+    application = create_app(settings(), Overrides(clock=FakeClock(), entries=entries))
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://audit.test") as http:
+            api = Api(http, application.state.services.emitter.drain)
+            await api.create_account("acme", "pro")
+            await api.create_application("acme", "portal")
+            key = (await api.issue_key("acme", ["RECORD"]))[1]
+
+            recorded = (await api.record(key, application="portal")).data["recordAuditEvent"]
+
+    assert recorded["id"] in entries.entries
