@@ -22,11 +22,16 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from graphql import (
+    GraphQLBoolean,
+    GraphQLEnumType,
+    GraphQLID,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLScalarType,
     GraphQLSchema,
+    GraphQLString,
     Undefined,
     is_leaf_type,
 )
@@ -54,6 +59,12 @@ class _Field:
 
 
 _Plan = dict[str, _Field]
+# graphql-core's String and ID return a str as it is, Boolean a bool (tested against them).
+_UNCHANGED: dict[GraphQLScalarType, type] = {
+    GraphQLString: str,
+    GraphQLID: str,
+    GraphQLBoolean: bool,
+}
 _PLANS: "WeakKeyDictionary[GraphQLSchema, dict[str, _Plan]]" = WeakKeyDictionary()
 
 
@@ -69,16 +80,19 @@ def _completable(type_: GraphQLOutputType) -> bool:
 
 def _completer(type_: GraphQLOutputType) -> _Complete:
     """How to complete a value of this type, decided once per schema, not per value."""
-    if isinstance(type_, GraphQLNonNull):
-        inner = _value_completer(type_.of_type)
+    non_null = isinstance(type_, GraphQLNonNull)
+    named = type_.of_type if non_null else type_  # type: ignore[union-attr]
+    if is_leaf_type(named):
+        return _leaf(named, non_null=non_null)  # most fields: one call, not two
+    present = _value_completer(named)
+    if non_null:
 
-        def non_null(ctx: "PlainObjectsExecution", details: Any, value: Any) -> Any:
+        def required(ctx: "PlainObjectsExecution", details: Any, value: Any) -> Any:
             if value is None:
                 raise _Fallback  # graphql-core reports it, and nulls the nearest parent
-            return inner(ctx, details, value)
+            return present(ctx, details, value)
 
-        return non_null
-    present = _value_completer(type_)
+        return required
 
     def nullable(ctx: "PlainObjectsExecution", details: Any, value: Any) -> Any:
         return None if value is None else present(ctx, details, value)
@@ -97,18 +111,29 @@ def _value_completer(type_: GraphQLOutputType) -> _Complete:
             return ctx.plain_object(object_type, value, grouped_field_set)
 
         return an_object
-    if isinstance(type_, GraphQLList):
-        item = _completer(type_.of_type)
+    assert isinstance(type_, GraphQLList)
+    item = _completer(type_.of_type)
 
-        def a_list(ctx: "PlainObjectsExecution", details: Any, value: Any) -> Any:
-            if not isinstance(value, list | tuple) or any(f.node.directives for f in details):
-                raise _Fallback  # other iterables, and @stream, take the standard path
-            return [item(ctx, details, element) for element in value]
+    def a_list(ctx: "PlainObjectsExecution", details: Any, value: Any) -> Any:
+        if not isinstance(value, list | tuple) or any(f.node.directives for f in details):
+            raise _Fallback  # other iterables, and @stream, take the standard path
+        return [item(ctx, details, element) for element in value]
 
-        return a_list
-    serialize = type_.serialize  # type: ignore[union-attr]
+    return a_list
+
+
+def _leaf(type_: GraphQLScalarType | GraphQLEnumType, *, non_null: bool) -> _Complete:
+    serialize = type_.serialize
+    # What graphql-core's own serialisers return unchanged: no call needed for those.
+    unchanged = _UNCHANGED.get(type_)  # type: ignore[arg-type]
 
     def a_leaf(ctx: "PlainObjectsExecution", details: Any, value: Any) -> Any:
+        if value.__class__ is unchanged:
+            return value
+        if value is None:
+            if non_null:
+                raise _Fallback
+            return None
         try:
             serialized = serialize(value)
         except Exception:
@@ -144,6 +169,24 @@ def plain_fields(schema: GraphQLSchema) -> dict[str, _Plan]:
     return plans
 
 
+_Row = tuple[str, _Field | None, Any]
+
+
+def _compile(plan: _Plan | None, grouped_field_set: Any) -> list[_Row] | None:
+    """Rows of (response name, field or None for __typename, field details); None if a
+    selected field is not plain."""
+    if plan is None:
+        return None
+    rows: list[_Row] = []
+    for response_name, details in grouped_field_set.items():
+        name = details[0].node.name.value
+        field = plan.get(name)
+        if field is None and name != "__typename":
+            return None
+        rows.append((response_name, field, details))
+    return rows
+
+
 class PlainObjectsExecution(StrawberryGraphQLCoreExecutionContext):
     def execute_fields(
         self,
@@ -174,17 +217,11 @@ class PlainObjectsExecution(StrawberryGraphQLCoreExecutionContext):
     def plain_object(
         self, type_: GraphQLObjectType, source: Any, grouped_field_set: Any
     ) -> dict[str, Any]:
-        plan = _PLANS[self.schema].get(type_.name)
-        if plan is None:
-            raise _Fallback
+        rows = self._rows(type_, grouped_field_set)
         results: dict[str, Any] = {}
-        for response_name, details in grouped_field_set.items():
-            name = details[0].node.name.value
-            field = plan.get(name)
+        for response_name, field, details in rows:
             if field is None:
-                if name != "__typename":
-                    raise _Fallback
-                results[response_name] = type_.name
+                results[response_name] = type_.name  # __typename
                 continue
             try:
                 value = field.read(source, field.attribute)
@@ -192,3 +229,19 @@ class PlainObjectsExecution(StrawberryGraphQLCoreExecutionContext):
                 raise _Fallback from None
             results[response_name] = field.complete(self, details, value)
         return results
+
+    def _rows(self, type_: GraphQLObjectType, grouped_field_set: Any) -> list[_Row]:
+        """What to read for this selection on this type, worked out once per execution:
+        the same selection comes back for every entry of a page."""
+        compiled: dict[tuple[str, int], tuple[Any, list[_Row] | None]]
+        compiled = self.__dict__.setdefault("_plain_rows", {})
+        key = (type_.name, id(grouped_field_set))
+        found = compiled.get(key)
+        if found is None:
+            # The selection is kept alongside so that its id cannot be reused meanwhile.
+            plan = _PLANS[self.schema].get(type_.name)
+            found = compiled[key] = (grouped_field_set, _compile(plan, grouped_field_set))
+        rows = found[1]
+        if rows is None:
+            raise _Fallback
+        return rows
