@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 
 .PHONY: run test bench format install clean
 
@@ -16,11 +17,16 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-# Benchmarks are not part of `make test`: they measure, they do not pass or fail.
-bench: $(STAMP)
-	$(BIN)/python bench/interceptor_overhead.py
-	$(BIN)/python bench/export_throughput.py
-	$(BIN)/python bench/sealing_overhead.py
+# Benchmarks are not part of `make test` or CI: they measure, they do not pass or fail.
+# About 20 minutes; writes bench/results/*.json and docs/benchmarks.md with its plot.
+bench: $(BENCH_STAMP)
+	@command -v wrk >/dev/null || { echo "make bench loads the server with wrk: sudo apt-get install wrk"; exit 1; }
+	$(BIN)/python -m bench.interceptor_overhead
+	$(BIN)/python -m bench.export_throughput
+	$(BIN)/python -m bench.sealing_overhead
+	$(BIN)/python -m bench.http_bench
+	$(BIN)/python -m bench.profiles
+	$(BIN)/python -m bench.report
 
 install: $(STAMP)
 
@@ -29,6 +35,10 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -13,7 +13,7 @@ neutralised `as_row` cells for CSV), which writes the same bytes as the export b
 Throughput is measured in a pass without tracemalloc, memory in a second pass with it
 (peak traced memory minus what was traced when the pass began).
 
-    .venv/bin/python bench/export_throughput.py [--rows 1000000]
+    .venv/bin/python -m bench.export_throughput [--rows 1000000]
 """
 
 import argparse
@@ -32,10 +32,17 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from export_driver import Exporter, GeneratedEntries, download, generated, newest_now, running_app
 
 from adapters.http.export_formats import COLUMNS, ROWS_PER_CHUNK, as_row, neutralise
 from application.criteria import EntryCriteria
+from bench.export_driver import (
+    Exporter,
+    GeneratedEntries,
+    download,
+    generated,
+    newest_now,
+    running_app,
+)
 from domain.entry import AuditEntry
 from entrypoints.app import Overrides
 
@@ -178,11 +185,15 @@ def store_stream(entries: Any, rows: int) -> Callable[[], Awaitable[Output]]:
 
 async def run_all(rows: int) -> dict[str, Any]:
     stored_rows = max(1, rows // 10)
+    # How time and memory grow with the size of the export: an eighth, a quarter, a half.
+    scaling = [await generated_case(max(1, rows // d), "NDJSON") for d in (8, 4, 2)]
+    full = await generated_case(rows, "NDJSON")
     return {
         "rows": rows,
         "stored_rows": stored_rows,
         "rows_per_chunk": ROWS_PER_CHUNK,
-        "generated NDJSON": await generated_case(rows, "NDJSON"),
+        "generated NDJSON": full,
+        "scaling NDJSON": [*scaling, full],
         "generated CSV": await generated_case(rows, "CSV"),
         "stored NDJSON (mongomock)": await stored_case(stored_rows),
     }

@@ -149,13 +149,17 @@ def gql(query: str, variables: dict[str, Any]) -> dict[str, Any]:
 
 
 def paired(
-    wrk: Wrk, rounds: int, subject: tuple[str, Any], baseline: tuple[str, Any]
+    wrk: Wrk,
+    rounds: int,
+    subject: tuple[str, Any],
+    baseline: tuple[str, Any],
+    connections: int | None = None,
 ) -> dict[str, Any]:
     """Run subject and baseline alternately; medians of each."""
     ours, theirs = [], []
     for _ in range(rounds):
-        ours.append(wrk.run(*subject))
-        theirs.append(wrk.run(*baseline))
+        ours.append(wrk.run(*subject, connections=connections))
+        theirs.append(wrk.run(*baseline, connections=connections))
     return {"service": _median(ours), "baseline": _median(theirs)}
 
 
@@ -254,6 +258,19 @@ def main() -> None:
             results["embedded_pages"].append({"entries": stored, **asdict(load)})
     finally:
         embedded.stop()
+
+    # How a page's cost grows with the data: one client, so latency is the request's own.
+    results["cheap_pages"] = []
+    for entries in (1_000, 10_000, 50_000):
+        server = Server("--seed", str(entries))
+        try:
+            pair = paired(
+                wrk, 1, (f"{server.url}/graphql", gql(PAGE, {"filter": None})),
+                (f"{server.url}/bare/logs?first=100", None), connections=1,
+            )  # fmt: skip
+            results["cheap_pages"].append({"entries": entries, **pair})
+        finally:
+            server.stop()
 
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "http.json").write_text(json.dumps(results, indent=2) + "\n")
