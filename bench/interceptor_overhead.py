@@ -28,7 +28,7 @@ class Sink:
     def __init__(self, delay: float) -> None:
         self.delay = delay
 
-    async def send(self, events: Sequence[AuditEvent]) -> None:
+    async def send(self, events: Sequence[AuditEvent], *, delivery_id: str) -> None:
         if self.delay:
             await asyncio.sleep(self.delay)
 
@@ -62,6 +62,10 @@ async def measure(calls: int, sink_delay: float) -> dict[str, float]:
         await timed(*first)
         await timed(*second)
     await emitter.stop()
+    counters = emitter.counters
+    if counters.sent != calls or counters.failed or counters.dropped:
+        # A sink that fails measures a different thing: refuse to report it.
+        raise RuntimeError(f"the sink did not take every event: {counters}")
     result = {
         "plain_p50_us": percentile(plain, 0.5),
         "plain_p99_us": percentile(plain, 0.99),
