@@ -31,7 +31,15 @@ from adapters.http.export_formats import as_row
 from application.criteria import LogFilter
 from application.principal import Principal
 from application.query import Page
-from bench.stores import AccountsView, ApplicationsView, Directory, KeysView, TimeOrderedEntries
+from bench.stores import (
+    AccountsView,
+    ApplicationsView,
+    Directory,
+    KeysView,
+    SealerState,
+    Seals,
+    TimeOrderedEntries,
+)
 from domain.entry import AuditEntry, AuditEvent
 from domain.tenancy import Account, ApiKey, Application, Scope, compose_secret, hash_secret
 from entrypoints.app import Overrides, create_app
@@ -210,7 +218,11 @@ def build(*, embedded: bool, seed: int, seal: bool) -> FastAPI:
     )
     if not embedded:
         # The embedded store is filled over HTTP by the runner, through the service itself.
-        overrides = dataclasses.replace(overrides, entries=seeded(seed))
+        # Seals too: mongomock copying and sorting whole seals would be what a sealing run
+        # measured.
+        overrides = dataclasses.replace(
+            overrides, entries=seeded(seed), seals=Seals(), sealer_state=SealerState()
+        )
     app = create_app(settings(seal=seal), overrides)
     mount_baselines(app)
     return app

@@ -35,6 +35,8 @@ from application.ports import (
     AuditEntryRepository,
     Clock,
     IdGenerator,
+    SealerState,
+    Seals,
 )
 from application.services import Ports, Services
 from entrypoints import config
@@ -50,8 +52,8 @@ _T = TypeVar("_T")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Overrides:
-    """Replacements for tests and benchmarks: a controllable clock or id source, or an entry
-    repository that costs nothing (to measure the service's own cost)."""
+    """Replacements for tests and benchmarks: a controllable clock or id source, or stores
+    that cost nothing (to measure the service's own cost)."""
 
     clock: Clock | None = None
     ids: IdGenerator | None = None
@@ -59,6 +61,8 @@ class Overrides:
     accounts: Accounts | None = None
     applications: Applications | None = None
     keys: ApiKeys | None = None
+    seals: Seals | None = None
+    sealer_state: SealerState | None = None
 
 
 async def _seal_periodically(services: Services, interval: float) -> None:
@@ -125,8 +129,8 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
             accounts=_given(overrides.accounts, store.accounts),
             applications=_given(overrides.applications, store.applications),
             keys=_given(overrides.keys, store.keys),
-            seals=store.seals,
-            sealer_state=store.sealer_state,
+            seals=_given(overrides.seals, store.seals),
+            sealer_state=_given(overrides.sealer_state, store.sealer_state),
             clock=_given(overrides.clock, SystemClock()),
             ids=_given(overrides.ids, ObjectIdGenerator()),
         )

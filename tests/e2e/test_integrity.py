@@ -9,6 +9,7 @@ each test seals explicitly, after moving the clock past the windows' end and gra
 """
 
 import asyncio
+import contextlib
 import dataclasses
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -32,7 +33,7 @@ from entrypoints.app import Overrides, create_app
 from entrypoints.settings import SealSettings, Settings
 from tests.e2e.api import OPERATOR_TOKEN, Api
 from tests.e2e.conftest import Tenants, settings
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, InMemorySealerState, InMemorySeals
 
 WINDOW = timedelta(seconds=60)
 GRACE = timedelta(seconds=120)
@@ -937,12 +938,11 @@ async def test_the_published_key_verifies_the_seals(trail: Trail) -> None:
     assert not keys.verify(altered.key_id, altered.message(), altered.signature)
 
 
-@pytest.fixture
-async def rotated(clock: FakeClock) -> AsyncIterator[tuple[Trail, Ed25519SealKeys]]:
-    """An app signing with a new key, the old one retired; yields it and the old key."""
-    old = Ed25519SealKeys(new_signing_key())
-    retired = old.public_keys[0].jwk()["x"]
-    application = create_app(sealed_settings(SIGNING_KEY, retired), Overrides(clock=clock))
+@contextlib.asynccontextmanager
+async def acme_trail(configured: Settings, overrides: Overrides) -> AsyncIterator[Trail]:
+    """An app of its own with one account, acme, and one key that records and reads."""
+    assert overrides.clock is not None
+    application = create_app(configured, overrides)
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://audit.test") as http:
@@ -951,7 +951,16 @@ async def rotated(clock: FakeClock) -> AsyncIterator[tuple[Trail, Ed25519SealKey
             await api.create_application("acme", "portal")
             key = (await api.issue_key("acme", ["RECORD", "READ"]))[1]
             tenants = Tenants(key, key, key, key, globex_rw="")
-            yield Trail(application, api, clock, tenants), old
+            yield Trail(application, api, overrides.clock, tenants)
+
+
+@pytest.fixture
+async def rotated(clock: FakeClock) -> AsyncIterator[tuple[Trail, Ed25519SealKeys]]:
+    """An app signing with a new key, the old one retired; yields it and the old key."""
+    old = Ed25519SealKeys(new_signing_key())
+    retired = old.public_keys[0].jwk()["x"]
+    async with acme_trail(sealed_settings(SIGNING_KEY, retired), Overrides(clock=clock)) as trail:
+        yield trail, old
 
 
 async def seal_with(trail: Trail, keys: Ed25519SealKeys, window: datetime) -> str:
@@ -1036,3 +1045,18 @@ async def test_a_key_bound_to_one_application_may_not_verify_the_whole_account(
     result = await trail.api.gql("{ verifyAuditLogs { ok } }", token=bound)
 
     assert result.code == "FORBIDDEN"
+
+
+async def test_seal_stores_given_to_the_app_are_the_ones_it_seals_into(clock: FakeClock) -> None:
+    given, state = InMemorySeals(), InMemorySealerState()
+    overrides = Overrides(clock=clock, seals=given, sealer_state=state)
+    async with acme_trail(sealed_settings(), overrides) as trail:
+        [recorded] = await trail.record()
+        assert await trail.seal() >= 1
+        report = await trail.verify()
+
+    assert seal_id_of(recorded) in given.seals
+    assert state.through is not None
+    assert await seals().count_documents({}) == 0
+    assert report["ok"]
+    assert report["entriesVerified"] >= 1
