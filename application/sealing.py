@@ -6,7 +6,6 @@ lease. Running again is harmless: a window sealed already is skipped. After down
 sealer catches up window by window. Writers never wait for it.
 """
 
-import dataclasses
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from datetime import datetime, timedelta
 
 from application.criteria import EntryCriteria
 from application.ports import AuditEntryRepository, Clock, SealerState, Seals, SealSigner
-from domain.integrity import new_seal, seal_id, window_of
+from domain.integrity import Seal, SealLink, new_seal, seal_id, window_of
 
 log = logging.getLogger("auditlog.sealing")
 
@@ -57,6 +56,9 @@ class SealTrail:
         self._config = config or SealingConfig()
         self.sealed = 0
         """Seals written by this instance (for metrics)."""
+        # Per account, the id and signature of the last seal this instance wrote, and the link
+        # to it: hashing a stored seal again would write its whole body out a second time.
+        self._written: dict[str, tuple[str, str, SealLink]] = {}
 
     async def run_once(self) -> int:
         """Seal every window closed since the last run; the number of seals written."""
@@ -98,14 +100,19 @@ class SealTrail:
                 window_start=window_start,
                 window=window,
                 entries=sealed_rows,
-                previous=None if latest is None else latest.link(),
+                previous=None if latest is None else self._link_to(latest),
                 sealed_at=self._clock.now(),
             )
-            signed = dataclasses.replace(
-                seal,
-                key_id=self._signer.key_id,
-                signature=self._signer.sign(seal.message()),
-            )
+            signed, link = seal.signed(self._signer.key_id, self._signer.sign)
             if await self._seals.add(signed):
+                self._written[account] = (signed.id, signed.signature, link)
                 written += 1
         return written
+
+    def _link_to(self, latest: Seal) -> SealLink:
+        """The link to an account's latest seal: remembered if this instance wrote it (the
+        same id and signature), else computed from the seal as stored."""
+        known = self._written.get(latest.account)
+        if known is not None and known[:2] == (latest.id, latest.signature):
+            return known[2]
+        return latest.link()

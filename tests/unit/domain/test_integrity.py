@@ -393,6 +393,26 @@ def test_a_link_names_the_seal_its_hash_and_its_expiry() -> None:
 
 
 @pytest.mark.parametrize("previous", [None, LINK], ids=["first", "linked"])
+def test_signing_signs_the_message_and_links_to_the_signed_seal(
+    previous: SealLink | None,
+) -> None:
+    unsigned = dataclasses.replace(a_seal(previous=previous), key_id="", signature="")
+    messages: list[bytes] = []
+
+    def sign(message: bytes) -> str:
+        messages.append(message)
+        return hashlib.sha256(message).hexdigest()
+
+    signed, link = unsigned.signed("k2", sign)
+    assert messages == [unsigned.message()]
+    assert signed == dataclasses.replace(
+        unsigned, key_id="k2", signature=hashlib.sha256(unsigned.message()).hexdigest()
+    )
+    assert link == signed.link()
+    assert link != unsigned.link()
+
+
+@pytest.mark.parametrize("previous", [None, LINK], ids=["first", "linked"])
 def test_from_body_round_trips_the_body(previous: SealLink | None) -> None:
     seal = a_seal(previous=previous)
     rebuilt = Seal.from_body(seal.body(), key_id=seal.key_id, signature=seal.signature)

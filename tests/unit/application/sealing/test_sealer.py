@@ -230,6 +230,39 @@ async def test_the_first_instance_is_locked_out_once_another_took_over(
     assert seal_id("acme", window(6)) in seals.seals
 
 
+async def test_a_sealer_links_to_what_another_instance_sealed_since_its_own_last_seal(
+    put: Put,
+    seal_at: SealAt,
+    seals: InMemorySeals,
+    clock: FakeClock,
+    make_sealer: Callable[[str], SealTrail],
+) -> None:
+    for k in (0, 1, 9):
+        put(in_window(k))
+    await seal_at(closes(0))  # sealer-1 seals window 0 and holds the lease for 2 minutes
+    other = make_sealer("sealer-2")
+    clock.set(closes(1) + timedelta(minutes=2))
+    assert await other.run_once() == 1  # sealer-2 seals window 1
+    assert await seal_at(closes(9) + timedelta(minutes=2)) == 1  # sealer-1 again, window 9
+    first, second, third = sorted_seals(seals)
+    assert second.previous == first.link()
+    assert third.previous == second.link()
+
+
+async def test_a_sealer_links_to_its_last_seal_as_stored_if_that_was_replaced(
+    put: Put, seal_at: SealAt, seals: InMemorySeals
+) -> None:
+    put(in_window(0))
+    put(in_window(1))
+    await seal_at(closes(0))
+    [first] = sorted_seals(seals)
+    replaced = dataclasses.replace(first, signature="cmVwbGFjZWQ=")
+    seals.seals[first.id] = replaced
+    await seal_at(closes(1))
+    second = sorted_seals(seals)[1]
+    assert second.previous == replaced.link() != first.link()
+
+
 async def test_the_watermark_advances_to_the_last_closed_window(
     put: Put, seal_at: SealAt, sealer_state: InMemorySealerState
 ) -> None:
