@@ -54,12 +54,35 @@ def ratio(service: float, baseline: float) -> float:
     return service / baseline if baseline else float("nan")
 
 
-def verdict(ok: bool) -> str:
-    return "met" if ok else "**missed**"
+def at_least(value: float, bound: float) -> float:
+    """How far above the bound a figure is, as a fraction of it (negative: below)."""
+    return value / bound - 1
+
+
+def at_most(value: float, bound: float) -> float:
+    return bound / value - 1 if value else float("inf")
+
+
+def verdict(*margins: float) -> str:
+    """Met, met at the edge (less than the drift between runs), or missed by how much."""
+    worst = min(margins)
+    if worst < 0:
+        return f"**missed** by {pct(-worst)}"
+    if worst < EDGE:
+        return f"met, at the edge (within {pct(EDGE)}, about what runs drift)"
+    return "met"
+
+
+EDGE = 0.05
 
 
 def pct(value: float) -> str:
     return f"{value * 100:.0f}%"
+
+
+def cost(kept: float) -> str:
+    """What a ratio of throughputs (on ÷ off) costs, or that no cost showed."""
+    return pct(1 - kept) if kept < 0.995 else "none measurable"
 
 
 def layer_share(profile: dict[str, Any], names: tuple[str, ...]) -> float:
@@ -251,7 +274,8 @@ def render() -> str:
         "| target | measured | verdict | what bounds it |",
         "|---|---|---|---|",
         f"| single-event ingestion ≥ 0.5 x bare route events/s | {single:.2f} x "
-        f"| {verdict(single >= 0.5)} | the GraphQL layers: in process a recordAuditEvent takes "
+        f"| {verdict(at_least(single, 0.5))} | the GraphQL layers: in process a "
+        "recordAuditEvent takes "
         f"{unprofiled(p_single)} against the bare route's {unprofiled(p_single_bare)}; "
         f"graphql-core and strawberry are {pct(layer_share(p_single, GRAPHQL_LAYERS))} of it "
         "(variables coerced into input objects, extension hooks, the result completed) |",
@@ -260,32 +284,41 @@ def render() -> str:
         lines.append(
             f"| batch of {size}: ≥ 0.7 x GraphQL floor, ≥ 0.3 x bare route "
             f"| {floor:.2f} x floor, {bare:.2f} x bare "
-            f"| {verdict(floor >= 0.7 and bare >= 0.3)} "
+            f"| {verdict(at_least(floor, 0.7), at_least(bare, 0.3))} "
             f"| the floor: coercing {size} input objects is most of a batch (profile below) |"
         )
-    for label, value in pages.items():
+    for index, (label, value) in enumerate(pages.items()):
+        bound = (
+            "as above"
+            if index
+            else f"completing ~1,500 fields: in process a page takes {unprofiled(p_page)} "
+            f"against the bare route's {unprofiled(p_page_bare)}; graphql-core and strawberry "
+            f"are {pct(layer_share(p_page, GRAPHQL_LAYERS))} of it, the plain-object completion "
+            "the most of the service's share"
+        )
         lines.append(
             f"| a page ({label}) ≥ 0.5 x bare route at p50 | {value:.2f} x "
-            f"| {verdict(value >= 0.5)} | completing ~1,500 fields: in process a page takes "
-            f"{unprofiled(p_page)} against the bare route's {unprofiled(p_page_bare)}; "
-            f"graphql-core and strawberry are {pct(layer_share(p_page, GRAPHQL_LAYERS))} of it, "
-            "the plain-object completion the most of the service's share |"
+            f"| {verdict(at_least(value, 0.5))} | {bound} |"
         )
     lines += [
-        f"| audited call adds ≤ 50 µs at p99 | {added_p99:.1f} µs | {verdict(added_p99 <= 50)} "
+        f"| audited call adds ≤ 50 µs at p99 | {added_p99:.1f} µs "
+        f"| {verdict(at_most(added_p99, 50))} "
         "| binding arguments, validating the event, one queue put |",
         f"| export ≥ 100,000 rows/s NDJSON, flat memory | {ndjson['rows_per_s']:,.0f} rows/s; "
         f"peak {scaling[0]['export']['peak_mib']:.1f} MiB at {scaling[0]['export']['rows']:,} "
         f"rows, {scaling[-1]['export']['peak_mib']:.1f} MiB at "
         f"{scaling[-1]['export']['rows']:,} | "
-        f"{verdict(ndjson['rows_per_s'] >= 100_000 and memory_growth < 2)} "
+        f"{verdict(at_least(ndjson['rows_per_s'], 100_000), at_most(memory_growth, 2))} "
         "| building each row and encoding it (orjson); the loop doing only that reaches "
         f"{export['generated NDJSON']['baseline']['rows_per_s']:,.0f} rows/s |",
-        f"| sealing on costs ≤ 10% of ingestion throughput | over HTTP {pct(1 - sealed)} "
+        f"| sealing on costs ≤ 10% of ingestion throughput | over HTTP {cost(sealed)} "
         f"({sealed:.2f} x); the use case alone, no HTTP: "
-        f"{pct(1 - sealing['ratio_on_to_off'])} | {verdict(sealed >= 0.9)} "
-        f"| the sealer's work per entry (read back, digest, Merkle tree) on the same two "
-        f"cores; {sealing['digest_cost_us']:.1f} µs of it is the digest |",
+        f"{cost(sealing['ratio_on_to_off'])} | {verdict(at_least(sealed, 0.9))} "
+        "| the sealer's work per entry (read back, sort, Merkle tree, the seal's body) on the "
+        "same two cores: lost beside a request's cost over HTTP, a visible share of the use "
+        f"case's {1e6 / sealing['sealing_off_events_per_s']:.0f} µs per event without HTTP "
+        "(with a pass every 20 ms, far busier than production's). The entry digest "
+        f"({sealing['digest_cost_us']:.1f} µs) is paid at ingestion, sealing on or off |",
         "",
         "## Ingestion and pages over HTTP",
         "",
@@ -300,8 +333,8 @@ def render() -> str:
         f"{http['batch_1000']['service']['requests_per_s'] * 1000:,.0f} (GraphQL floor "
         f"{http['batch_1000']['floor']['requests_per_s'] * 1000:,.0f}).",
         "",
-        "Sealing on against off, both over HTTP with recordAuditEvent, two servers measured "
-        "alternately: on "
+        "Sealing on against off, both over HTTP with recordAuditEvent and seals kept in the "
+        "cheap store, two servers measured alternately (windows of 1 s, a pass every 0.5 s): on "
         f"{http['sealing']['service']['requests_per_s']:,.0f} req/s (p50 "
         f"{http['sealing']['service']['p50_ms']:.2f} ms), off "
         f"{http['sealing']['baseline']['requests_per_s']:,.0f} req/s (p50 "
@@ -406,7 +439,10 @@ def render() -> str:
         "an audit event needs it; one `insert_many` per batch; plain objects (entries, "
         "edges, page info) completed in one loop instead of graphql-core's per-field path "
         "(`adapters/graphql/execution.py`, which falls back to graphql-core for anything "
-        "not plain, and is tested against it result for result).",
+        "not plain, and is tested against it result for result); the sealer writes a "
+        "seal's body out once for both its signature and its link, and remembers the link "
+        "to the last seal it wrote instead of hashing it again (about a fifth of its cost "
+        "per entry).",
         "",
         "What bounds the rest is GraphQL execution itself: turning variables into input "
         "objects (strawberry's `convert_argument`, graphql-core's `coerce_input_value`) for "
