@@ -19,35 +19,10 @@ import asyncio
 import json
 import os
 import sys
-from typing import Any
-
-from motor.motor_asyncio import AsyncIOMotorClient
-from pymongo.errors import PyMongoError
 
 from adapters.mongo.client import ClientOptions
-from adapters.mongo.store import MongoStore, StoreUnreachable
-
-APPEND_ONLY = ("audit_logs", "audit_seals")
-UPDATABLE = ("accounts", "applications", "api_keys", "seal_leases")
-
-
-def privileges(database: str) -> list[dict[str, Any]]:
-    granted = [
-        {
-            "resource": {"db": database, "collection": name},
-            "actions": ["find", "insert", "listIndexes"],
-        }
-        for name in APPEND_ONLY
-    ]
-    granted += [
-        {
-            "resource": {"db": database, "collection": name},
-            "actions": ["find", "insert", "update", "listIndexes"],
-        }
-        for name in UPDATABLE
-    ]
-    granted.append({"resource": {"db": database, "collection": ""}, "actions": ["listCollections"]})
-    return granted
+from adapters.mongo.role import create_role, privileges
+from adapters.mongo.store import StoreUnreachable
 
 
 def mongosh_script(database: str, role: str, user: str | None) -> str:
@@ -59,28 +34,6 @@ def mongosh_script(database: str, role: str, user: str | None) -> str:
             f'db: "{database}"}}]}})'
         )
     return "\n".join(lines)
-
-
-async def create(
-    uri: str, database: str, role: str, user: str | None, password: str | None
-) -> None:
-    # Collections and indexes first, as the administrator: the role cannot make them.
-    store = await MongoStore.open(ClientOptions(uri=uri), database=database)
-    await store.close()
-    client: AsyncIOMotorClient[Any] = AsyncIOMotorClient(uri, serverSelectionTimeoutMS=5_000)
-    try:
-        db = client[database]
-        existing = await db.command({"rolesInfo": role})
-        command = "updateRole" if existing.get("roles") else "createRole"
-        await db.command({command: role, "privileges": privileges(database), "roles": []})
-        if user:
-            users = await db.command({"usersInfo": user})
-            command = "updateUser" if users.get("users") else "createUser"
-            await db.command(
-                {command: user, "pwd": password, "roles": [{"role": role, "db": database}]}
-            )
-    finally:
-        client.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,8 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     try:
-        asyncio.run(create(args.uri, args.db, args.role, args.user, password))
-    except (PyMongoError, StoreUnreachable) as exc:
+        asyncio.run(
+            create_role(ClientOptions(uri=args.uri), args.db, args.role, args.user, password)
+        )
+    except StoreUnreachable as exc:
         print(f"auditlog-mongodb-role: MongoDB refused: {exc}", file=sys.stderr)
         return 1
     print(f"role {args.role} ready on {args.db}" + (f", user {args.user}" if args.user else ""))

@@ -20,7 +20,8 @@ _SCHEMES = ("mongodb://", "mongodb+srv://")
 
 
 class StoreUnreachable(Exception):
-    """The database could not be reached or prepared when the service started."""
+    """The database could not be reached or prepared when the service started (or refused
+    an administrative step); the message never carries the driver's."""
 
 
 @dataclass(kw_only=True)
@@ -78,7 +79,7 @@ class MongoStore:
                 await _require_indexes()
         except PyMongoError as exc:
             client.close()
-            raise StoreUnreachable(_why(exc, options)) from None
+            raise StoreUnreachable(why(exc, options)) from None
         monitor = None
         if options.uri is None:
             monitor = EmbeddedTtlMonitor(
@@ -115,8 +116,9 @@ class MongoStore:
         self.client.close()
 
 
-def _why(error: PyMongoError, options: ClientOptions) -> str:
-    """Why start-up failed, without the driver's message (it can quote hosts and values)."""
+def why(error: PyMongoError, options: ClientOptions) -> str:
+    """Why start-up (or an administrative step) failed, without the driver's message (it
+    can quote hosts and values)."""
     if isinstance(error, ConnectionFailure):
         return f"no answer within {options.server_selection_timeout_ms} ms ({type(error).__name__})"
     if isinstance(error, OperationFailure):

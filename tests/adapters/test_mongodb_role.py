@@ -14,16 +14,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
+import mongomock
 import pytest
 from motor.motor_asyncio import AsyncIOMotorClient
 from pymongo.errors import OperationFailure
 
 from adapters.mongo.client import ClientOptions
-from adapters.mongo.store import MongoStore
+from adapters.mongo.role import create_role, privileges
+from adapters.mongo.store import MongoStore, StoreUnreachable
 from adapters.seal_keys import Ed25519SealKeys, new_signing_key
 from application.criteria import EntryCriteria
 from domain.integrity import new_seal
-from entrypoints.mongodb_role import create, main, privileges
+from entrypoints.mongodb_role import main
 from tests.adapters.conftest import REAL_MONGODB_URI
 from tests.builders import entry
 
@@ -133,7 +135,7 @@ class Restricted:
 
 @pytest.fixture
 async def restricted() -> AsyncIterator[Restricted]:
-    """A fresh database, the role and a user holding it (made by the command's create()),
+    """A fresh database, the role and a user holding it (made by create_role, as the command does),
     and the store opened as that user; all dropped afterwards."""
     if REAL_MONGODB_URI is None:
         pytest.skip(NO_MONGODB)
@@ -145,9 +147,9 @@ async def restricted() -> AsyncIterator[Restricted]:
     )
     try:
         try:
-            await create(REAL_MONGODB_URI, database, role, user, password)
-        except OperationFailure as exc:
-            pytest.skip(f"the AUDITLOG_TEST_MONGODB_URI user cannot create roles: {exc.code}")
+            await create_role(ClientOptions(uri=REAL_MONGODB_URI), database, role, user, password)
+        except StoreUnreachable as exc:
+            pytest.skip(f"the AUDITLOG_TEST_MONGODB_URI user cannot create roles: {exc}")
         store = await MongoStore.open(
             ClientOptions(uri=as_user(REAL_MONGODB_URI, user, password, database)),
             database=database,
@@ -236,3 +238,26 @@ def everything() -> EntryCriteria:
         account=None, application=None, actions=None, email=None, success=None,
         since=None, until=None,
     )  # fmt: skip
+
+
+async def test_a_refusal_is_reported_by_its_code_without_the_drivers_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    said = "not authorized on auditlog as admin:hunter2@db1.internal"
+
+    answer = mongomock.database.Database.command
+
+    def refuse(self: Any, command: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(command, dict) and "rolesInfo" in command:  # the store itself opens
+            raise OperationFailure(said, code=UNAUTHORIZED, details={"codeName": "Unauthorized"})
+        return answer(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(mongomock.database.Database, "command", refuse)
+
+    with pytest.raises(StoreUnreachable) as refused:
+        await create_role(ClientOptions(uri=None), "auditlog_role", "auditlogService", None, None)
+
+    assert str(refused.value) == "the database refused the request (Unauthorized)"
+    assert "hunter2" not in str(refused.value)
+    assert refused.value.__cause__ is None
+    assert refused.value.__suppress_context__
