@@ -7,6 +7,8 @@ from typing import Literal, TypeVar
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from application.record import MAX_BATCH
+
 MIN_OPERATOR_TOKEN_LENGTH = 24
 
 
@@ -47,7 +49,7 @@ class RateLimitSettings(BaseSettings):
 
     enabled: bool = True
     record_per_second: float = Field(default=200.0, gt=0)
-    record_burst: int = Field(default=2_000, ge=1_000)
+    record_burst: int = Field(default=2_000, ge=MAX_BATCH)
     """At least 1000, so one full recordAuditEvents batch always fits."""
     read_per_second: float = Field(default=10.0, gt=0)
     read_burst: int = Field(default=30, ge=1)
@@ -109,7 +111,7 @@ class InterceptorSettings(BaseSettings):
     model_config = _config("AUDITLOG_INTERCEPTOR_")
 
     queue_size: int = Field(default=10_000, ge=1, le=1_000_000)
-    batch_size: int = Field(default=100, ge=1, le=1_000)
+    batch_size: int = Field(default=100, ge=1, le=MAX_BATCH)
     linger_ms: int = Field(default=50, ge=0, le=60_000)
     max_attempts: int = Field(default=8, ge=1, le=100)
     backoff_base_ms: int = Field(default=100, ge=1, le=60_000)

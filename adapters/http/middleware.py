@@ -47,7 +47,7 @@ class ObservedRequests:
             return
         headers = Headers(scope=scope)
         route, operation = route_of(scope["path"])
-        info = RequestInfo(request_id=request_id_from(headers.get("x-request-id")), route=route)
+        info = RequestInfo(request_id=request_id_from(headers.get("x-request-id")))
         scope.setdefault("state", {})["request_id"] = info.request_id
         token = current_request.set(info)
         status = 500

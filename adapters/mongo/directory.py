@@ -16,8 +16,8 @@ from domain.tenancy import Account, ApiKey, Application
 
 
 class BeanieAccounts:
-    def __init__(self, calls: StoreCalls | None = None) -> None:
-        self._call = calls or StoreCalls()
+    def __init__(self, calls: StoreCalls) -> None:
+        self._call = calls
 
     async def add(self, account: Account) -> None:
         async with self._call("account", account.id):
@@ -37,8 +37,8 @@ class BeanieAccounts:
 
 
 class BeanieApplications:
-    def __init__(self, calls: StoreCalls | None = None) -> None:
-        self._call = calls or StoreCalls()
+    def __init__(self, calls: StoreCalls) -> None:
+        self._call = calls
 
     async def add(self, application: Application) -> None:
         async with self._call("application", application.id):
@@ -51,8 +51,8 @@ class BeanieApplications:
 
 
 class BeanieApiKeys:
-    def __init__(self, calls: StoreCalls | None = None) -> None:
-        self._call = calls or StoreCalls()
+    def __init__(self, calls: StoreCalls) -> None:
+        self._call = calls
 
     async def add(self, key: ApiKey) -> None:
         async with self._call("API key", key.id):

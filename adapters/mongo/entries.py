@@ -18,8 +18,8 @@ STREAM_BATCH_SIZE = 1_000
 
 
 class BeanieAuditEntryRepository:
-    def __init__(self, calls: StoreCalls | None = None) -> None:
-        self._call = calls or StoreCalls()
+    def __init__(self, calls: StoreCalls) -> None:
+        self._call = calls
 
     async def add(self, entry: AuditEntry) -> None:
         async with self._call("audit entry", entry.id):

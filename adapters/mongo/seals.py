@@ -16,8 +16,8 @@ _STATE = "sealer"
 
 
 class BeanieSeals:
-    def __init__(self, calls: StoreCalls | None = None) -> None:
-        self._call = calls or StoreCalls()
+    def __init__(self, calls: StoreCalls) -> None:
+        self._call = calls
 
     async def add(self, seal: Seal) -> bool:
         try:
@@ -55,8 +55,8 @@ class BeanieSeals:
 
 
 class BeanieSealerState:
-    def __init__(self, calls: StoreCalls | None = None) -> None:
-        self._call = calls or StoreCalls()
+    def __init__(self, calls: StoreCalls) -> None:
+        self._call = calls
 
     async def acquire(self, holder: str, *, now: datetime, until: datetime) -> bool:
         collection = SealerStateDocument.get_motor_collection()

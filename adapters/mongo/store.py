@@ -27,7 +27,6 @@ class StoreUnreachable(Exception):
 @dataclass(kw_only=True)
 class MongoStore:
     client: "AsyncIOMotorClient[Any]"
-    database_name: str
     ttl_monitor: EmbeddedTtlMonitor | None
     entries: BeanieAuditEntryRepository
     accounts: BeanieAccounts
@@ -90,7 +89,6 @@ class MongoStore:
         calls = StoreCalls(operation_timeout_seconds)
         return cls(
             client=client,
-            database_name=database,
             ttl_monitor=monitor,
             entries=BeanieAuditEntryRepository(calls),
             accounts=BeanieAccounts(calls),

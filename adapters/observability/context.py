@@ -11,7 +11,6 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 @dataclass(slots=True)
 class RequestInfo:
     request_id: str
-    route: str
     operation: str | None = None
     """GraphQL: the root field asked for (bounded by the schema); else the route."""
     outcome: str | None = None

@@ -182,7 +182,7 @@ def test_uvicorns_colour_copy_of_the_message_is_dropped() -> None:
 
 
 def test_a_line_logged_while_serving_a_request_carries_its_request_id() -> None:
-    token = current_request.set(RequestInfo(request_id="req-123.abc:9", route="/graphql"))
+    token = current_request.set(RequestInfo(request_id="req-123.abc:9"))
     try:
         with configured() as output:
             logging.getLogger("auditlog.test").info("inside")
