@@ -170,6 +170,11 @@ class TestTheLink:
         assert (await download(api, f"/exports/{edited_payload}.{signature}"))[0] == 403
         # Even validly signed (only with the deployment's key), the key is not globex's.
         assert (await download(api, f"/exports/{ours.seal(edited)}"))[0] == 403
+        # Nor with only the grant's account changed: acme's own filter, globex's account.
+        account_only = replace(grant, account="globex")
+        status, _, body = await download(api, f"/exports/{ours.seal(account_only)}")
+        assert status == 403
+        assert json.loads(body)["error"]["code"] == "FORBIDDEN"
 
     async def test_a_plan_downgrade_after_the_link_was_made_closes_it(
         self, api: Api, exporters: dict[str, str]

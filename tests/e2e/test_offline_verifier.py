@@ -19,7 +19,7 @@ from adapters.http.export_formats import as_row
 from adapters.seal_keys import Ed25519SealKeys, new_signing_key
 from domain.entry import AuditEntry
 from domain.integrity import Seal, entry_digest
-from domain.timestamps import iso_utc
+from domain.timestamps import at_storage_precision, iso_utc
 from entrypoints.app import Overrides, create_app
 from tests.e2e.api import OPERATOR_TOKEN, Api
 from tests.e2e.conftest import Tenants
@@ -100,9 +100,12 @@ class Exported:
         return next(s for s in self.seals if any(e[0] == entry_id for e in s["entries"]))
 
 
-async def export(trail: Trail, directory: Path) -> Exported:
-    """Export acme as NDJSON through the API, with every exported entry sealed first."""
-    result = await trail.api.gql(EXPORT, {"filter": {"account": "acme"}}, token=OPERATOR_TOKEN)
+async def export(trail: Trail, directory: Path, since: datetime | None = None) -> Exported:
+    """Export acme (from `since`) as NDJSON through the API, every exported entry sealed."""
+    wanted: dict[str, Any] = {"account": "acme"}
+    if since is not None:
+        wanted["since"] = since.isoformat()
+    result = await trail.api.gql(EXPORT, {"filter": wanted}, token=OPERATOR_TOKEN)
     url = result.data["exportAuditLogs"]["url"]
     # The link request is itself recorded: seal it too (well within the link's 5 minutes).
     await trail.seal(after=WINDOW + timedelta(seconds=121))
@@ -148,6 +151,26 @@ async def test_the_export_ends_with_the_seals_of_its_windows(exported: Exported)
     }
     assert len(exported.seals) >= 4
     assert {s["key_id"] for s in exported.seals} == {Ed25519SealKeys(SIGNING_KEY).key_id}
+
+
+async def test_an_export_of_a_time_range_carries_the_seals_of_its_windows_only(
+    trail: Trail, tmp_path: Path
+) -> None:
+    await trail.record(2)
+    trail.clock.advance(seconds=3 * WINDOW.total_seconds())
+    since = at_storage_precision(trail.clock.now())  # the entries' own precision
+    await trail.record(2)
+    await trail.seal()
+
+    exported = await export(trail, tmp_path, since=since)
+
+    assert exported.entries
+    assert all(datetime.fromisoformat(e["createdAt"]) >= since for e in exported.entries)
+    assert {s["id"] for s in exported.seals} == {
+        "acme/" + iso_utc(window_start(e)) for e in exported.entries
+    }
+    run = await verify(exported.path, "--keys", str(exported.keys), "--require-sealed")
+    assert (run.code, run.lines[-1]) == (0, "OK"), run
 
 
 async def test_an_untouched_export_verifies(exported: Exported) -> None:
