@@ -10,15 +10,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from application.criteria import EntryCriteria, LogFilter
-from application.errors import Forbidden, PlanNotConfigured
+from application.errors import Forbidden
 from application.export_grant import ExportFormat, ExportGrant, InvalidExportLink
 from application.ports import ApiKeys, AuditEntryRepository, Clock, ExportLinks, Seals
 from application.principal import Origin, Principal
 from application.rate_limit import RateLimiter
 from application.self_audit import SelfAudit
-from application.tenancy import Directory, criteria_for_reading
+from application.tenancy import Directory, criteria_for_reading, plan_of
 from domain.entry import AuditEntry
-from domain.errors import InvalidField, UnknownPlan
+from domain.errors import InvalidField
 from domain.integrity import Seal
 from domain.plan import PlanCatalog
 from domain.tenancy import Scope
@@ -74,10 +74,7 @@ class _Gate:
         account = None if account_id is None else await self._directory.account(account_id)
         if account is None:
             raise Forbidden("the account cannot be exported")
-        try:
-            plan = self._plans.get(account.plan)
-        except UnknownPlan:
-            raise PlanNotConfigured(account.plan) from None
+        plan = plan_of(account, self._plans)
         if not plan.auditlog.can_download:
             raise Forbidden(
                 f"the {plan.name} plan does not include audit log download",

@@ -8,9 +8,9 @@ from application.errors import Forbidden, NotFound, PlanNotConfigured
 from application.ports import AuditEntryRepository, Clock, IdGenerator
 from application.principal import Principal
 from application.rate_limit import RateLimiter
-from application.tenancy import Directory, application_for_recording
+from application.tenancy import Directory, application_for_recording, plan_of
 from domain.entry import AuditEntry, AuditEvent
-from domain.errors import InvalidField, UnknownPlan
+from domain.errors import InvalidField
 from domain.plan import PlanCatalog
 from domain.retention import RetentionPolicy
 from domain.tenancy import Scope
@@ -84,11 +84,7 @@ class Ingestion:
         account = await self._directory.account(application.account)
         if account is None:
             raise NotFound("account", application.account)
-        try:
-            plan = self._plans.get(account.plan)
-        except UnknownPlan:
-            raise PlanNotConfigured(account.plan) from None
-        return account.id, plan.auditlog.retention
+        return account.id, plan_of(account, self._plans).auditlog.retention
 
 
 class RecordAuditEvent:

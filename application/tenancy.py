@@ -1,9 +1,11 @@
 """Tenancy rules: which applications a principal may record for, and what it may read."""
 
 from application.criteria import EntryCriteria, LogFilter
-from application.errors import Forbidden, NotFound
+from application.errors import Forbidden, NotFound, PlanNotConfigured
 from application.ports import Accounts, Applications
 from application.principal import Principal
+from domain.errors import UnknownPlan
+from domain.plan import Plan, PlanCatalog
 from domain.tenancy import Account, Application, reserved_application_owner
 
 _NOT_YOURS = "this API key may not use application {!r}"
@@ -92,3 +94,11 @@ async def _key_scope(
         if application is None or application.account != principal.account:
             raise Forbidden(_NOT_YOURS.format(wanted.application))
     return principal.account, wanted.application
+
+
+def plan_of(account: Account, plans: PlanCatalog) -> Plan:
+    """The account's plan; PlanNotConfigured if this deployment no longer defines it."""
+    try:
+        return plans.get(account.plan)
+    except UnknownPlan:
+        raise PlanNotConfigured(account.plan) from None

@@ -6,13 +6,12 @@ from datetime import datetime
 import strawberry
 
 from application.admin import IssuedKey
-from application.errors import PlanNotConfigured
 from application.export import ExportLink
 from application.export_grant import ExportFormat
 from application.query import Page
+from application.tenancy import plan_of
 from application.viewer import Viewer
 from domain.entry import AuditEntry
-from domain.errors import UnknownPlan
 from domain.integrity import Findings
 from domain.plan import Plan, PlanCatalog
 from domain.tenancy import Account, ApiKey, Application, Scope
@@ -191,11 +190,8 @@ class AccountType:
 
     @classmethod
     def of(cls, account: Account, plans: PlanCatalog) -> "AccountType":
-        try:
-            plan = plans.get(account.plan)
-        except UnknownPlan:
-            raise PlanNotConfigured(account.plan) from None
-        return cls(id=strawberry.ID(account.id), name=account.name, plan=PlanType.of(plan))
+        plan = PlanType.of(plan_of(account, plans))
+        return cls(id=strawberry.ID(account.id), name=account.name, plan=plan)
 
 
 @strawberry.type(name="Application")

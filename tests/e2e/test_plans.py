@@ -68,6 +68,7 @@ async def test_an_account_on_a_plan_no_longer_configured_is_refused_clearly(
     app, api = app_with_plans
     await api.create_account("initech", "gold")
     await api.create_application("initech", "sso")
+    _, reader = await api.issue_key("initech", ["READ"])
     services: Services = app.state.services
     # As after a restart with a plans file that no longer defines `gold`.
     services.plans._plans.pop("gold")
@@ -77,3 +78,10 @@ async def test_an_account_on_a_plan_no_longer_configured_is_refused_clearly(
     assert result.code == "PLAN_NOT_CONFIGURED"
     assert "gold" in result.error["message"]
     assert await api.all_ids(OPERATOR_TOKEN) == []
+    # Nor can its logs be exported, or its plan shown.
+    for query, token in (
+        ('{ exportAuditLogs(filter: {account: "initech"}) { url } }', OPERATOR_TOKEN),
+        ("{ viewer { account { plan { name } } } }", reader),
+    ):
+        refused = await api.gql(query, token=token)
+        assert (refused.code, "gold" in refused.error["message"]) == ("PLAN_NOT_CONFIGURED", True)
