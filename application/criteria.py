@@ -60,6 +60,16 @@ class EntryCriteria:
     since: datetime | None
     until: datetime | None
 
+    @classmethod
+    def created_between(
+        cls, account: str | None, since: datetime | None, until: datetime | None
+    ) -> "EntryCriteria":
+        """Every entry of the account (of every account for None) created in [since, until)."""
+        return cls(
+            account=account, application=None, actions=None, email=None, success=None,
+            since=since, until=until,
+        )  # fmt: skip
+
 
 @dataclass(frozen=True, slots=True)
 class Position:

@@ -28,13 +28,6 @@ class SealingConfig:
     lease: timedelta = timedelta(minutes=2)
 
 
-def _everything(since: datetime, until: datetime) -> EntryCriteria:
-    return EntryCriteria(
-        account=None, application=None, actions=None, email=None, success=None,
-        since=since, until=until,
-    )  # fmt: skip
-
-
 class SealTrail:
     def __init__(
         self,
@@ -86,8 +79,9 @@ class SealTrail:
         window = self._config.window
         rows: dict[tuple[str, datetime], list[tuple[str, datetime, datetime, str]]]
         rows = defaultdict(list)
+        every_account = EntryCriteria.created_between(None, start, end)
         # `now=start`: entries created in these windows are all included, expired or not.
-        async for entry in self._entries.stream(_everything(start, end), now=start):
+        async for entry in self._entries.stream(every_account, now=start):
             key = (entry.account, window_of(entry.created_at, window))
             rows[key].append((entry.id, entry.created_at, entry.expires_at, entry.digest))
         written = 0

@@ -189,10 +189,7 @@ class _Run:
             )  # fmt: skip
 
     def _criteria(self, since: datetime | None, until: datetime | None) -> EntryCriteria:
-        return EntryCriteria(
-            account=self._account, application=None, actions=None, email=None, success=None,
-            since=since, until=until,
-        )  # fmt: skip
+        return EntryCriteria.created_between(self._account, since, until)
 
 
 def _earliest(a: datetime, b: datetime | None) -> datetime:
