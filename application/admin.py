@@ -7,7 +7,7 @@ from application import self_audit as actions
 from application.errors import NotFound
 from application.ports import Accounts, ApiKeys, Applications, Clock
 from application.principal import Principal
-from application.self_audit import SelfAudit, key_application
+from application.self_audit import SelfAudit
 from domain import validation
 from domain.errors import InvalidField, UnknownPlan
 from domain.plan import PlanCatalog
@@ -149,7 +149,7 @@ class IssueApiKey:
             created_at=self._clock.now(),
         )
         with self._audit.administered(
-            actions.KEY_ISSUED, principal, application=key_application(key)
+            actions.KEY_ISSUED, principal, application=key.home_application
         ) as record:
             await self._keys.add(key)
             record.reason = f"key {key.id} scopes {','.join(sorted(s.value for s in scopes))}"
@@ -167,6 +167,6 @@ class RevokeApiKey:
             key = await self._keys.revoke(key_id)
             if key is None:
                 raise NotFound("API key", key_id)
-            record.application = key_application(key)
+            record.application = key.home_application
             record.reason = f"key {key.id}"
         return key

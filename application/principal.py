@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from application.errors import Forbidden
 from domain import validation
 from domain.errors import InvalidField
-from domain.tenancy import ApiKey, Scope, account_application_id
+from domain.tenancy import ApiKey, Scope, home_application
 
 
 class Origin:
@@ -24,10 +24,6 @@ class Origin:
     ) -> None:
         self._raw = (ip, user_agent, request_id)
         self._checked: tuple[str | None, str | None, str | None] | None = None
-
-    @classmethod
-    def of(cls, *, ip: str | None, user_agent: str | None, request_id: str | None) -> "Origin":
-        return cls(ip, user_agent, request_id)
 
     def _values(self) -> tuple[str | None, str | None, str | None]:
         if self._checked is None:
@@ -112,7 +108,7 @@ class Principal:
         """Where this key's own events go: its application, else its account's reserved one."""
         if self.account is None:
             return None
-        return self.application or account_application_id(self.account)
+        return home_application(self.account, self.application)
 
     def require(self, scope: Scope) -> None:
         if scope not in self.scopes:

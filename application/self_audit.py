@@ -22,10 +22,6 @@ KEY_REVOKED = "admin.api_key.revoked"
 KEY_REJECTED = "auth.api_key.rejected"
 
 
-def key_application(key: ApiKey) -> str:
-    return key.application or account_application_id(key.account)
-
-
 class SelfAudit:
     def __init__(self, auditor: Auditor) -> None:
         self._auditor = auditor
@@ -95,7 +91,7 @@ class SelfAudit:
         self._auditor.emit(
             KEY_REJECTED,
             success=False,
-            application=key_application(key),
+            application=key.home_application,
             reason="revoked",
             ip=origin.ip,
             user_agent=origin.user_agent,

@@ -59,6 +59,11 @@ def account_application_id(account_id: str) -> str:
     return ACCOUNT_APPLICATION_PREFIX + account_id
 
 
+def home_application(account_id: str, application_id: str | None) -> str:
+    """Where a key's own events go: its application, else its account's reserved one."""
+    return application_id or account_application_id(account_id)
+
+
 def reserved_application_owner(application_id: str) -> str | None:
     """The account whose reserved application this is, or None for an ordinary application."""
     if application_id.startswith(ACCOUNT_APPLICATION_PREFIX):
@@ -81,6 +86,11 @@ class ApiKey:
     secret_hash: str
     revoked: bool
     created_at: datetime
+
+    @property
+    def home_application(self) -> str:
+        """Where this key's own events go: its application, else its account's reserved one."""
+        return home_application(self.account, self.application)
 
     def matches(self, secret: str) -> bool:
         return hmac.compare_digest(hash_secret(secret), self.secret_hash)
