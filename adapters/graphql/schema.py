@@ -12,20 +12,15 @@ from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import MaxTokensLimiter, ParserCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from adapters.graphql.context import Context
 from adapters.graphql.errors import classify
 from adapters.graphql.execution import PlainObjectsExecution
+from adapters.graphql.gate import AuthenticateFirst, ValidationCacheAfterGate
+from adapters.graphql.limits import ValidationRules, validation_rules
 from adapters.graphql.observer import OperationObserver
 from adapters.graphql.resolvers import Mutation, Query
 from adapters.graphql.scalars import DateTime
@@ -58,20 +53,20 @@ def build_schema(
 ) -> AuditLogSchema:
     limits = limits or GraphQLLimits()
     # Factories, not instances: strawberry 0.341 deprecates shared extension instances.
-    # The limiters' rule classes are made once: each limiter instance would make new ones,
-    # and the validation cache below is keyed by the rules, so it would never hit.
-    rules = [
-        *QueryDepthLimiter(max_depth=limits.depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=limits.aliases).validation_rules,
-    ]
+    # The rule classes are made once: the validation cache below is keyed by the rules.
+    # Strawberry's depth and alias limiters walked every fragment spread again at each use
+    # (2^n walks for n fragments that each spread the next twice); these measure linearly.
+    rules = validation_rules(max_depth=limits.depth, max_aliases=limits.aliases)
     extensions: list[Any] = [
-        partial(AddValidationRules, rules),
+        partial(ValidationRules, rules),
         partial(MaxTokensLimiter, max_token_count=limits.tokens),
         # Clients send the same few documents over and over: parsing and validating each
         # once, not per request, was most of a small request's cost (bench/http_bench.py).
         # The caches live at module level, keyed by size, shared by every request.
         partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE),
-        partial(ValidationCache, maxsize=DOCUMENT_CACHE_SIZE),
+        # Before validation, which comes next: only introspection runs unauthenticated.
+        AuthenticateFirst,
+        partial(ValidationCacheAfterGate, maxsize=DOCUMENT_CACHE_SIZE),
     ]
     if metrics is not None:
         extensions.append(partial(OperationObserver, metrics=metrics))

@@ -1,0 +1,46 @@
+"""Who may have a document validated: authentication comes before any work a document asks.
+
+Parsing is bounded by the token limit; validation is the first step whose cost a document
+chooses. A caller without valid credentials may have introspection validated and run (the
+schema is public: GraphiQL needs it before anyone has typed a secret); any other document
+is refused UNAUTHENTICATED before it is validated. Authentication is the context's, done
+once per request, so resolvers asking again cost nothing and the refusal is counted once.
+"""
+
+from collections.abc import AsyncIterator, Iterator
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension, ValidationCache
+
+from adapters.graphql.context import Context
+from adapters.graphql.document import introspection_only
+from application.errors import Unauthenticated
+
+
+class AuthenticateFirst(SchemaExtension):
+    async def on_validate(self) -> AsyncIterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        if (
+            document is not None
+            and context.pre_execution_errors is None
+            and not introspection_only(document)
+        ):
+            caller = context.context
+            try:
+                if not isinstance(caller, Context):
+                    raise Unauthenticated()
+                await caller.principal()
+            except Exception as refused:  # classify() gives each its code, or masks it
+                context.pre_execution_errors = [GraphQLError(str(refused), original_error=refused)]
+        yield
+
+
+class ValidationCacheAfterGate(ValidationCache):
+    """Strawberry's validation cache, which validates unless the gate already refused."""
+
+    def on_validate(self) -> Iterator[None]:
+        if self.execution_context.pre_execution_errors is not None:
+            yield
+            return
+        yield from super().on_validate()
