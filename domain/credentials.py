@@ -10,6 +10,7 @@ ObjectIds, browser user agents, dotted version numbers.
 
 import math
 import re
+import unicodedata
 from collections import Counter
 
 # The names of secrets, not a secret.
@@ -68,3 +69,79 @@ def redact_credentials(text: str) -> str:
     return _LONG_TOKEN.sub(
         lambda run: "[redacted]" if _random_looking(run.group()) else run.group(), text
     )
+
+
+class KnownSecrets:
+    """The service's own secrets (operator token, signing keys), known only at composition.
+
+    A human-chosen operator token (`correct horse battery staple 2026`) is not shaped like a
+    credential, so the patterns above cannot catch it; this can. Matching is by substring,
+    after NFKC and case folding: a copy in another case or in full-width letters reveals the
+    secret as surely as the original. Immutable; its repr never shows a secret.
+    """
+
+    __slots__ = ("_folded",)
+    _folded: tuple[str, ...]
+
+    def __init__(self, *secrets: str | None) -> None:
+        folded = {_fold(secret) for secret in secrets if secret}
+        if any(len(secret) < MIN_KNOWN_SECRET for secret in folded):
+            # A short one would refuse ordinary words everywhere; settings require more anyway.
+            raise ValueError(f"a known secret must be at least {MIN_KNOWN_SECRET} characters")
+        object.__setattr__(self, "_folded", tuple(sorted(folded)))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("KnownSecrets is immutable")
+
+    def __repr__(self) -> str:
+        return f"KnownSecrets(<{len(self._folded)} secrets>)"
+
+    def __bool__(self) -> bool:
+        return bool(self._folded)
+
+    def contains(self, text: str) -> bool:
+        """Whether `text` holds one of the secrets anywhere, in any case."""
+        if not self._folded or not text:
+            return False
+        folded = _fold(text)
+        return any(secret in folded for secret in self._folded)
+
+    def redact(self, text: str) -> str:
+        """`text` with every occurrence of a secret replaced by `[redacted]`."""
+        if not self.contains(text):
+            return text
+        # Fold character by character to map a match back onto the original text.
+        starts: list[int] = []
+        folded_parts: list[str] = []
+        for index, char in enumerate(text):
+            part = _fold(char)
+            starts.extend([index] * len(part))
+            folded_parts.append(part)
+        folded = "".join(folded_parts)
+        starts.append(len(text))
+        hidden = [False] * len(text)
+        for secret in self._folded:
+            at = folded.find(secret)
+            while at != -1:
+                end = at + len(secret)
+                last = starts[end - 1]
+                for index in range(starts[at], last + 1):
+                    hidden[index] = True
+                at = folded.find(secret, at + 1)
+        out: list[str] = []
+        for index, char in enumerate(text):
+            if not hidden[index]:
+                out.append(char)
+            elif index == 0 or not hidden[index - 1]:
+                out.append("[redacted]")
+        redacted = "".join(out)
+        # Folding one character at a time can differ from folding the whole text (combining
+        # sequences); never hand back text that still holds a secret.
+        return "[redacted]" if self.contains(redacted) else redacted
+
+
+MIN_KNOWN_SECRET = 16
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())

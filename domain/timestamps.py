@@ -1,6 +1,16 @@
 """Timestamps as the audit trail keeps them: timezone-aware UTC at millisecond precision."""
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta, timezone
+
+# RFC 3339 `date-time`, offset optional (then UTC): `datetime.fromisoformat` also takes week
+# and ordinal dates, a date alone, a space for `T`, a comma for the point and offsets with
+# seconds, each a second way to write one instant.
+_INSTANT = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})"
+    r"(?:\.([0-9]{1,9}))?(Z|([+-])([0-9]{2}):([0-9]{2}))?"
+)
+INSTANT_FORM = "YYYY-MM-DDTHH:MM:SS[.fraction][Z|+HH:MM|-HH:MM], e.g. 2026-01-31T12:00:00Z"
 
 
 def at_storage_precision(moment: datetime) -> datetime:
@@ -27,3 +37,37 @@ def iso_utc(moment: datetime) -> str:
     if moment.tzinfo is not UTC:
         moment = moment.astimezone(UTC)
     return moment.isoformat(timespec="milliseconds")
+
+
+def parse_instant(text: str) -> datetime:
+    """Read an RFC 3339 date-time (without an offset: UTC) as an aware UTC datetime.
+
+    Up to 9 fraction digits are read, microseconds kept. Refused, with a message that never
+    quotes the text: any other form, `24:00`, leap seconds (`23:59:60`, which a datetime
+    cannot hold), offsets of 24 hours or more, and instants outside 0001-01-01T00:00:00Z to
+    9999-12-31T23:59:59.999999Z, the range a datetime (and so the store) can hold in UTC.
+    """
+    match = _INSTANT.fullmatch(text) if len(text) <= 40 else None
+    if match is None:
+        raise ValueError(f"must be an RFC 3339 date and time, {INSTANT_FORM}")
+    year, month, day, hour, minute, second = (int(match.group(i)) for i in range(1, 7))
+    micro = int((match.group(7) or "").ljust(6, "0")[:6])
+    zone, sign, offset_hours, offset_minutes = match.group(8, 9, 10, 11)
+    try:
+        offset = UTC
+        if zone is not None and zone != "Z":
+            if int(offset_minutes) > 59:
+                raise ValueError("offset minutes")
+            delta = timedelta(hours=int(offset_hours), minutes=int(offset_minutes))
+            offset = timezone(-delta if sign == "-" else delta)
+        moment = datetime(year, month, day, hour, minute, second, micro, tzinfo=offset)
+    except ValueError:
+        raise ValueError(
+            "must be a real date and time (hours 00-23, seconds 00-59, offsets under 24 hours)"
+        ) from None
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(
+            "must lie between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z in UTC"
+        ) from None

@@ -1,11 +1,19 @@
 """Field rules shared by entries, filters and the tenancy records.
 
 Each function returns the value in its stored form or raises `InvalidField` naming the field.
-Patterns use `re.fullmatch`, never `$`, which would accept a trailing newline.
+Patterns use `re.fullmatch`, never `$`, which would accept a trailing newline, and spell
+digits `[0-9]`, never `\\d`, which matches every script's digits. Library parsers
+(`ipaddress`, `idna`) are loose in their own ways; each is fenced in before it is called.
+
+`idna` is the one library the domain imports: IDNA 2008 / UTS 46 is an algorithm over
+tables, like the standard library's codec (which is IDNA 2003, and maps `ß` to `ss`).
 """
 
 import ipaddress
 import re
+import unicodedata
+
+import idna
 
 from domain.credentials import looks_like_credential
 from domain.errors import InvalidField
@@ -23,6 +31,16 @@ _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 _APPLICATION_ID = re.compile(r"_?[a-z0-9][a-z0-9_-]{0,62}")
 _LOCAL_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+")
 _DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+# The longest address text: IPv6 with an embedded IPv4 (`ffff:...:255.255.255.255`).
+_IP_MAX = 45
+_IP_CHARS = re.compile(r"[0-9A-Fa-f:.]{2,45}")
+# Default_Ignorable_Code_Point (Unicode DerivedCoreProperties.txt) that `isprintable` lets
+# through because they are marks or letters: variation selectors, the combining grapheme
+# joiner, Hangul fillers, Khmer and Mongolian invisibles. Each renders as nothing.
+_INVISIBLE = re.compile(
+    "[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe00-\ufe0f\uffa0"
+    "\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
 
 
 def action(value: str, field: str = "action") -> str:
@@ -54,60 +72,127 @@ def application_id(value: str, field: str = "application") -> str:
 
 
 def email(value: str, field: str = "email") -> str:
-    """Normalise (surrounding space, case) and check an address; return it lowercased."""
-    address = value.strip().lower()
+    """Check an address and return its stored form, the one filters compare with.
+
+    Surrounding space is removed. The local part is NFKC-normalised and lowercased, and its
+    letters must not mix scripts (a Cyrillic a, U+0430, in a Latin name); the domain is IDNA 2008
+    (UTS 46, non-transitional) in its ASCII form, so `bob@bücher.example` and
+    `bob@xn--bcher-kva.example` are one address. Quoted local parts, comments, IP-literal
+    domains and a trailing dot are refused.
+    """
+    if len(value) > 4 * EMAIL_MAX:  # before any normalisation works on it
+        raise InvalidField(field, f"must be at most {EMAIL_MAX} characters")
+    local, at, domain = value.strip().rpartition("@")
+    local = unicodedata.normalize("NFC", unicodedata.normalize("NFKC", local).lower())
+    ascii_domain = _ascii_domain(domain) if at else None
+    if ascii_domain is None or not _valid_local_part(local):
+        raise InvalidField(field, "is not a valid email address")
+    if not _single_script(local):
+        raise InvalidField(field, "must not mix scripts in its local part")
+    address = f"{local}@{ascii_domain}"
     if len(address) > EMAIL_MAX:
         raise InvalidField(field, f"must be at most {EMAIL_MAX} characters")
-    local, at, domain = address.rpartition("@")
-    if not at or not _valid_local_part(local) or not _valid_domain(domain):
-        raise InvalidField(field, "is not a valid email address")
     return address
 
 
 def _valid_local_part(local: str) -> bool:
-    if not 0 < len(local) <= 64:
+    if not 0 < len(local.encode()) <= 64:  # octets (RFC 5321, RFC 6531)
         return False
-    return all(atom and all(_atext(ch) for ch in atom) for atom in local.split("."))
+    return all(atom and _valid_atom(atom) for atom in local.split("."))
 
 
-def _atext(ch: str) -> bool:
-    # Internationalised addresses (RFC 6531) may use any letter or digit beyond ASCII.
-    return bool(_LOCAL_ATOM.fullmatch(ch)) or (not ch.isascii() and ch.isalnum())
+def _valid_atom(atom: str) -> bool:
+    # Internationalised addresses (RFC 6531) may use letters, marks and digits beyond ASCII;
+    # a mark only after the character it modifies.
+    for index, ch in enumerate(atom):
+        if _LOCAL_ATOM.fullmatch(ch):
+            continue
+        category = unicodedata.category(ch)
+        if ch.isascii() or category[0] not in "LMN" or (category[0] == "M" and index == 0):
+            return False
+    return True
 
 
-def _valid_domain(domain: str) -> bool:
+# Scripts that UTS 39's "highly restrictive" level lets one identifier mix.
+_SCRIPT_MIXES = (
+    frozenset({"LATIN", "HAN", "HIRAGANA", "KATAKANA"}),
+    frozenset({"LATIN", "HAN", "BOPOMOFO"}),
+    frozenset({"LATIN", "HAN", "HANGUL"}),
+)
+_SCRIPT_ALIASES = {"CJK": "HAN", "IDEOGRAPHIC": "HAN"}
+# Modifier letters (U+02BC, the kana length mark U+30FC) are shared between scripts: not counted.
+_SCRIPT_LETTERS = frozenset({"Lu", "Ll", "Lt", "Lo"})
+
+
+def _single_script(local: str) -> bool:
+    """Letters from one script, or one of the mixes UTS 39 allows (Latin with Han and kana).
+
+    The script is read from the character's Unicode name (`CYRILLIC SMALL LETTER A`): the
+    standard library has no script property, and for letters the name's first word is it.
+    """
+    scripts = set()
+    for ch in local:
+        if ch.isascii():
+            if ch.isalpha():
+                scripts.add("LATIN")
+        elif unicodedata.category(ch) in _SCRIPT_LETTERS:
+            word = unicodedata.name(ch, "UNKNOWN").split(" ")[0].split("-")[0]
+            scripts.add(_SCRIPT_ALIASES.get(word, word))
+    return len(scripts) <= 1 or any(scripts <= allowed for allowed in _SCRIPT_MIXES)
+
+
+def _ascii_domain(domain: str) -> str | None:
+    """The domain's A-label form under UTS 46, or None if it is not a host name."""
+    if not domain or len(domain) > 4 * 253:
+        return None
     try:
-        ascii_domain = domain.encode("idna").decode("ascii")
-    except UnicodeError:
-        return False
-    labels = ascii_domain.split(".")
-    if len(ascii_domain) > 253 or len(labels) < 2 or labels[-1].isdigit():
-        return False
-    return all(_DNS_LABEL.fullmatch(label) for label in labels)
+        ascii_domain = idna.encode(domain, uts46=True, std3_rules=True, transitional=False)
+    except (idna.IDNAError, UnicodeError):
+        return None
+    text = ascii_domain.decode("ascii")
+    labels = text.split(".")
+    # A trailing dot (an empty last label) is refused here; idna accepts it.
+    if len(text) > 253 or len(labels) < 2 or labels[-1].isdigit():
+        return None
+    if not all(_DNS_LABEL.fullmatch(label) for label in labels):
+        return None
+    return text
 
 
 def ip_address(value: str, field: str = "ip") -> str:
-    """Check an IPv4 or IPv6 address and return its canonical text."""
+    """Check an IPv4 or IPv6 address and return its canonical text.
+
+    Only address characters are let through to `ipaddress`: it keeps anything after an IPv6
+    zone id (`fe80::1%<anything>`), and a zone id means nothing off the host that set it.
+    """
+    candidate = value.strip()
+    if len(candidate) > _IP_MAX:
+        raise InvalidField(field, f"must be at most {_IP_MAX} characters")
+    if not _IP_CHARS.fullmatch(candidate):
+        raise InvalidField(field, "must be a valid IPv4 or IPv6 address, without a zone id (%...)")
     try:
-        return str(ipaddress.ip_address(value.strip()))
+        return str(ipaddress.ip_address(candidate))
     except ValueError:
         raise InvalidField(field, "must be a valid IPv4 or IPv6 address") from None
 
 
 def text(value: str, field: str, max_length: int) -> str:
-    """Printable text of bounded length: no control, format or bidi-override characters."""
+    """Printable text of bounded length: no control, format, separator (other than the
+    space), surrogate, private-use, unassigned or invisible characters, so no bidi marks,
+    zero-width characters, line separators or variation selectors."""
     if len(value) > max_length:
         raise InvalidField(field, f"must be at most {max_length} characters")
-    if not value.isprintable():
+    if not value.isprintable() or _INVISIBLE.search(value):
         raise InvalidField(field, "must contain only printable characters")
     return value
 
 
 def name(value: str, field: str = "name") -> str:
+    """An account's or application's name: shown to its tenant, so no credential either."""
     cleaned = value.strip()
     if not cleaned:
         raise InvalidField(field, "must not be blank")
-    return text(cleaned, field, NAME_MAX)
+    return free_text(cleaned, field, NAME_MAX)
 
 
 def free_text(value: str, field: str, max_length: int) -> str:
