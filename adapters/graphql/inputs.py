@@ -4,6 +4,7 @@ from datetime import datetime
 
 import strawberry
 
+from adapters.graphql.scalars import moment
 from application.batch import BatchItemError
 from application.criteria import LogFilter
 from domain.entry import AuditEvent
@@ -51,8 +52,8 @@ class AuditLogFilterInput:
             actions=None if self.actions is None else tuple(self.actions),
             email=self.email,
             success=self.success,
-            since=self.since,
-            until=self.until,
+            since=moment(self.since, "filter.since"),
+            until=moment(self.until, "filter.until"),
         )
 
 

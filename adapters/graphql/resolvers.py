@@ -6,6 +6,7 @@ import strawberry
 
 from adapters.graphql.context import Context
 from adapters.graphql.inputs import AuditEventInput, AuditLogFilterInput, parse_batch
+from adapters.graphql.scalars import moment
 from adapters.graphql.types import (
     AccountType,
     ApiKeyType,
@@ -81,8 +82,8 @@ class Query:
         findings = await info.context.services.verify.execute(
             await info.context.principal(),
             account=None if account is None else str(account),
-            since=since,
-            until=until,
+            since=moment(since, "since"),
+            until=moment(until, "until"),
         )
         return IntegrityReportType.of(findings)
 

@@ -1,32 +1,52 @@
-"""`DateTime`: ISO 8601 with an offset, always UTC at millisecond precision on output."""
+"""`DateTime`: RFC 3339 in, always UTC at millisecond precision out.
 
+A value that cannot be read is not refused here: graphql-core would report it without the
+field's name (and as a validation failure when it is written inline). It is carried as an
+`UnreadableDateTime` to the input's conversion, which refuses it naming the field.
+"""
+
+from dataclasses import dataclass
 from datetime import datetime
 
 import strawberry
 
-from domain.timestamps import as_utc, iso_utc
+from domain.errors import InvalidField
+from domain.timestamps import INSTANT_FORM, iso_utc, parse_instant
 
 
 class InvalidScalar(ValueError):
     """A scalar value the client sent cannot be read; graphql-core reports it as input error."""
 
 
-def parse(value: object) -> datetime:
+@dataclass(frozen=True, slots=True)
+class UnreadableDateTime:
+    """What a DateTime input held when it was not a date and time: only why, never the value."""
+
+    problem: str
+
+
+def parse(value: object) -> datetime | UnreadableDateTime:
     if not isinstance(value, str):
-        raise InvalidScalar("DateTime must be an ISO 8601 string, e.g. 2026-01-31T12:00:00Z")
+        return UnreadableDateTime(f"must be a string, {INSTANT_FORM}")
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidScalar(
-            "DateTime must be ISO 8601, e.g. 2026-01-31T12:00:00Z; without an offset it is UTC"
-        ) from None
-    return as_utc(parsed)
+        return parse_instant(value)
+    except ValueError as exc:
+        return UnreadableDateTime(str(exc))
+
+
+def moment(value: object, field: str) -> datetime | None:
+    """A DateTime argument or input field as a datetime; BAD_USER_INPUT naming `field`."""
+    if isinstance(value, UnreadableDateTime):
+        raise InvalidField(field, value.problem)
+    if value is None or isinstance(value, datetime):
+        return value
+    raise InvalidField(field, f"must be a string, {INSTANT_FORM}")
 
 
 DateTime = strawberry.scalar(
     name="DateTime",
-    description="ISO 8601 date and time. Output is UTC with milliseconds; input without an "
-    "offset is read as UTC.",
+    description="RFC 3339 date and time, e.g. 2026-01-31T12:00:00Z (up to 9 fraction "
+    "digits; without an offset it is UTC). Output is UTC with milliseconds.",
     serialize=iso_utc,
     parse_value=parse,
 )
