@@ -173,7 +173,12 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
         redoc_url=None,
         openapi_url=None,
     )
-    app.add_middleware(ObservedRequests, metrics=metrics, max_body_bytes=settings.limits.body_bytes)
+    app.add_middleware(
+        ObservedRequests,
+        metrics=metrics,
+        max_body_bytes=settings.limits.body_bytes,
+        body_timeout_seconds=settings.server.body_timeout_seconds,
+    )
 
     async def graphql_context(request: Request) -> Context:
         authorization = request.headers.get("authorization")

@@ -7,14 +7,16 @@ import signal
 import sys
 
 import uvicorn
+from starlette.types import ASGIApp
 
+from adapters.http.connections import header_deadline_protocol
 from adapters.mongo.client import ClientOptions
 from adapters.mongo.store import MongoStore, StoreUnreachable
 from adapters.observability.logs import configure_logging
 from adapters.plans_file import PlanFileError
 from entrypoints.app import create_app
 from entrypoints.config import ConfigError, client_options
-from entrypoints.settings import Settings, SettingsError
+from entrypoints.settings import ServerSettings, Settings, SettingsError
 
 log = logging.getLogger("auditlog")
 _USERINFO = re.compile(r"//[^@/]*@")
@@ -61,18 +63,34 @@ def main() -> int:
     # After a graceful stop uvicorn raises the signal it caught once more, for the previous
     # handler; with this one a SIGTERM'd server that shut down cleanly exits 0, not 143.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    uvicorn.run(
+    server = uvicorn.Server(server_config(app, settings.server))
+    server.run()
+    # As uvicorn.run: a server that never started (the port is taken) exits 3.
+    return 0 if server.started else 3
+
+
+def server_config(app: ASGIApp, server: ServerSettings) -> uvicorn.Config:
+    """uvicorn as the settings ask: bounded slow clients, proxies believed only if named."""
+    return uvicorn.Config(
         app,
-        host=settings.server.host,
-        port=settings.server.port,
+        host=server.host,
+        port=server.port,
         log_config=None,
         access_log=False,
         server_header=False,
         # SIGTERM: stop accepting, let requests in flight finish (up to this), then the
         # lifespan flushes the audit queue within its own grace period.
-        timeout_graceful_shutdown=settings.server.shutdown_timeout_seconds,
+        timeout_graceful_shutdown=server.shutdown_timeout_seconds,
+        http=header_deadline_protocol(server.header_timeout_seconds),
+        timeout_keep_alive=server.keep_alive_seconds,
+        # uvicorn counts the connection asking among those open, so it refuses at N of N:
+        # one more lets exactly max_connections be served.
+        limit_concurrency=server.max_connections + 1,
+        # uvicorn believes X-Forwarded-For from loopback by default, so any local process
+        # could choose the address the service's own audit entries carry.
+        proxy_headers=bool(server.trusted_proxies),
+        forwarded_allow_ips=server.trusted_proxies or None,
     )
-    return 0
 
 
 if __name__ == "__main__":

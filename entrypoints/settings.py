@@ -1,10 +1,11 @@
 """Settings from the environment, one class per concern, all under the `AUDITLOG_` prefix."""
 
+import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from application.record import MAX_BATCH
@@ -27,6 +28,33 @@ class ServerSettings(BaseSettings):
     """development: human-readable logs and GraphQL field suggestions."""
     shutdown_timeout_seconds: int = Field(default=30, ge=1, le=600)
     """How long SIGTERM waits for requests in flight before closing them."""
+    # Slow clients: each bound frees a connection a client holds without finishing its part.
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    """From a connection's opening (or its previous response) to a request's complete headers."""
+    body_timeout_seconds: float = Field(default=30.0, gt=0, le=3_600)
+    """From a request's headers to its complete body; past it the answer is 408."""
+    keep_alive_seconds: int = Field(default=5, ge=1, le=600)
+    """How long an idle connection is kept open after a response."""
+    max_connections: int = Field(default=1_000, ge=1, le=1_000_000)
+    """Connections served at once; a request on one beyond them is answered 503."""
+    trusted_proxies: str = ""
+    """Comma-separated addresses or networks of the proxies whose X-Forwarded-For and
+    X-Forwarded-Proto are believed. Empty: none, the socket's peer is the client."""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        for entry in entries:
+            if entry != "*":
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError:
+                    # The message names no entry: a misplaced secret must not reach a log.
+                    raise ValueError(
+                        "each entry must be an IP address, a CIDR network or *"
+                    ) from None
+        return ",".join(entries)
 
 
 class LimitSettings(BaseSettings):

@@ -1,9 +1,11 @@
-"""Every HTTP request: a request id, a bound on the body, one log line, and metrics.
+"""Every HTTP request: a request id, bounds on the body, security headers, one log line, and
+metrics.
 
 A pure ASGI middleware, so streamed export bodies pass through untouched and the log line
 and latency cover the whole download.
 """
 
+import asyncio
 import json
 import logging
 import time
@@ -22,6 +24,18 @@ _ROUTES = {"/graphql": "graphql", "/healthz": "healthz", "/readyz": "readyz",
            "/metrics": "metrics", "/": "index", "/portal": "portal",
            "/.well-known/audit-seal-keys.json": "seal_keys"}  # fmt: skip
 _QUIET = {"healthz", "readyz", "metrics"}
+# On every response that does not set its own: no sniffing a JSON or CSV body into HTML, no
+# Referer leaking a URL (export links carry tokens), and no framing (clickjacking). Pages with
+# their own Content-Security-Policy (the portal, GraphiQL) forbid framing in it too.
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (
+        b"content-security-policy",
+        b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    ),
+)
 
 
 def route_of(path: str) -> tuple[str, str]:
@@ -36,10 +50,18 @@ def route_of(path: str) -> tuple[str, str]:
 
 
 class ObservedRequests:
-    def __init__(self, app: ASGIApp, *, metrics: Metrics, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: Metrics,
+        max_body_bytes: int,
+        body_timeout_seconds: float,
+    ) -> None:
         self._app = app
         self._metrics = metrics
         self._max_body = max_body_bytes
+        self._body_timeout = body_timeout_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -51,24 +73,32 @@ class ObservedRequests:
         scope.setdefault("state", {})["request_id"] = info.request_id
         token = current_request.set(info)
         status = 500
+        responded = False
         started = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
                 status = message["status"]
+                responded = True
+                given = message.get("headers", [])
+                present = {name.lower() for name, _ in given}
                 message["headers"] = [
-                    *message.get("headers", []),
+                    *given,
+                    *(h for h in SECURITY_HEADERS if h[0] not in present),
                     (b"x-request-id", info.request_id.encode()),
                 ]
             await send(message)
 
         try:
-            body = await self._bounded_body(headers, receive)
-            if body is None:
-                await self._too_large(route, send_with_id)
-            else:
-                await self._app(scope, _replay(body, receive), send_with_id)
+            await self._with_body(scope, receive, send_with_id, headers, route)
+        except Exception:
+            # Unexpected: the client gets the same JSON shape as every other error, with the
+            # headers above; the exception goes on to be logged with its trace.
+            if not responded:
+                message = "Internal server error."
+                await _refuse(route, send_with_id, 500, message, code="INTERNAL_SERVER_ERROR")
+            raise
         finally:
             seconds = time.perf_counter() - started
             if info.operation is None:
@@ -90,6 +120,24 @@ class ObservedRequests:
             )
             current_request.reset(token)
 
+    async def _with_body(
+        self, scope: Scope, receive: Receive, send: Send, headers: Headers, route: str
+    ) -> None:
+        """Call the app with the whole body, or refuse one too large or too slow to arrive."""
+        try:
+            async with asyncio.timeout(self._body_timeout):
+                body = await self._bounded_body(headers, receive)
+        except TimeoutError:
+            message = f"the request body did not arrive within {self._body_timeout:g} seconds"
+            await _refuse(route, send, 408, message)
+            return
+        if body is None:
+            await _refuse(
+                route, send, 413, f"the request body is larger than {self._max_body} bytes"
+            )
+            return
+        await self._app(scope, _replay(body, receive), send)
+
     async def _bounded_body(self, headers: Headers, receive: Receive) -> bytes | None:
         """The whole request body, or None if it is larger than the bound."""
         declared = headers.get("content-length")
@@ -110,28 +158,30 @@ class ObservedRequests:
             more = message.get("more_body", False)
         return b"".join(chunks)
 
-    async def _too_large(self, route: str, send: Send) -> None:
-        message = f"the request body is larger than {self._max_body} bytes"
-        payload: dict[str, Any] = (
-            {
-                "data": None,
-                "errors": [{"message": message, "extensions": {"code": "BAD_USER_INPUT"}}],
-            }
-            if route == "/graphql"
-            else {"error": {"code": "BAD_USER_INPUT", "message": message}}
-        )
-        body = json.dumps(payload).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+
+async def _refuse(
+    route: str, send: Send, status: int, message: str, *, code: str = "BAD_USER_INPUT"
+) -> None:
+    """An error before the app answered, shaped as the route's own errors are; the connection
+    closes after it, since what is left of the body would be read as the next request."""
+    payload: dict[str, Any] = (
+        {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
+        if route == "/graphql"
+        else {"error": {"code": code, "message": message}}
+    )
+    body = json.dumps(payload).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
