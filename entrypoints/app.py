@@ -188,7 +188,12 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
     app.router.routes.append(
         Route(
             "/graphql",
-            graphql_app(graphql_context, limits=config.graphql_limits(settings), metrics=metrics),
+            graphql_app(
+                graphql_context,
+                limits=config.graphql_limits(settings),
+                metrics=metrics,
+                graphiql=settings.server.environment == "development",
+            ),
             methods=["GET", "POST"],
             include_in_schema=False,
         )

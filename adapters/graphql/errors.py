@@ -5,8 +5,9 @@ Codes follow Apollo's convention, which most GraphQL clients understand.
 
 import logging
 import re
+from weakref import WeakKeyDictionary
 
-from graphql import GraphQLError, GraphQLSyntaxError
+from graphql import GraphQLError, GraphQLSchema, GraphQLSyntaxError
 
 from adapters.graphql.scalars import InvalidScalar
 from application.batch import BatchItemError
@@ -35,7 +36,7 @@ _CODES: tuple[tuple[type[Exception], str], ...] = (
 )
 INTERNAL_MESSAGE = "Internal server error."
 # graphql-core's wording when a variable's value cannot be coerced to its declared type.
-_BAD_VARIABLE = re.compile(r"Variable '\$\w+' has invalid value")
+_BAD_VARIABLE = re.compile(r"Variable (?:'\$\w+' )?has invalid (?:default )?value")
 # Where graphql-core quotes the value it refused: "...: 'x'", "... Found: {...}.", "Value 'x'".
 _ECHOED_TAIL = re.compile(
     r"(?: ?[;,.]? ?[Ff]ound: .*|: (?:'.*'|\".*\"|\[.*\]|\{.*\})|"
@@ -45,10 +46,48 @@ _ECHOED_TAIL = re.compile(
 _ECHOED_ENUM = re.compile(r"\bValue (?:'[^']*'|\"[^\"]*\") does not exist")
 
 
-def without_values(message: str) -> str:
-    """A graphql-core message without the value it quotes: a refused value may be a secret."""
+# Any other quoted text, with the space before it: graphql-core quotes the names a client
+# chose (fields, arguments, input fields, fragments, variables, operations, aliases, types,
+# directives) and tokens it could not parse. Any of them may be a secret.
+_QUOTED = re.compile(r"""\s?(?:'([^'\n]*)'|"([^"\n]*)")""")
+_NAMES: "WeakKeyDictionary[GraphQLSchema, frozenset[str]]" = WeakKeyDictionary()
+
+
+def schema_names(schema: GraphQLSchema) -> frozenset[str]:
+    """Every name the schema defines: these a message may quote, they are public."""
+    names = _NAMES.get(schema)
+    if names is None:
+        found = {"__schema", "__type", "__typename"}
+        for directive in schema.directives:
+            found.add(directive.name)
+            found.update(directive.args)
+        for name, type_ in schema.type_map.items():
+            found.add(name)
+            found.update(getattr(type_, "values", None) or ())  # an enum's values
+            for field_name, field in (getattr(type_, "fields", None) or {}).items():
+                found.add(field_name)
+                found.update(getattr(field, "args", None) or ())
+        names = _NAMES[schema] = frozenset(found)
+    return names
+
+
+def _public(quoted: str, names: frozenset[str]) -> bool:
+    """A schema name, or a reference to one (`Query.auditLogs`, `[Scope!]!`, `@include`),
+    or punctuation (`found '}'`)."""
+    if not any(c.isalnum() for c in quoted):
+        return True
+    bare = quoted.strip("[]!").removeprefix("@")
+    return all(part in names for part in bare.split("."))
+
+
+def without_values(message: str, names: frozenset[str] = frozenset()) -> str:
+    """A graphql-core message without the value it quotes or a name the client chose that
+    the schema does not define: a refused value, or a name, may be a secret."""
     message = _ECHOED_ENUM.sub("Value does not exist", message)
-    return _ECHOED_TAIL.sub("", message)
+    message = _ECHOED_TAIL.sub("", message)
+    return _QUOTED.sub(
+        lambda m: m[0] if _public(m[1] if m[1] is not None else m[2], names) else "", message
+    )
 
 
 def graphql_name(field: str) -> str:
@@ -83,8 +122,9 @@ def _expected(original: Exception) -> tuple[str, dict[str, object]] | None:
     return None
 
 
-def classify(error: GraphQLError) -> None:
-    """Set the error's code and public message in place."""
+def classify(error: GraphQLError, names: frozenset[str] = frozenset()) -> None:
+    """Set the error's code and public message in place; `names` are the schema's, which
+    a message may quote (`schema_names`)."""
     original = error.original_error
     expected = None if original is None else _expected(original)
     if expected is not None:
@@ -95,9 +135,11 @@ def classify(error: GraphQLError) -> None:
     ):
         # Raised by graphql-core before any resolver ran: the request itself is wrong.
         if isinstance(error, GraphQLSyntaxError):
+            # The parser quotes the token it did not expect, which is the client's text.
+            error.message = without_values(error.message, names)
             error.extensions = {"code": "GRAPHQL_PARSE_FAILED"}
             return
-        error.message = without_values(error.message)
+        error.message = without_values(error.message, names)
         bad_variable = _BAD_VARIABLE.match(error.message)
         error.extensions = {
             "code": "BAD_USER_INPUT" if bad_variable else "GRAPHQL_VALIDATION_FAILED"

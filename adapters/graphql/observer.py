@@ -3,9 +3,10 @@
 import time
 from collections.abc import Iterator
 
-from graphql import FieldNode, GraphQLSyntaxError, OperationDefinitionNode
+from graphql import GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
 
+from adapters.graphql.document import chosen_operation, root_fields
 from adapters.observability.context import current_request
 from adapters.observability.metrics import Metrics
 
@@ -38,26 +39,19 @@ class OperationObserver(SchemaExtension):
         document = context.graphql_document
         if document is None:
             return "unparsed"
-        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-        chosen = [
-            d for d in operations
-            if context.operation_name is None or (d.name and d.name.value == context.operation_name)
-        ]  # fmt: skip
-        if len(chosen) != 1:
+        chosen = chosen_operation(document, context.operation_name)
+        if chosen is None:
             return "invalid"
-        fields = {
-            s.name.value for s in chosen[0].selection_set.selections if isinstance(s, FieldNode)
-        }
+        # Through fragments too: `mutation { ...M }` names the fields M holds.
+        fields = root_fields(document, chosen) or frozenset()
         if fields and all(name.startswith("__") for name in fields):
             return "introspection"
-        fields = {name for name in fields if not name.startswith("__")}
+        fields = frozenset(name for name in fields if not name.startswith("__"))
         if len(fields) != 1:
             return "multiple" if fields else "invalid"
         (name,) = fields
         schema = context.schema._schema
-        root = (
-            schema.mutation_type if chosen[0].operation.value == "mutation" else schema.query_type
-        )
+        root = schema.mutation_type if chosen.operation.value == "mutation" else schema.query_type
         return name if root is not None and name in root.fields else "invalid"
 
     def _outcome(self) -> str:

@@ -8,11 +8,15 @@ from typing import Any
 
 import orjson
 import strawberry
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
 from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.extensions import MaxTokensLimiter, ParserCache
+from strawberry.http import GraphQLRequestData
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -24,6 +28,7 @@ from adapters.graphql.limits import ValidationRules, validation_rules
 from adapters.graphql.observer import OperationObserver
 from adapters.graphql.resolvers import Mutation, Query
 from adapters.graphql.scalars import DateTime
+from adapters.graphql.transport import GraphiQLPage, read_operation, refusal
 from adapters.observability.metrics import Metrics
 
 # Distinct documents kept parsed and validated (least recently used go first).
@@ -85,16 +90,40 @@ def build_schema(
 class AuditLogGraphQL(GraphQL[Context, None]):
     """Strawberry's own ASGI app, mounted as a plain route: FastAPI's router and dependency
     injection around it cost more than the rest of a small request (bench/http_bench.py).
-    Batched requests (a JSON array of operations) are refused: strawberry accepts them only
-    when a batching config is given, and none is."""
+    A POST body is read by `transport.read_operation`: one JSON object, or a JSON refusal.
+    GraphiQL is served only when asked for (development), without persisted headers."""
 
     def __init__(
         self,
         schema: AuditLogSchema,
         context_getter: Callable[[Request], Awaitable[Context]],
+        *,
+        graphiql: bool = False,
     ) -> None:
-        super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=False)
+        super().__init__(
+            schema, graphql_ide="graphiql" if graphiql else None, allow_queries_via_get=False
+        )
         self._context_getter = context_getter
+        self._graphiql = GraphiQLPage.load() if graphiql else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        # As strawberry's, but a refusal is a JSON GraphQL error instead of plain text.
+        try:
+            response = await self.run(Request(scope, receive))
+        except HTTPException as refused:
+            response = refusal(refused)
+        await response(scope, receive, send)
+
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData:
+        body = await request.get_body() if request.method == "POST" else b""
+        return read_operation(request.method, request.content_type or "", body)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        assert self._graphiql is not None  # strawberry asks only when graphql_ide is set
+        return self._graphiql.response()
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         assert isinstance(request, Request)
@@ -110,5 +139,6 @@ def graphql_app(
     *,
     limits: GraphQLLimits | None = None,
     metrics: Metrics | None = None,
+    graphiql: bool = False,
 ) -> AuditLogGraphQL:
-    return AuditLogGraphQL(build_schema(limits, metrics), context_getter)
+    return AuditLogGraphQL(build_schema(limits, metrics), context_getter, graphiql=graphiql)

@@ -98,13 +98,6 @@ async def test_healthz_answers_while_the_process_is_up(api: Api) -> None:
     assert response.json() == {"status": "ok"}
 
 
-async def test_graphiql_is_served_to_browsers(api: Api) -> None:
-    response = await api.http.get("/graphql", headers={"Accept": "text/html"})
-
-    assert response.status_code == 200
-    assert "graphiql" in response.text.lower()
-
-
 async def test_queries_are_not_accepted_over_get(api: Api, tenants: Tenants) -> None:
     response = await api.http.get(
         "/graphql",

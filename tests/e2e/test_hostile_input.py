@@ -503,7 +503,7 @@ async def test_field_suggestions_are_off_in_production(api: Api, tenants: Tenant
     result = await api.gql(MISSPELLED, token=tenants.acme_read)
 
     assert result.code == "GRAPHQL_VALIDATION_FAILED"
-    assert "'nod'" in result.error["message"]
+    assert result.error["message"] == "Cannot query field on type 'AuditLogEdge'."
     assert "Did you mean" not in json.dumps(result.body)
 
 
@@ -518,7 +518,8 @@ async def test_validation_and_parse_errors_keep_their_messages(api: Api, tenants
     invalid = await api.gql("{ auditLogz { edges { cursor } } }", token=tenants.acme_read)
     unparsable = await api.gql("{ auditLogs( { edges }", token=tenants.acme_read)
 
-    assert invalid.error["message"] == "Cannot query field 'auditLogz' on type 'Query'."
+    # The unknown name is the client's and may be anything: only the schema's names are quoted.
+    assert invalid.error["message"] == "Cannot query field on type 'Query'."
     assert invalid.code == "GRAPHQL_VALIDATION_FAILED"
     assert unparsable.error["message"].startswith("Syntax Error: ")
     assert unparsable.code == "GRAPHQL_PARSE_FAILED"
