@@ -8,20 +8,30 @@ when the link is used, so a plan downgrade or a revoked key closes links already
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from application.criteria import EntryCriteria, LogFilter
 from application.errors import Forbidden
 from application.export_grant import ExportFormat, ExportGrant, InvalidExportLink
-from application.ports import ApiKeys, AuditEntryRepository, Clock, ExportLinks, Seals
+from application.ports import (
+    ApiKeys,
+    AuditEntryRepository,
+    Clock,
+    ExportLinks,
+    Seals,
+    SealSigner,
+)
 from application.principal import Origin, Principal
 from application.rate_limit import RateLimiter
 from application.self_audit import SelfAudit
 from application.tenancy import Directory, criteria_for_reading, plan_of
 from domain.entry import AuditEntry
 from domain.errors import InvalidField
+from domain.export_trailer import Digests, ExportTrailer, SealsSummary
 from domain.integrity import Seal
 from domain.plan import PlanCatalog
 from domain.tenancy import Scope
+from domain.timestamps import iso_utc
 
 EXPORT_NOT_IN_PLAN = "EXPORT_NOT_IN_PLAN"
 
@@ -41,7 +51,10 @@ class Export:
     """Newest first, live entries only, read from the store in batches."""
     seals: Callable[[], AsyncIterator[Seal]]
     """Once the entries are read: the seals of the windows they came from, oldest first,
-    so a verifier can check the file offline."""
+    so a verifier can check the file offline; none for a key bound to one application."""
+    trailer: Callable[[], ExportTrailer]
+    """Once the entries and seals are read: the signed statement of what the export holds.
+    RuntimeError if either was not read to its end."""
 
 
 class _Gate:
@@ -141,12 +154,14 @@ class DownloadExport:
         keys: ApiKeys,
         entries: AuditEntryRepository,
         seals: Seals,
+        signer: SealSigner,
         clock: Clock,
         links: ExportLinks,
         self_audit: SelfAudit,
         limiter: RateLimiter,
     ) -> None:
         self._seals = seals
+        self._signer = signer
         self._limiter = limiter
         self.rows_streamed = 0
         """Rows handed to downloads so far (for metrics)."""
@@ -159,18 +174,22 @@ class DownloadExport:
 
     async def execute(self, token: str, origin: Origin | None = None) -> Export:
         grant = self._links.open(token)
-        if grant.expires_at <= self._clock.now():
+        now = self._clock.now()
+        if grant.expires_at <= now:
             raise InvalidExportLink("this export link has expired")
         principal = await self._principal(grant, origin or Origin())
         self._limiter.take(principal, "read")
         with self._self_audit.exported(principal, account=grant.account, only_failures=True):
             criteria = await self._gate.criteria(principal, grant.filter)
-        span = _Span()
+        # Seals list every entry of the account's windows: ids and digests of other
+        # applications' entries, which a key bound to one application may not see.
+        tally = _Tally(with_seals=principal.application is None)
         return Export(
             account=grant.account,
             format=grant.format,
-            entries=self._stream(principal, criteria, grant.format, span),
-            seals=lambda: self._covering(grant.account, span),
+            entries=self._stream(principal, criteria, grant.format, tally, now),
+            seals=lambda: self._covering(grant.account, tally),
+            trailer=lambda: self._trailer(principal, criteria, grant.format, tally, now),
         )
 
     async def _principal(self, grant: ExportGrant, origin: Origin) -> Principal:
@@ -188,34 +207,81 @@ class DownloadExport:
         principal: Principal,
         criteria: EntryCriteria,
         export_format: ExportFormat,
-        span: "_Span",
+        tally: "_Tally",
+        now: datetime,
     ) -> AsyncGenerator[AuditEntry, None]:
-        rows = 0
         with self._self_audit.exported(principal, account=criteria.account) as record:
-            async for entry in self._entries.stream(criteria, now=self._clock.now()):
-                rows += 1
+            async for entry in self._entries.stream(criteria, now=now):
                 self.rows_streamed += 1
-                span.include(entry.created_at)
+                tally.row(entry)
                 yield entry
-            record.reason = f"downloaded {rows} entries as {export_format.value}"
+            tally.rows_done = True
+            record.reason = f"downloaded {tally.rows.count} entries as {export_format.value}"
 
-    async def _covering(self, account: str, span: "_Span") -> AsyncIterator[Seal]:
-        if span.oldest is None or span.newest is None:
-            return
-        for seal in await self._seals.in_range(account, span.oldest, span.newest + _MS):
-            yield seal
+    async def _covering(self, account: str, tally: "_Tally") -> AsyncIterator[Seal]:
+        if tally.seals is not None and tally.oldest is not None and tally.newest is not None:
+            for seal in await self._seals.in_range(account, tally.oldest, tally.newest + _MS):
+                tally.seals.add(seal.hash())
+                yield seal
+        tally.seals_done = True
+
+    def _trailer(
+        self,
+        principal: Principal,
+        criteria: EntryCriteria,
+        export_format: ExportFormat,
+        tally: "_Tally",
+        now: datetime,
+    ) -> ExportTrailer:
+        if not (tally.rows_done and tally.seals_done):
+            raise RuntimeError("a trailer is signed only once every row and seal went out")
+        assert criteria.account is not None
+        seals = tally.seals
+        trailer = ExportTrailer(
+            account=criteria.account,
+            filter=filter_document(criteria),
+            key=principal.key_id,
+            application=principal.application,
+            format=export_format.value,
+            exported_at=now,
+            count=tally.rows.count,
+            oldest=tally.oldest,
+            newest=tally.newest,
+            rows_digest=tally.rows.hexdigest(),
+            seals=None if seals is None else SealsSummary(seals.count, seals.hexdigest()),
+        )
+        return trailer.signed(self._signer.key_id, self._signer.sign)
+
+
+def filter_document(criteria: EntryCriteria) -> dict[str, Any]:
+    """The filter as applied, as a trailer states it (and the offline verifier reads it)."""
+    return {
+        "account": criteria.account,
+        "application": criteria.application,
+        "actions": None if criteria.actions is None else list(criteria.actions),
+        "email": criteria.email,
+        "success": criteria.success,
+        "since": None if criteria.since is None else iso_utc(criteria.since),
+        "until": None if criteria.until is None else iso_utc(criteria.until),
+    }
 
 
 _MS = timedelta(milliseconds=1)
 
 
-class _Span:
-    """The oldest and newest creation time seen in a stream."""
+class _Tally:
+    """What went out so far: the rows' count, digest and time span, and the seals' digest."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, with_seals: bool) -> None:
+        self.rows = Digests()
+        self.seals = Digests() if with_seals else None
         self.oldest: datetime | None = None
         self.newest: datetime | None = None
+        self.rows_done = False
+        self.seals_done = False
 
-    def include(self, moment: datetime) -> None:
+    def row(self, entry: AuditEntry) -> None:
+        self.rows.add(entry.digest)
+        moment = entry.created_at
         self.oldest = moment if self.oldest is None else min(self.oldest, moment)
         self.newest = moment if self.newest is None else max(self.newest, moment)

@@ -1,31 +1,27 @@
-"""Checking an NDJSON export offline: its seals against the published keys, and each entry
-against the seal of its window. What an export can prove is that each entry in it is
-genuine; whether entries are absent from it depends on the filter it was made with."""
+"""Checking an NDJSON export offline, whole, against the published keys. It fails closed.
 
-import json
+A file is its entry lines (newest first), the `_seal` lines of their windows, then one signed
+`_export` trailer. The trailer, signed when the export was made, shows what the service sent:
+its count and digest over the rows catch deleted, added, duplicated, reordered and cut rows,
+and edits that rewrote a row's digest too. The seals, signed when each window closed, show
+that what was sent is what was recorded: a row edited in the store before the export is
+`MODIFIED`, one added is `INJECTED` and, for an export of every entry of a time range, one
+deleted while still live is `MISSING`.
+"""
+
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
 
+from application.export_lines import ErrorLine, Malformed, Row, SealLine, TrailerLine, read_line
 from application.ports import SealKeys
-from domain.integrity import (
-    INJECTED,
-    MODIFIED,
-    SEAL_INVALID,
-    Problem,
-    Seal,
-    entry_digest,
-    merkle_root,
-    window_of,
-)
+from application.seal_checks import check_missing, check_rows, check_seals
+from domain.export_trailer import Digests, ExportTrailer
+from domain.integrity import Problem, Seal
 
-_ROW_TO_FIELD = {
-    "id": "id", "account": "account", "application": "application", "action": "action",
-    "success": "success", "email": "email", "reason": "reason", "ip": "ip",
-    "userAgent": "user_agent", "requestId": "request_id", "createdAt": "created_at",
-    "expiresAt": "expires_at",
-}  # fmt: skip
+MALFORMED = "MALFORMED"
+"""A line is not what the service writes."""
+EXPORT_INVALID = "EXPORT_INVALID"
+"""The file as a whole is not the export its trailer describes (or has no trailer)."""
 
 
 @dataclass
@@ -33,124 +29,129 @@ class ExportReport:
     entries: int = 0
     verified: int = 0
     unsealed: int = 0
+    """Entries not checked against a seal: their window was not sealed yet, or the export
+    carries no seals."""
     seals: int = 0
     incomplete: str | None = None
     """The `_error` code if the export was cut short."""
+    trailer: ExportTrailer | None = None
+    """The trailer, once its signature verified."""
     problems: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.problems and self.incomplete is None
+        return not self.problems and self.incomplete is None and self.trailer is not None
+
+    @property
+    def carries_seals(self) -> bool:
+        return self.trailer is None or self.trailer.seals is not None
 
 
-def verify_export(lines: Iterable[str], keys: SealKeys) -> ExportReport:
+class _File:
+    """The lines read so far, and what their order and content owe the trailer."""
+
+    def __init__(self, report: ExportReport) -> None:
+        self.report = report
+        self.rows: list[Row] = []
+        self.seals: list[Seal] = []
+        self.row_digests = Digests()
+        self.seal_hashes = Digests()
+        self.trailer: TrailerLine | None = None
+        self.seen: dict[str, int] = {}
+
+    def problem(self, kind: str, detail: str, entry_id: str | None = None) -> None:
+        self.report.problems.append(Problem(kind, detail, entry_id))
+
+    def add(self, line: Row | SealLine | TrailerLine | ErrorLine) -> None:
+        if isinstance(line, Row):
+            self._row(line)
+        elif isinstance(line, SealLine):
+            self.seals.append(line.seal)
+            self.seal_hashes.add(line.seal.hash())
+        elif isinstance(line, TrailerLine):
+            self.trailer = line
+        else:
+            self.report.incomplete = line.code
+
+    def _row(self, row: Row) -> None:
+        if self.seals:
+            self.problem(EXPORT_INVALID, f"line {row.number}: an entry after the seal lines")
+        first = self.seen.setdefault(row.id, row.number)
+        if first != row.number:
+            detail = f"line {row.number} repeats the entry of line {first}"
+            self.problem(EXPORT_INVALID, detail, row.id)
+        elif self.rows and (row.created_at, row.id) >= (self.rows[-1].created_at, self.rows[-1].id):
+            self.problem(EXPORT_INVALID, f"line {row.number} is out of order (newest first)")
+        self.rows.append(row)
+        self.row_digests.add(row.digest)
+
+
+def verify_export(lines: Iterable[str | bytes], keys: SealKeys) -> ExportReport:
     report = ExportReport()
-    rows: list[dict[str, Any]] = []
-    seals: list[Seal] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
+    file = _File(report)
+    for number, raw in enumerate(lines, start=1):
+        if file.trailer is not None:
+            file.problem(EXPORT_INVALID, f"line {number} comes after the trailer")
             continue
         try:
-            document = json.loads(line)
-            if not isinstance(document, dict):
-                raise ValueError("not a JSON object")
-            if "_seal" in document:
-                seals.append(_seal(document["_seal"]))
-            elif "_error" in document:
-                report.incomplete = str(document["_error"])
-            else:
-                rows.append(document)
-        except (ValueError, TypeError) as exc:
-            report.problems.append(Problem(SEAL_INVALID, f"line {number} cannot be read: {exc}"))
-    report.seals = len(seals)
-    listed = _check_seals(seals, keys, report)
-    for row in rows:
-        report.entries += 1
-        _check_row(row, seals, listed, report)
+            line = read_line(number, raw)
+        except Malformed as exc:
+            file.problem(MALFORMED, str(exc))
+            continue
+        file.add(line)
+    report.entries = len(file.rows)
+    report.seals = len(file.seals)
+    trailer = _check_trailer(file, keys)
+    listed = check_seals(file.seals, keys, report.problems)
+    check_rows(file.rows, file.seals, listed, report)
+    if trailer is not None:
+        check_missing(file.rows, listed, trailer, report.problems)
     return report
 
 
-def _seal(document: Any) -> Seal:
-    if not isinstance(document, dict) or not {"key_id", "signature"} <= document.keys():
-        raise ValueError("a seal needs a body, a key_id and a signature")
-    body = {k: v for k, v in document.items() if k not in ("id", "key_id", "signature")}
-    seal = Seal.from_body(
-        body, key_id=str(document["key_id"]), signature=str(document["signature"])
-    )
-    if seal.body() != body:
-        raise ValueError("the seal does not round-trip")
-    return seal
-
-
-def _check_seals(
-    seals: list[Seal], keys: SealKeys, report: ExportReport
-) -> dict[str, tuple[Seal, str]]:
-    """Entry id -> (its seal, its sealed digest), over the seals that verify."""
-    listed: dict[str, tuple[Seal, str]] = {}
-    by_id = {seal.id: seal for seal in seals}
-    for seal in seals:
-        if not keys.verify(seal.key_id, seal.message(), seal.signature):
-            report.problems.append(
-                Problem(SEAL_INVALID, "the signature does not verify", window=seal.window_start)
-            )
-            continue
-        if merkle_root([e.digest for e in seal.entries]) != seal.merkle_root:
-            report.problems.append(
-                Problem(SEAL_INVALID, "the Merkle root does not match", window=seal.window_start)
-            )
-            continue
-        previous = seal.previous
-        predecessor = None if previous is None else by_id.get(previous.seal_id)
-        if previous is not None and predecessor is not None and predecessor.hash() != previous.hash:
-            report.problems.append(
-                Problem(SEAL_INVALID, "the previous seal was altered", window=seal.window_start)
-            )
-        for entry in seal.entries:
-            listed[entry.id] = (seal, entry.digest)
-    return listed
-
-
-def _check_row(
-    row: dict[str, Any],
-    seals: list[Seal],
-    listed: dict[str, tuple[Seal, str]],
-    report: ExportReport,
-) -> None:
-    entry_id = str(row.get("id"))
-    try:
-        digest = entry_digest({name: row[key] for key, name in _ROW_TO_FIELD.items()})
-    except KeyError as exc:
-        report.problems.append(Problem(MODIFIED, f"the entry lacks {exc}", entry_id))
-        return
-    if entry_id in listed:
-        seal, sealed = listed[entry_id]
-        if digest != sealed:
-            report.problems.append(
-                Problem(
-                    MODIFIED, "the entry differs from what was sealed", entry_id, seal.window_start
-                )
-            )
-        else:
-            report.verified += 1
-        return
-    created = datetime.fromisoformat(str(row["createdAt"]))
-    covering = [s for s in seals if s.window_start <= created < s.window_end]
-    if covering:
-        report.problems.append(
-            Problem(
-                INJECTED,
-                "the entry is not in its window's seal",
-                entry_id,
-                covering[0].window_start,
-            )
+def _check_trailer(file: _File, keys: SealKeys) -> ExportTrailer | None:
+    """The trailer if it is the file's, else None with the reason among the problems."""
+    report, found = file.report, file.trailer
+    if found is None:
+        if report.incomplete is None:
+            file.problem(EXPORT_INVALID, "the file has no trailer: it is not a whole export")
+        return None
+    trailer = found.trailer
+    if not keys.verify(trailer.key_id, trailer.message(), trailer.signature):
+        file.problem(
+            EXPORT_INVALID, f"line {found.number}: the trailer's signature does not verify"
         )
-    elif any(s.window_start > created for s in seals):
-        # Its window closed before a later one was sealed, and an entry that was live when
-        # exported kept its window's seal alive: that seal would be in the file.
-        length = seals[0].window_end - seals[0].window_start
-        report.problems.append(
-            Problem(INJECTED, "the entry's window was closed but no seal in the file lists it",
-                    entry_id, window_of(created, length))
-        )  # fmt: skip
-    else:
-        report.unsealed += 1
+        return None
+    report.trailer = trailer
+    rows = file.rows
+    if trailer.format != "ndjson":
+        file.problem(EXPORT_INVALID, "the trailer is not of an NDJSON export")
+    if trailer.count != len(rows):
+        file.problem(
+            EXPORT_INVALID, f"the file has {len(rows)} entries, its trailer says {trailer.count}"
+        )
+    if trailer.rows_digest != file.row_digests.hexdigest():
+        file.problem(EXPORT_INVALID, "the entries are not the ones the export was made with")
+    created = [row.created_at for row in rows]
+    span = (min(created), max(created)) if created else (None, None)
+    if (trailer.oldest, trailer.newest) != span:
+        file.problem(EXPORT_INVALID, "the entries do not span the time the trailer states")
+    summary = trailer.seals
+    if summary is None:
+        if file.seals:
+            file.problem(EXPORT_INVALID, "the trailer says this export carries no seals")
+    elif (summary.count, summary.digest) != (len(file.seals), file.seal_hashes.hexdigest()):
+        file.problem(EXPORT_INVALID, "the seal lines are not the ones the export was made with")
+    _check_scope(file, trailer)
+    return trailer
+
+
+def _check_scope(file: _File, trailer: ExportTrailer) -> None:
+    """Every line is of the trailer's account, and of its application if it names one."""
+    application = trailer.filter.get("application")
+    for row in file.rows:
+        if row.account != trailer.account or application not in (None, row.application):
+            file.problem(EXPORT_INVALID, f"line {row.number}: an entry outside the export's filter")
+    for seal in file.seals:
+        if seal.account != trailer.account:
+            file.problem(EXPORT_INVALID, "a seal of another account")

@@ -171,6 +171,7 @@ class Services:
                 keys=ports.keys,
                 entries=ports.entries,
                 seals=ports.seals,
+                signer=seal_keys,
                 clock=ports.clock,
                 links=export_links,
                 self_audit=audit,

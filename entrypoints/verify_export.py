@@ -3,10 +3,13 @@
     auditlog-verify audit-logs-acme-20261127T203100Z.ndjson \\
         --keys https://audit.example.com/.well-known/audit-seal-keys.json
 
-`--keys` takes the JWK set as a URL or a file. Exit status: 0 when every sealed entry
-verifies, 1 when something does not (or the export was cut short), 2 on bad usage.
-Entries in windows not sealed yet when the export was made are counted, not failed, unless
-`--require-sealed` is given.
+`--keys` takes the JWK set as a URL or a file. Exit status: 0 when the file is a whole
+export whose signed trailer, rows and seals all hold; 1 when anything does not (a line that
+cannot be read, a missing or foreign trailer, rows added, removed, duplicated, reordered or
+edited, a seal that does not hold, or an export cut short); 2 only on bad usage (arguments,
+the export file or the keys cannot be read). Entries in windows not sealed yet when the
+export was made, and every entry of an export made without seals, are counted, not failed,
+unless `--require-sealed` is given.
 """
 
 import argparse
@@ -41,15 +44,28 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         keys = PublishedSealKeys(_load_keys(args.keys))
-        with args.export.open(encoding="utf-8") as lines:
-            report = verify_export(lines, keys)
     except (OSError, ValueError, httpx.HTTPError) as exc:
+        print(f"auditlog-verify: {exc}", file=sys.stderr)
+        return 2
+    except (LookupError, TypeError, AttributeError):
+        print("auditlog-verify: the keys are not a JWK set of Ed25519 keys", file=sys.stderr)
+        return 2
+    try:
+        # Bytes: a line that is not UTF-8 is reported by its number, not as bad usage.
+        with args.export.open("rb") as lines:
+            report = verify_export(lines, keys)
+    except OSError as exc:
         print(f"auditlog-verify: {exc}", file=sys.stderr)
         return 2
     print(
         f"{report.entries} entries, {report.verified} verified against {report.seals} seals, "
         f"{report.unsealed} not sealed yet"
     )
+    if not report.carries_seals:
+        print(
+            "NO SEALS: this export was made by a key bound to one application; its trailer "
+            "shows the file is whole, but no entry is checked against a seal"
+        )
     if report.incomplete is not None:
         print(f"INCOMPLETE: the export was cut short ({report.incomplete})")
     for problem in report.problems:

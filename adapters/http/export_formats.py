@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from domain.entry import AuditEntry
+from domain.export_trailer import ExportTrailer
 from domain.integrity import Seal
 from domain.timestamps import iso_utc
 
@@ -29,6 +30,11 @@ def seal_line(seal: Seal) -> bytes:
     """A seal as an NDJSON line: its signed body, key id and signature, under `_seal`."""
     document = {**seal.body(), "id": seal.id, "key_id": seal.key_id, "signature": seal.signature}
     return orjson.dumps({"_seal": document}) + b"\n"
+
+
+def trailer_line(trailer: ExportTrailer) -> bytes:
+    """The last line of an NDJSON export: the signed body under `_export`, then the signature."""
+    return orjson.dumps({"_export": trailer.body(), "signature": trailer.signature}) + b"\n"
 
 
 def as_row(entry: AuditEntry) -> dict[str, Any]:

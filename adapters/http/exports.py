@@ -1,9 +1,12 @@
 """`GET /exports/<token>`: stream an export in constant memory.
 
-Refusals are 403 with a JSON body. Once streaming has begun the status is sent, so a
-failure midway is signalled in the body instead: NDJSON ends with `{"_error": "<code>"}`;
-CSV has no such line, so the response is aborted and the client sees a broken transfer
-rather than a clean, short file.
+Refusals are 403 with a JSON body. An NDJSON export is its rows, the `_seal` lines of their
+windows (none for a key bound to one application), then a signed `_export` trailer written
+only once everything before it went out. Once streaming has begun the status is sent, so a
+failure midway is signalled in the body instead: NDJSON ends with `{"_error": "<code>"}` and
+no trailer; CSV has no such line, so the response is aborted and the client sees a broken
+transfer rather than a clean, short file. CSV carries no seals and no trailer: it is for
+spreadsheets, NDJSON is what `auditlog-verify` checks.
 """
 
 import contextlib
@@ -17,7 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Send
 
-from adapters.http.export_formats import csv_chunks, ndjson_chunks, seal_line
+from adapters.http.export_formats import csv_chunks, ndjson_chunks, seal_line, trailer_line
 from adapters.http.origin import origin_of
 from application.errors import Forbidden, PlanNotConfigured, RateLimited, StoreUnavailable
 from application.export import Export
@@ -76,7 +79,7 @@ def exports_router() -> APIRouter:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         filename = f"audit-logs-{export.account}-{stamp}.{export.format.value}"
         return AbortableStreamingResponse(
-            _body(export),
+            export_body(export),
             media_type=_MEDIA_TYPES[export.format],
             headers={
                 "Content-Disposition": f'attachment; filename="{filename}"',
@@ -87,7 +90,8 @@ def exports_router() -> APIRouter:
     return router
 
 
-async def _body(export: Export) -> AsyncIterator[bytes]:
+async def export_body(export: Export) -> AsyncIterator[bytes]:
+    """The response body: rows, then (NDJSON) seals and the trailer, or the error line."""
     encode = csv_chunks if export.format is ExportFormat.CSV else ndjson_chunks
     # Closed explicitly, so a client that goes away releases the cursor (and the download
     # is recorded) at once rather than whenever the generators are collected.
@@ -99,6 +103,8 @@ async def _body(export: Export) -> AsyncIterator[bytes]:
                 # The seals of the exported windows, so the file can be verified offline.
                 async for seal in export.seals():
                     yield seal_line(seal)
+                # Signed last, over what went out: a file cut short has none.
+                yield trailer_line(export.trailer())
         except Exception as exc:
             expected = isinstance(exc, StoreUnavailable)
             log.error(

@@ -37,7 +37,11 @@ async def download(api: Api, url: str) -> tuple[int, dict[str, str], str]:
 
 
 def ndjson(body: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in body.splitlines()]
+    """The entry lines of an NDJSON export, which ends with its signed trailer."""
+    *documents, trailer = [json.loads(line) for line in body.splitlines()]
+    assert set(trailer) == {"_export", "signature"}
+    assert trailer["_export"]["count"] == len([d for d in documents if "_seal" not in d])
+    return [d for d in documents if "_seal" not in d]
 
 
 def csv_rows(body: str) -> list[dict[str, str]]:

@@ -130,6 +130,7 @@ class Rows:
         self.first: list[str] | dict[str, Any] | None = None
         self.second: list[str] | dict[str, Any] | None = None
         self.last: list[str] | dict[str, Any] | None = None
+        self.before_last: list[str] | dict[str, Any] | None = None
         self.malformed = 0
         self._carry = b""
 
@@ -150,6 +151,7 @@ class Rows:
             self.first = records[0]
         if self.count <= 1 < self.count + len(records):
             self.second = records[1 - self.count]
+        self.before_last = records[-2] if len(records) > 1 else self.last
         self.last = records[-1]
         self.count += len(records)
 
@@ -240,12 +242,14 @@ async def test_an_export_of_100000_entries_streams_in_constant_memory(fmt: str) 
     assert growth < PEAK_GROWTH_LIMIT, f"peak grew by {growth / 2**20:.1f} MiB while streaming"
     assert received.body_messages > 100, "the body came in a few large pieces, not streamed"
     if fmt == "NDJSON":
-        assert rows.count == ROWS
+        assert rows.count == ROWS + 1  # and the trailer
         assert isinstance(rows.first, dict)
         assert isinstance(rows.last, dict)
+        assert isinstance(rows.before_last, dict)
         assert set(rows.first) == set(COLUMNS)
         assert rows.first["id"] == generated(0).id
-        assert rows.last["id"] == generated(ROWS - 1).id  # not an {"_error": ...} line
+        assert rows.before_last["id"] == generated(ROWS - 1).id  # not an {"_error": ...} line
+        assert rows.last["_export"]["count"] == ROWS
     else:
         assert rows.count == ROWS + 1  # and the header
         assert rows.malformed == 0
@@ -317,6 +321,7 @@ async def test_an_ndjson_export_that_fails_midway_ends_with_an_error_line(
     assert response.text.endswith("\n")
     *entries, last = response.text.splitlines()
     assert json.loads(last) == {"_error": "STORE_UNAVAILABLE"}
+    assert '"_export"' not in response.text, "a failed export carries no trailer"
     rows = [json.loads(line) for line in entries]
     # Every row read before the failure is sent, then the error line.
     assert len(rows) == FAIL_AFTER

@@ -1,0 +1,184 @@
+"""Reading the lines of an NDJSON export, each checked for shape before anything trusts it.
+
+Every way a line can be wrong is a `Malformed` with a message naming what is wrong, never
+the value itself (a file may hold anything, terminal escapes included), and never another
+exception.
+"""
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from domain.export_trailer import ExportTrailer
+from domain.integrity import Seal, entry_digest
+from domain.timestamps import iso_utc
+
+# An entry line's keys and the entry field each one is (the digest covers all of these).
+ROW_TO_FIELD = {
+    "id": "id", "account": "account", "application": "application", "action": "action",
+    "success": "success", "email": "email", "reason": "reason", "ip": "ip",
+    "userAgent": "user_agent", "requestId": "request_id", "createdAt": "created_at",
+    "expiresAt": "expires_at",
+}  # fmt: skip
+_TEXT = ("account", "application", "action")
+_OPTIONAL_TEXT = ("email", "reason", "ip", "userAgent", "requestId")
+_KEYS = {*ROW_TO_FIELD, "digest"}
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
+_ERROR_CODE = re.compile(r"[A-Z_]{1,64}")
+
+
+class Malformed(ValueError):
+    """A line that is not what the service writes."""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    number: int
+    id: str
+    account: str
+    application: str
+    created_at: datetime
+    expires_at: datetime
+    digest: str
+    """As the line states it."""
+    recomputed: str
+    """Of the line's fields."""
+
+
+@dataclass(frozen=True, slots=True)
+class SealLine:
+    number: int
+    seal: Seal
+
+
+@dataclass(frozen=True, slots=True)
+class TrailerLine:
+    number: int
+    trailer: ExportTrailer
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorLine:
+    number: int
+    code: str
+    """The `_error` code, or "an unknown error" if it is not one the service writes."""
+
+
+Line = Row | SealLine | TrailerLine | ErrorLine
+
+
+def read_line(number: int, raw: str | bytes) -> Line:
+    try:
+        return _read(number, raw)
+    except Malformed:
+        raise
+    except (ValueError, TypeError, LookupError, AttributeError, RecursionError) as exc:
+        raise Malformed(f"line {number} cannot be read ({type(exc).__name__})") from None
+
+
+def _read(number: int, raw: str | bytes) -> Line:
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Malformed(f"line {number} is not UTF-8") from None
+    if not raw.strip():
+        raise Malformed(f"line {number} is empty")
+    try:
+        document = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise Malformed(f"line {number} is not JSON") from None
+    if not isinstance(document, dict):
+        raise Malformed(f"line {number} is not a JSON object")
+    if "_seal" in document:
+        return SealLine(number, _seal(number, document))
+    if "_export" in document:
+        return TrailerLine(number, _trailer(number, document))
+    if "_error" in document:
+        code = document["_error"]
+        known = isinstance(code, str) and _ERROR_CODE.fullmatch(code) and len(document) == 1
+        return ErrorLine(number, code if known else "an unknown error")
+    return _row(number, document)
+
+
+def _row(number: int, row: dict[str, Any]) -> Row:
+    def wrong(what: str) -> Malformed:
+        return Malformed(f"line {number}: {what}")
+
+    if row.keys() != _KEYS:
+        missing, extra = _KEYS - row.keys(), row.keys() - _KEYS
+        if missing:
+            raise wrong(f"the entry lacks {', '.join(sorted(missing))}")
+        raise wrong(f"the entry has {len(extra)} unknown key(s)")
+    if not isinstance(row["id"], str) or not _ID.fullmatch(row["id"]):
+        raise wrong("id is not an entry id")
+    for key in _TEXT:
+        if not isinstance(row[key], str):
+            raise wrong(f"{key} is not a string")
+    for key in _OPTIONAL_TEXT:
+        if row[key] is not None and not isinstance(row[key], str):
+            raise wrong(f"{key} is neither a string nor null")
+    if not isinstance(row["success"], bool):
+        raise wrong("success is not true or false")
+    if not isinstance(row["digest"], str) or not _DIGEST.fullmatch(row["digest"]):
+        raise wrong("digest is not 64 lowercase hex digits")
+    created, expires = (_timestamp(number, row, key) for key in ("createdAt", "expiresAt"))
+    return Row(
+        number=number,
+        id=row["id"],
+        account=row["account"],
+        application=row["application"],
+        created_at=created,
+        expires_at=expires,
+        digest=row["digest"],
+        recomputed=entry_digest({name: row[key] for key, name in ROW_TO_FIELD.items()}),
+    )
+
+
+def _timestamp(number: int, row: dict[str, Any], key: str) -> datetime:
+    """A timestamp exactly as the service writes it (ISO 8601, UTC, milliseconds): the digest
+    is over that text, so any other spelling of the same moment would not match it anyway."""
+    text = row[key]
+    if not isinstance(text, str):
+        raise Malformed(f"line {number}: {key} is not a string")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise Malformed(f"line {number}: {key} is not a date") from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise Malformed(f"line {number}: {key} has no time zone")
+    if iso_utc(moment) != text:
+        raise Malformed(f"line {number}: {key} is not ISO 8601 UTC with milliseconds")
+    return moment
+
+
+def _seal(number: int, document: dict[str, Any]) -> Seal:
+    content = document["_seal"]
+    if len(document) != 1 or not isinstance(content, dict):
+        raise Malformed(f"line {number}: a seal line holds one object under _seal")
+    if not {"id", "key_id", "signature"} <= content.keys():
+        raise Malformed(f"line {number}: the seal lacks its id, key_id or signature")
+    key_id, signature = content["key_id"], content["signature"]
+    if not isinstance(key_id, str) or not isinstance(signature, str):
+        raise Malformed(f"line {number}: the seal's key_id or signature is not a string")
+    body = {k: v for k, v in content.items() if k not in ("id", "key_id", "signature")}
+    try:
+        seal = Seal.from_body(body, key_id=key_id, signature=signature)
+        written = seal.body()
+    except (ValueError, TypeError, AttributeError):
+        raise Malformed(f"line {number}: the seal cannot be read") from None
+    if written != body or content["id"] != seal.id:
+        raise Malformed(f"line {number}: the seal is not in its canonical form")
+    return seal
+
+
+def _trailer(number: int, document: dict[str, Any]) -> ExportTrailer:
+    if document.keys() != {"_export", "signature"} or not isinstance(document["signature"], str):
+        raise Malformed(f"line {number}: a trailer holds _export and a signature, nothing else")
+    try:
+        return ExportTrailer.from_body(document["_export"], signature=document["signature"])
+    except ValueError:
+        raise Malformed(f"line {number}: the trailer cannot be read") from None
