@@ -5,14 +5,18 @@ account concerned. Events about an account as a whole go to its reserved applica
 `_<account id>`; events about one application or a key bound to one go to that application.
 """
 
+import asyncio
 import contextlib
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from application.interceptor import Auditor
 from application.principal import Origin, Principal
 from domain.tenancy import ApiKey, account_application_id
 
 VIEWED = "portal.audit_logs.viewed"
+VERIFIED = "portal.audit_logs.verified"
 EXPORTED = "portal.audit_logs.exported"
 ACCOUNT_CREATED = "admin.account.created"
 PLAN_CHANGED = "admin.account.plan_changed"
@@ -20,23 +24,49 @@ APPLICATION_CREATED = "admin.application.created"
 KEY_ISSUED = "admin.api_key.issued"
 KEY_REVOKED = "admin.api_key.revoked"
 KEY_REJECTED = "auth.api_key.rejected"
+# A revoked key presented in a loop must not flood its account's trail: one entry per key
+# per this many seconds at most, the later one counting the attempts it stands for.
+REJECTION_INTERVAL_SECONDS = 60.0
+
+
+@dataclass(slots=True)
+class _Rejections:
+    """Attempts of one revoked key since its last entry."""
+
+    key: ApiKey
+    recorded_at: float
+    pending: int = 0
+    origin: Origin | None = None
+    flush: asyncio.TimerHandle | None = None
 
 
 class SelfAudit:
-    def __init__(self, auditor: Auditor) -> None:
+    def __init__(
+        self,
+        auditor: Auditor,
+        *,
+        rejection_interval: float = REJECTION_INTERVAL_SECONDS,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._auditor = auditor
+        self._rejection_interval = rejection_interval
+        self._now = now
+        self._rejections: dict[str, _Rejections] = {}
         self.unknown_credentials = 0
         """Secrets that matched nothing: there is no tenant to record them under."""
+        self.rejections_folded = 0
+        """Revoked-key attempts counted into a later entry rather than recorded alone."""
 
     @contextlib.contextmanager
-    def viewed(self, principal: Principal) -> Iterator[None]:
-        """A read by an API key, whether it succeeded or was refused."""
+    def viewed(self, principal: Principal, action: str = VIEWED) -> Iterator[None]:
+        """A read by an API key (a page, or a verification), whether it succeeded or was
+        refused."""
         if principal.is_operator:
             yield
             return
         origin = principal.origin
         with self._auditor.audit(
-            VIEWED,
+            action,
             application=principal.home_application,
             ip=origin.ip,
             user_agent=origin.user_agent,
@@ -88,11 +118,43 @@ class SelfAudit:
                 scope.skip()
 
     def key_rejected(self, key: ApiKey, origin: Origin) -> None:
+        """A revoked key was presented: recorded at once if its last entry is older than the
+        interval, else counted into one entry written when the interval is over."""
+        now = self._now()
+        seen = self._rejections.get(key.id)
+        if seen is None or (
+            seen.pending == 0 and now - seen.recorded_at >= self._rejection_interval
+        ):
+            self._rejections[key.id] = _Rejections(key, recorded_at=now)
+            self._emit_rejected(key, origin, attempts=1)
+            return
+        seen.pending += 1
+        seen.origin = origin
+        self.rejections_folded += 1
+        if seen.flush is None:
+            delay = max(0.0, seen.recorded_at + self._rejection_interval - now)
+            seen.flush = asyncio.get_running_loop().call_later(delay, self._flush, seen)
+
+    def flush_rejections(self) -> None:
+        """Write the entries of attempts still being counted (at shutdown)."""
+        for seen in list(self._rejections.values()):
+            if seen.flush is not None:
+                seen.flush.cancel()
+                self._flush(seen)
+
+    def _flush(self, seen: _Rejections) -> None:
+        if seen.pending and seen.origin is not None:
+            self._emit_rejected(seen.key, seen.origin, attempts=seen.pending)
+        self._rejections[seen.key.id] = _Rejections(seen.key, recorded_at=self._now())
+
+    def _emit_rejected(self, key: ApiKey, origin: Origin, *, attempts: int) -> None:
         self._auditor.emit(
             KEY_REJECTED,
             success=False,
             application=key.home_application,
-            reason="revoked",
+            reason="revoked"
+            if attempts == 1
+            else f"revoked, presented {attempts} times since the last entry",
             ip=origin.ip,
             user_agent=origin.user_agent,
             request_id=origin.request_id,

@@ -7,12 +7,18 @@ link to its predecessor does not hold (SEAL_INVALID). What expired is not flagge
 whatever order the TTL monitor removed it.
 """
 
+import asyncio
+import math
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 from application.criteria import EntryCriteria
 from application.errors import Forbidden, NotFound
 from application.ports import Accounts, AuditEntryRepository, Clock, SealerState, SealKeys, Seals
 from application.principal import Principal
+from application.rate_limit import RateLimiter
+from application.self_audit import VERIFIED, SelfAudit
+from domain.entry import AuditEntry
 from domain.errors import InvalidField
 from domain.integrity import (
     INJECTED,
@@ -28,6 +34,12 @@ from domain.tenancy import Scope
 # A missing entry or seal whose expiry is at most this far ahead of this service's clock is
 # taken to have expired: the database's clock (which its TTL monitor goes by) may run ahead.
 EXPIRY_TOLERANCE = timedelta(minutes=5)
+# A verification costs one read token per this many seals and entries it checks (at least one):
+# aliasing it, or asking for a long range, costs what the separate requests would.
+ENTRIES_PER_READ_TOKEN = 1_000
+# Checking is CPU work (a digest per entry): hand the event loop back this often, so one
+# long verification does not hold up /healthz or other requests.
+YIELD_EVERY = 200
 
 
 class VerifyAuditLogs:
@@ -40,6 +52,8 @@ class VerifyAuditLogs:
         keys: SealKeys,
         accounts: Accounts,
         clock: Clock,
+        limiter: RateLimiter,
+        self_audit: SelfAudit,
     ) -> None:
         self._entries = entries
         self._seals = seals
@@ -47,6 +61,8 @@ class VerifyAuditLogs:
         self._keys = keys
         self._accounts = accounts
         self._clock = clock
+        self._limiter = limiter
+        self._self_audit = self_audit
 
     async def execute(
         self,
@@ -56,16 +72,38 @@ class VerifyAuditLogs:
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> Findings:
-        account = await self._account(principal, account)
-        run = _Run(self, account, self._clock.now())
-        await run.check(since, until)
-        return run.findings
+        # Before the audit scope, as for reads: a flood of refusals must not flood the trail.
+        self._limiter.take(principal, "read")
+        with self._self_audit.viewed(principal, VERIFIED):
+            if since is not None and until is not None and since >= until:
+                raise InvalidField("until", "must be later than since")
+            account = await self._account(principal, account)
+            run = _Run(self, principal, account, self._clock.now())
+            await run.check(since, until)
+            return run.findings
+
+    def _charge(self, principal: Principal, seals: list[Seal]) -> int:
+        """Spend the tokens for the seals and sealed entries a verification will check,
+        before it does: the request's own token covers the first thousand, each further
+        thousand costs one more. Returns how many entries are paid for."""
+        work = len(seals) + sum(len(seal.entries) for seal in seals)
+        extra = max(0, math.ceil(work / ENTRIES_PER_READ_TOKEN) - 1)
+        if extra:
+            burst = self._limiter.burst(principal, "read")
+            if burst is not None and extra + 1 > burst:
+                raise InvalidField(
+                    "until",
+                    f"the range holds more sealed entries than one verification may check "
+                    f"({burst * ENTRIES_PER_READ_TOKEN}); verify a shorter range",
+                )
+            self._limiter.take(principal, "read", extra)
+        return (extra + 1) * ENTRIES_PER_READ_TOKEN
 
     async def _account(self, principal: Principal, account: str | None) -> str:
         if not principal.is_operator:
             principal.require(Scope.READ)
             if account not in (None, principal.account):
-                raise Forbidden(f"this API key may not verify account {account!r}")
+                raise Forbidden("this API key may not verify another account")
             if principal.application is not None:
                 # Seals cover the whole account; the report would name other applications'
                 # entries, which a key bound to one application may not read.
@@ -83,16 +121,22 @@ class VerifyAuditLogs:
 class _Run:
     """One verification: walks the seals in window order, with what it has found so far."""
 
-    def __init__(self, use_case: VerifyAuditLogs, account: str, now: datetime) -> None:
+    def __init__(
+        self, use_case: VerifyAuditLogs, principal: Principal, account: str, now: datetime
+    ) -> None:
         self._uc = use_case
+        self._principal = principal
         self._account = account
         self._now = now
         # Gone is fine for whatever has expired by the database's clock too.
         self._expired_before = now + EXPIRY_TOLERANCE
+        self._read = 0
+        self._paid_for = 0
         self.findings = Findings()
 
     async def check(self, since: datetime | None, until: datetime | None) -> None:
         seals = await self._uc._seals.in_range(self._account, since, until)
+        self._paid_for = self._uc._charge(self._principal, seals)
         previous = None
         if seals and seals[0].previous is not None:
             previous = await self._uc._seals.get(seals[0].previous.seal_id)
@@ -101,6 +145,7 @@ class _Run:
         # afterwards, whether the seals around it are linked or (one having expired) not.
         gap_start = since if previous is None else previous.window_end
         for seal in seals:
+            await asyncio.sleep(0)  # a signature check per seal: let others in between
             missing = self._check_seal(seal, previous)
             length = seal.window_end - seal.window_start
             skip = None if missing is None else (missing, missing + length)
@@ -141,9 +186,7 @@ class _Run:
     async def _check_entries(self, seal: Seal) -> None:
         stored = {
             entry.id: entry.content_digest()
-            async for entry in self._uc._entries.stream(
-                self._criteria(seal.window_start, seal.window_end), now=seal.window_start
-            )
+            async for entry in self._stream(seal.window_start, seal.window_end, seal.window_start)
         }
         problems = check_window(seal, stored, expired_before=self._expired_before)
         self.findings.problems += problems
@@ -163,9 +206,7 @@ class _Run:
         if sealed_through is not None and (start is None or start < sealed_through):
             await self._flag_unsealed(start, _earliest(sealed_through, until), INJECTED)
         waiting_from = sealed_through if sealed_through is not None else start
-        async for _ in self._uc._entries.stream(
-            self._criteria(_latest(waiting_from, since), until), now=self._now
-        ):
+        async for _ in self._stream(_latest(waiting_from, since), until, self._now):
             self.findings.unsealed_entries += 1
 
     async def _flag_unsealed(
@@ -180,7 +221,7 @@ class _Run:
         reported missing) are left out."""
         if start is not None and end is not None and start >= end:
             return
-        async for entry in self._uc._entries.stream(self._criteria(start, end), now=self._now):
+        async for entry in self._stream(start, end, self._now):
             if skip is not None and skip[0] <= entry.created_at < skip[1]:
                 continue
             self.findings.problems.append(
@@ -188,8 +229,22 @@ class _Run:
                         "closed: added later, or its seal was removed", entry.id)
             )  # fmt: skip
 
-    def _criteria(self, since: datetime | None, until: datetime | None) -> EntryCriteria:
-        return EntryCriteria.created_between(self._account, since, until)
+    async def _stream(
+        self, since: datetime | None, until: datetime | None, now: datetime
+    ) -> AsyncIterator[AuditEntry]:
+        """The account's live entries created in [since, until), yielding to the loop."""
+        criteria = EntryCriteria.created_between(self._account, since, until)
+        async for entry in self._uc._entries.stream(criteria, now=now):
+            self._read += 1
+            if self._read % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+            if (
+                self._read > self._paid_for
+                and (self._read - self._paid_for) % ENTRIES_PER_READ_TOKEN == 1
+            ):
+                # More entries than the seals promised (unsealed ones): pay as they come.
+                self._uc._limiter.take(self._principal, "read")
+            yield entry
 
 
 def _earliest(a: datetime, b: datetime | None) -> datetime:

@@ -9,7 +9,7 @@ from adapters.graphql.schema import GraphQLLimits
 from adapters.mongo.client import ClientOptions
 from adapters.seal_keys import Ed25519SealKeys, SealKeyError
 from application.interceptor import EmitterConfig
-from application.rate_limit import Bucket, RateLimits
+from application.rate_limit import AuthFailureLimits, Bucket, RateLimits
 from application.sealing import SealingConfig
 from entrypoints.settings import Settings
 
@@ -47,6 +47,14 @@ def rate_limits(settings: Settings) -> RateLimits:
         read=Bucket(limits.read_per_second, limits.read_burst),
         enabled=limits.enabled,
         limit_operator=limits.operator,
+    )
+
+
+def auth_failure_limits(settings: Settings) -> AuthFailureLimits:
+    limits = settings.rate_limits
+    return AuthFailureLimits(
+        failures=Bucket(limits.auth_failures_per_second, limits.auth_failures_burst),
+        enabled=limits.enabled,
     )
 
 

@@ -1,6 +1,6 @@
 """The per-request GraphQL context: the use cases and the caller, authenticated on first use."""
 
-from application.errors import Unauthenticated
+from application.errors import RateLimited, Unauthenticated
 from application.principal import Origin, Principal
 from application.services import Services
 
@@ -21,13 +21,13 @@ class Context:
         self._secret = bearer_secret(authorization)
         self._origin = origin
         self._principal: Principal | None = None
-        self._refused: Unauthenticated | None = None
+        self._refused: Unauthenticated | RateLimited | None = None
 
     async def principal(self) -> Principal:
         """The authenticated caller; raises `Unauthenticated`.
 
-        Decided once per request, refusal included, so a request with several fields is
-        looked up, counted and audited once."""
+        Decided once per request, refusal included (a throttled address too), so a request
+        with several fields is looked up, counted and audited once."""
         if self._refused is not None:
             raise self._refused
         if self._principal is None:
@@ -35,7 +35,7 @@ class Context:
                 self._principal = await self.services.authenticate.execute(
                     self._secret, self._origin
                 )
-            except Unauthenticated as refused:
+            except (Unauthenticated, RateLimited) as refused:
                 self._refused = refused
                 raise
         return self._principal

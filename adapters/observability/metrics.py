@@ -76,7 +76,21 @@ class _ServiceCollector(Collector):
         )
         for kind, count in services.limiter.refused.items():
             limited.add_metric([kind], count)
+        limited.add_metric(["auth"], services.failed_authentications.refused)
         yield limited
+        failures = CounterMetricFamily(
+            "auditlog_auth_failures",
+            "Failed authentications, by reason (unknown secret, revoked key).",
+            labels=["reason"],
+        )
+        for reason, count in services.failed_authentications.failures.items():
+            failures.add_metric([reason], count)
+        yield failures
+        yield _counter(
+            "auditlog_rejected_key_attempts_folded",
+            "Revoked-key attempts counted into a later auth.api_key.rejected entry.",
+            services.self_audit.rejections_folded,
+        )
         yield _counter(
             "auditlog_unknown_credentials",
             "Bearer secrets that matched no key (no tenant to record them under).",

@@ -16,6 +16,7 @@ import pytest
 
 from application.principal import Principal
 from application.sealing import SealingConfig, SealTrail
+from application.services import Services
 from application.verify import VerifyAuditLogs
 from domain.entry import AuditEntry
 from domain.integrity import Findings, Seal
@@ -150,6 +151,7 @@ def verifier(
     seal_keys: HmacSealKeys,
     accounts: InMemoryAccounts,
     clock: FakeClock,
+    services: Services,
 ) -> VerifyAuditLogs:
     return VerifyAuditLogs(
         entries=entries,
@@ -158,6 +160,8 @@ def verifier(
         keys=seal_keys,
         accounts=accounts,
         clock=clock,
+        limiter=services.limiter,
+        self_audit=services.self_audit,
     )
 
 
