@@ -7,6 +7,8 @@
 A plan the file names replaces or adds to the built-ins; a key it leaves out of a built-in
 plan keeps the built-in value. Anything malformed stops the service at start, with the
 file and key named, because a silently ignored typo would change how long logs are kept.
+A message names where the problem is and what is expected, never the value found there (a
+key or value that is refused could be a secret pasted into the wrong file).
 """
 
 import tomllib
@@ -18,6 +20,7 @@ from domain.errors import InvalidField
 from domain.plan import DEFAULT_PLANS, Plan, PlanCatalog, plan
 
 _POLICY_KEYS = {"retention_days", "can_download"}
+_EXPECTED_POLICY_KEYS = " and ".join(sorted(_POLICY_KEYS))
 
 
 class PlanFileError(Exception):
@@ -44,9 +47,8 @@ def _read_plans_table(path: Path) -> dict[str, Any]:
         raise PlanFileError(path, None, f"is not valid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise PlanFileError(path, None, "is not valid TOML: it is not UTF-8 text") from None
-    unknown = set(document) - {"plans"}
-    if unknown:
-        raise PlanFileError(path, sorted(unknown)[0], "is not a known key (expected 'plans')")
+    if set(document) - {"plans"}:
+        raise PlanFileError(path, None, "has a top-level key other than 'plans'")
     table = document.get("plans", {})
     if not isinstance(table, dict):
         raise PlanFileError(path, "plans", "must be a table of plans")
@@ -54,19 +56,20 @@ def _read_plans_table(path: Path) -> dict[str, Any]:
 
 
 def _parse_plan(path: Path, name: str, table: Any, default: Plan | None) -> Plan:
-    key = f"plans.{name}"
     try:
-        validation.identifier(name, key)
+        validation.identifier(name, "plan name")
     except InvalidField as exc:
-        raise PlanFileError(path, key, f"is not a valid plan name: it {exc.problem}") from None
+        raise PlanFileError(path, "plans", f"holds a plan name that {exc.problem}") from None
+    key = f"plans.{name}"
     if not isinstance(table, dict) or set(table) != {"auditlog"}:
         raise PlanFileError(path, key, "must hold exactly one table, 'auditlog'")
     policy = table["auditlog"]
     if not isinstance(policy, dict):
         raise PlanFileError(path, f"{key}.auditlog", "must be a table")
-    unknown = set(policy) - _POLICY_KEYS
-    if unknown:
-        raise PlanFileError(path, f"{key}.auditlog.{sorted(unknown)[0]}", "is not a known key")
+    if set(policy) - _POLICY_KEYS:
+        raise PlanFileError(
+            path, f"{key}.auditlog", f"has a key other than {_EXPECTED_POLICY_KEYS}"
+        )
     if default is None:
         missing = _POLICY_KEYS - set(policy)
         if missing:
@@ -86,6 +89,4 @@ def _parse_plan(path: Path, name: str, table: Any, default: Plan | None) -> Plan
     try:
         return plan(name, retention_days=retention_days, can_download=can_download)
     except InvalidField as exc:
-        raise PlanFileError(
-            path, f"{key}.auditlog.retention_days", f"{exc.problem} (got {retention_days!r})"
-        ) from None
+        raise PlanFileError(path, f"{key}.auditlog.retention_days", exc.problem) from None

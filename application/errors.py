@@ -1,4 +1,8 @@
-"""Expected failures of the use cases; adapters turn each into a stable error code."""
+"""Expected failures of the use cases; adapters turn each into a stable error code.
+
+A message names the kind of thing and never the value the caller sent: a refused value may
+be a secret pasted in the wrong place, and the message reaches clients and logs.
+"""
 
 
 class ApplicationError(Exception):
@@ -22,14 +26,14 @@ class Forbidden(ApplicationError):
 
 class NotFound(ApplicationError):
     def __init__(self, kind: str, ident: str) -> None:
-        super().__init__(f"{kind} {ident!r} does not exist")
+        super().__init__(f"the {kind} named does not exist")
         self.kind = kind
         self.ident = ident
 
 
 class Conflict(ApplicationError):
     def __init__(self, kind: str, ident: str) -> None:
-        super().__init__(f"{kind} {ident!r} already exists")
+        super().__init__(f"the {kind} id named is already taken")
         self.kind = kind
         self.ident = ident
 
@@ -46,7 +50,7 @@ class PlanNotConfigured(ApplicationError):
     """An account names a plan this deployment no longer defines: an operator must fix it."""
 
     def __init__(self, plan: str) -> None:
-        super().__init__(f"plan {plan!r} is not configured on this deployment")
+        super().__init__("the account's plan is not configured on this deployment")
         self.plan = plan
 
 

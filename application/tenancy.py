@@ -8,7 +8,7 @@ from domain.errors import UnknownPlan
 from domain.plan import Plan, PlanCatalog
 from domain.tenancy import Account, Application, reserved_application_owner
 
-_NOT_YOURS = "this API key may not use application {!r}"
+_NOT_YOURS = "this API key may not use that application"
 
 
 class Directory:
@@ -48,7 +48,7 @@ async def application_for_recording(
         or application.account != principal.account
         or (principal.application is not None and principal.application != application.id)
     ):
-        raise Forbidden(_NOT_YOURS.format(application_id))
+        raise Forbidden(_NOT_YOURS)
     return application
 
 
@@ -84,15 +84,15 @@ async def _key_scope(
 ) -> tuple[str, str | None]:
     assert principal.account is not None
     if wanted.account is not None and wanted.account != principal.account:
-        raise Forbidden(f"this API key may not read account {wanted.account!r}")
+        raise Forbidden("this API key may not read that account")
     if principal.application is not None:
         if wanted.application not in (None, principal.application):
-            raise Forbidden(_NOT_YOURS.format(wanted.application))
+            raise Forbidden(_NOT_YOURS)
         return principal.account, principal.application
     if wanted.application is not None:
         application = await directory.application(wanted.application)
         if application is None or application.account != principal.account:
-            raise Forbidden(_NOT_YOURS.format(wanted.application))
+            raise Forbidden(_NOT_YOURS)
     return principal.account, wanted.application
 
 
