@@ -9,6 +9,7 @@ from application.ports import Accounts, ApiKeys, Applications, Clock
 from application.principal import Principal
 from application.self_audit import SelfAudit
 from domain import validation
+from domain.credentials import KnownSecrets
 from domain.errors import InvalidField, UnknownPlan
 from domain.plan import PlanCatalog
 from domain.tenancy import (
@@ -26,20 +27,30 @@ def _known_plan(plans: PlanCatalog, name: str) -> str:
     try:
         return plans.get(name).name
     except UnknownPlan:
-        raise InvalidField("plan", f"unknown plan {name!r}") from None
+        raise InvalidField("plan", "is not a plan this deployment offers") from None
 
 
 class CreateAccount:
-    def __init__(self, *, accounts: Accounts, plans: PlanCatalog, audit: SelfAudit) -> None:
+    def __init__(
+        self,
+        *,
+        accounts: Accounts,
+        plans: PlanCatalog,
+        audit: SelfAudit,
+        known_secrets: KnownSecrets | None = None,
+    ) -> None:
         self._accounts = accounts
         self._plans = plans
         self._audit = audit
+        self._known_secrets = known_secrets or KnownSecrets()
 
     async def execute(
         self, principal: Principal, *, account_id: str, name: str, plan: str
     ) -> Account:
         principal.require_operator()
         account = Account(id=account_id, name=name, plan=_known_plan(self._plans, plan))
+        # Shown to the account's keys (viewer) and in its trail: never one of our secrets.
+        validation.without_known_secrets(self._known_secrets, id=account.id, name=account.name)
         with self._audit.administered(
             actions.ACCOUNT_CREATED, principal, application=account_application_id(account.id)
         ) as record:
@@ -72,10 +83,18 @@ class ChangeAccountPlan:
 
 
 class CreateApplication:
-    def __init__(self, *, accounts: Accounts, applications: Applications, audit: SelfAudit) -> None:
+    def __init__(
+        self,
+        *,
+        accounts: Accounts,
+        applications: Applications,
+        audit: SelfAudit,
+        known_secrets: KnownSecrets | None = None,
+    ) -> None:
         self._accounts = accounts
         self._applications = applications
         self._audit = audit
+        self._known_secrets = known_secrets or KnownSecrets()
 
     async def execute(
         self, principal: Principal, *, account_id: str, application_id: str, name: str
@@ -84,6 +103,9 @@ class CreateApplication:
         # Ids starting with `_` are reserved for each account's own application.
         validation.identifier(application_id, "id")
         application = Application(id=application_id, account=account_id, name=name)
+        validation.without_known_secrets(
+            self._known_secrets, id=application.id, name=application.name
+        )
         if await self._accounts.get(account_id) is None:
             raise NotFound("account", account_id)
         with self._audit.administered(
@@ -163,6 +185,7 @@ class RevokeApiKey:
 
     async def execute(self, principal: Principal, *, key_id: str) -> ApiKey:
         principal.require_operator()
+        validation.key_id(key_id)
         with self._audit.administered(actions.KEY_REVOKED, principal) as record:
             key = await self._keys.revoke(key_id)
             if key is None:

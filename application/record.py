@@ -1,5 +1,6 @@
 """Use cases: record one audit event, or a batch of them all or nothing."""
 
+import dataclasses
 import hashlib
 from collections.abc import Sequence
 
@@ -9,6 +10,8 @@ from application.ports import AuditEntryRepository, Clock, IdGenerator
 from application.principal import Principal
 from application.rate_limit import RateLimiter
 from application.tenancy import Directory, application_for_recording, plan_of
+from domain import validation
+from domain.credentials import KnownSecrets
 from domain.entry import AuditEntry, AuditEvent
 from domain.errors import InvalidField
 from domain.plan import PlanCatalog
@@ -16,6 +19,10 @@ from domain.retention import RetentionPolicy
 from domain.tenancy import Scope
 
 MAX_BATCH = 1_000
+_FIELDS = tuple(f.name for f in dataclasses.fields(AuditEvent))
+# Fields the service's own events take from a caller's request (its Origin): dropped when
+# they hold a secret, so the event is still recorded.
+_ORIGIN_FIELDS = frozenset({"ip", "user_agent", "request_id"})
 
 
 class Ingestion:
@@ -29,8 +36,10 @@ class Ingestion:
         clock: Clock,
         ids: IdGenerator,
         limiter: RateLimiter,
+        known_secrets: KnownSecrets | None = None,
     ) -> None:
         self._limiter = limiter
+        self._known_secrets = known_secrets or KnownSecrets()
         self.recorded = 0
         """Entries handed to the repository so far (for metrics)."""
         self._directory = directory
@@ -52,11 +61,12 @@ class Ingestion:
         # Each application and account is looked up once per request, however many events.
         owners: dict[str, tuple[str, RetentionPolicy]] = {}
         entries = []
-        for index, event in enumerate(events):
+        for index, given in enumerate(events):
             try:
+                event = self._without_secrets(principal, given)
                 if event.application not in owners:
                     owners[event.application] = await self._owner(principal, event.application)
-            except (Forbidden, NotFound, PlanNotConfigured) as exc:
+            except (Forbidden, NotFound, PlanNotConfigured, InvalidField) as exc:
                 if batch:
                     raise BatchItemError(index, exc) from None
                 raise
@@ -75,6 +85,26 @@ class Ingestion:
                 )
             )
         return entries
+
+    def _without_secrets(self, principal: Principal, event: AuditEvent) -> AuditEvent:
+        """The event, if no field holds one of the service's own secrets.
+
+        A caller's event is refused naming the field. The service's own events carry what a
+        request's headers said (user agent, request id): those fields are dropped instead."""
+        if not self._known_secrets:
+            return event
+        found = [
+            name
+            for name in _FIELDS
+            if isinstance(value := getattr(event, name), str)
+            and self._known_secrets.contains(value)
+        ]
+        if not found:
+            return event
+        if principal.is_system and _ORIGIN_FIELDS.issuperset(found):
+            dropped: dict[str, str | None] = dict.fromkeys(found)
+            return dataclasses.replace(event, **dropped)  # type: ignore[arg-type]
+        raise InvalidField(found[0], validation.CREDENTIAL_PROBLEM)
 
     async def _owner(
         self, principal: Principal, application_id: str

@@ -35,6 +35,7 @@ from application.self_audit import SelfAudit
 from application.tenancy import Directory
 from application.verify import VerifyAuditLogs
 from application.viewer import DescribeViewer
+from domain.credentials import KnownSecrets
 from domain.plan import PlanCatalog
 
 
@@ -92,12 +93,20 @@ class Services:
         export_link_ttl: timedelta = timedelta(minutes=5),
         interceptor: EmitterConfig | None = None,
         rate_limits: RateLimits | None = None,
+        known_secrets: KnownSecrets | None = None,
     ) -> "Services":
+        # Text that holds one of these is never stored; the operator token at the least.
+        known = known_secrets or KnownSecrets(operator_token)
         directory = Directory(ports.accounts, ports.applications)
         # No limits unless asked for: the app passes its settings (limits on by default there).
         limiter = RateLimiter(rate_limits or RateLimits(enabled=False))
         ingestion = Ingestion(
-            directory=directory, plans=plans, clock=ports.clock, ids=ports.ids, limiter=limiter
+            directory=directory,
+            plans=plans,
+            clock=ports.clock,
+            ids=ports.ids,
+            limiter=limiter,
+            known_secrets=known,
         )
         record_many = RecordAuditEvents(entries=ports.entries, ingestion=ingestion)
         # The service records its own events through the same interceptor it offers.
@@ -123,12 +132,17 @@ class Services:
                 self_audit=audit,
                 limiter=limiter,
             ),
-            create_account=CreateAccount(accounts=ports.accounts, plans=plans, audit=audit),
+            create_account=CreateAccount(
+                accounts=ports.accounts, plans=plans, audit=audit, known_secrets=known
+            ),
             change_account_plan=ChangeAccountPlan(
                 accounts=ports.accounts, plans=plans, audit=audit
             ),
             create_application=CreateApplication(
-                accounts=ports.accounts, applications=ports.applications, audit=audit
+                accounts=ports.accounts,
+                applications=ports.applications,
+                audit=audit,
+                known_secrets=known,
             ),
             issue_api_key=IssueApiKey(
                 accounts=ports.accounts,

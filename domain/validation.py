@@ -15,7 +15,7 @@ import unicodedata
 
 import idna
 
-from domain.credentials import looks_like_credential
+from domain.credentials import KnownSecrets, looks_like_credential
 from domain.errors import InvalidField
 
 ACTION_MAX = 64
@@ -29,6 +29,8 @@ _ACTION = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 # An account's reserved application: `_` and the account id. Created ids cannot start with `_`.
 _APPLICATION_ID = re.compile(r"_?[a-z0-9][a-z0-9_-]{0,62}")
+# An API key's id: 8 random bytes in lowercase hex (the secret's `alk_<id>_` part).
+_KEY_ID = re.compile(r"[0-9a-f]{16}")
 _LOCAL_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+")
 _DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 # The longest address text: IPv6 with an embedded IPv4 (`ffff:...:255.255.255.255`).
@@ -57,6 +59,12 @@ def identifier(value: str, field: str) -> str:
             field,
             "must be 1 to 63 characters of a-z, 0-9, '_' or '-', starting with a letter or digit",
         )
+    return value
+
+
+def key_id(value: str, field: str = "id") -> str:
+    if not _KEY_ID.fullmatch(value):
+        raise InvalidField(field, "must be an API key id: 16 lowercase hexadecimal digits")
     return value
 
 
@@ -188,21 +196,30 @@ def text(value: str, field: str, max_length: int) -> str:
 
 
 def name(value: str, field: str = "name") -> str:
-    """An account's or application's name: shown to its tenant, so no credential either."""
     cleaned = value.strip()
     if not cleaned:
         raise InvalidField(field, "must not be blank")
-    return free_text(cleaned, field, NAME_MAX)
+    return text(cleaned, field, NAME_MAX)
+
+
+# One wording for a credential-shaped value and for one of the service's own secrets: the
+# answer must not tell a caller that it has guessed a secret rather than sent a token.
+CREDENTIAL_PROBLEM = "must not contain credentials such as tokens, API keys or passwords"
 
 
 def free_text(value: str, field: str, max_length: int) -> str:
     """Caller-written text kept in an entry: printable, bounded, and holding no credential."""
     checked = text(value, field, max_length)
     if looks_like_credential(checked):
-        raise InvalidField(
-            field, "must not contain credentials such as tokens, API keys or passwords"
-        )
+        raise InvalidField(field, CREDENTIAL_PROBLEM)
     return checked
+
+
+def without_known_secrets(known: KnownSecrets, **values: str | None) -> None:
+    """Refuse, naming the first field, a value that holds one of the service's own secrets."""
+    for field, value in values.items():
+        if value and known.contains(value):
+            raise InvalidField(field, CREDENTIAL_PROBLEM)
 
 
 def optional_text(value: str | None, field: str, max_length: int) -> str | None:

@@ -39,6 +39,7 @@ from application.ports import (
     Seals,
 )
 from application.services import Ports, Services
+from domain.credentials import KnownSecrets
 from entrypoints import config
 from entrypoints.config import ConfigError
 from entrypoints.settings import Settings
@@ -98,6 +99,11 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
         "every instance must accept the export links of the others",
     )
     keys = config.seal_keys(settings)
+    seal_key = settings.seals.signing_key
+    # Refused in anything stored, and redacted from every log line (domain/credentials.py).
+    known_secrets = KnownSecrets(
+        operator_token, signing_key, None if seal_key is None else seal_key.get_secret_value()
+    )
     metrics = Metrics()
 
     @asynccontextmanager
@@ -145,6 +151,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
             export_link_ttl=config.export_link_ttl(settings),
             interceptor=config.emitter_config(settings),
             rate_limits=config.rate_limits(settings),
+            known_secrets=known_secrets,
         )
         metrics.watch(services)
         services.emitter.start()
@@ -173,10 +180,12 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
         redoc_url=None,
         openapi_url=None,
     )
+    app.state.known_secrets = known_secrets
     app.add_middleware(
         ObservedRequests,
         metrics=metrics,
         max_body_bytes=settings.limits.body_bytes,
+        known_secrets=known_secrets,
         body_timeout_seconds=settings.server.body_timeout_seconds,
     )
 

@@ -34,15 +34,17 @@ def main() -> int:
     except SettingsError as exc:
         log.error("%s", exc)
         return 2
-    configure_logging(
-        level=settings.server.log_level,
-        development=settings.server.environment == "development",
-    )
     try:
         app = create_app(settings)
     except (ConfigError, PlanFileError) as exc:
         log.error("%s", exc)
         return 2
+    # Once the app knows the service's own secrets, so that every log line redacts them.
+    configure_logging(
+        level=settings.server.log_level,
+        development=settings.server.environment == "development",
+        known_secrets=app.state.known_secrets,
+    )
     options = client_options(settings)
     if options.uri is not None:
         # Fail fast, with a message instead of a traceback, when the database is not there.

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.observability.context import RequestInfo, current_request, request_id_from
 from adapters.observability.metrics import Metrics
+from domain.credentials import KnownSecrets
 
 log = logging.getLogger("auditlog.request")
 
@@ -57,10 +58,12 @@ class ObservedRequests:
         metrics: Metrics,
         max_body_bytes: int,
         body_timeout_seconds: float,
+        known_secrets: KnownSecrets | None = None,
     ) -> None:
         self._app = app
         self._metrics = metrics
         self._max_body = max_body_bytes
+        self._known_secrets = known_secrets
         self._body_timeout = body_timeout_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -69,7 +72,9 @@ class ObservedRequests:
             return
         headers = Headers(scope=scope)
         route, operation = route_of(scope["path"])
-        info = RequestInfo(request_id=request_id_from(headers.get("x-request-id")))
+        info = RequestInfo(
+            request_id=request_id_from(headers.get("x-request-id"), self._known_secrets)
+        )
         scope.setdefault("state", {})["request_id"] = info.request_id
         token = current_request.set(info)
         status = 500

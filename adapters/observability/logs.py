@@ -2,8 +2,8 @@
 
 Every record, the service's own and those of uvicorn and the libraries, passes through one
 formatter. It adds the request id of the request being served and removes anything shaped
-like an email address or a credential, as a last line of defence: the code already avoids
-logging them.
+like an email address or a credential, and the service's own secrets once the app has
+named them, as a last line of defence: the code already avoids logging them.
 """
 
 import logging
@@ -14,13 +14,16 @@ from typing import Any
 import structlog
 
 from adapters.observability.context import current_request
-from domain.credentials import redact_credentials
+from domain.credentials import KnownSecrets, redact_credentials
 
 # Local parts with / or * are legal but rare; excluding them keeps `mongodb://***@host` intact.
 _EMAIL = re.compile(r"[^\s@<>()\"',;:\[\]/*]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 
 
-def scrub(text: str) -> str:
+def scrub(text: str, known_secrets: KnownSecrets | None = None) -> str:
+    # The known secrets first: replacing an email or a token inside one could break it up.
+    if known_secrets:
+        text = known_secrets.redact(text)
     return redact_credentials(_EMAIL.sub("[email]", text))
 
 
@@ -29,19 +32,24 @@ def _drop_color(_: Any, __: str, event: MutableMapping[str, Any]) -> Mapping[str
     return event
 
 
-def _scrubbed(value: Any) -> Any:
-    if isinstance(value, str):
-        return scrub(value)
-    if isinstance(value, Mapping):
-        return {key: _scrubbed(item) for key, item in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_scrubbed(item) for item in value]
-    return value
+class _ScrubEvent:
+    """The processor: field by field, nested values too (scrubbing the rendered line could
+    break its JSON)."""
 
+    def __init__(self, known_secrets: KnownSecrets | None) -> None:
+        self._known_secrets = known_secrets
 
-def _scrub_event(_: Any, __: str, event: MutableMapping[str, Any]) -> Mapping[str, Any]:
-    # Field by field, nested values too (scrubbing the rendered line could break its JSON).
-    return {key: _scrubbed(value) for key, value in event.items()}
+    def __call__(self, _: Any, __: str, event: MutableMapping[str, Any]) -> Mapping[str, Any]:
+        return {key: self._scrubbed(value) for key, value in event.items()}
+
+    def _scrubbed(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return scrub(value, self._known_secrets)
+        if isinstance(value, Mapping):
+            return {key: self._scrubbed(item) for key, item in value.items()}
+        if isinstance(value, list | tuple | set | frozenset):
+            return [self._scrubbed(item) for item in value]
+        return value
 
 
 def _add_request_id(_: Any, __: str, event: MutableMapping[str, Any]) -> Mapping[str, Any]:
@@ -51,7 +59,9 @@ def _add_request_id(_: Any, __: str, event: MutableMapping[str, Any]) -> Mapping
     return event
 
 
-def configure_logging(*, level: str, development: bool) -> None:
+def configure_logging(
+    *, level: str, development: bool, known_secrets: KnownSecrets | None = None
+) -> None:
     renderer: Any = (
         structlog.dev.ConsoleRenderer(colors=False)
         if development
@@ -69,7 +79,7 @@ def configure_logging(*, level: str, development: bool) -> None:
             _drop_color,
             _add_request_id,
             structlog.processors.format_exc_info,
-            _scrub_event,
+            _ScrubEvent(known_secrets),
             renderer,
         ],
     )
