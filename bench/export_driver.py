@@ -149,6 +149,8 @@ class Body:
     """Line ends seen: rows for NDJSON, rows and the header for CSV."""
     messages: int = 0
     complete: bool = False
+    trailer_size: int = 0
+    """Bytes of an NDJSON export's trailer (the last chunk, written on its own)."""
 
 
 async def download(app: FastAPI, url: str, line_end: bytes = b"\n") -> Body:
@@ -173,6 +175,8 @@ async def download(app: FastAPI, url: str, line_end: bytes = b"\n") -> Body:
             body.messages += 1
             body.bytes += len(chunk)
             body.rows += chunk.count(line_end)
+            if chunk:
+                body.trailer_size = len(chunk) if chunk.startswith(b'{"_export"') else 0
             if not message.get("more_body", False):
                 body.complete = True
                 finished.set()

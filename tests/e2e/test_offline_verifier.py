@@ -668,3 +668,8 @@ async def test_a_key_bound_to_one_application_gets_no_other_applications_ids_or_
     assert failed(required), required
     # Still checked whole: a deleted row fails.
     assert failed(await verify(bound.write(bound.entries[1:]), "--keys", str(bound.keys)))
+    # Nor through verification, its errors or counts.
+    _, portal_reader = await trail.api.issue_key("acme", ["READ"], "portal")
+    refused = await trail.api.gql("{ verifyAuditLogs { ok entriesVerified } }", token=portal_reader)
+    assert refused.code == "FORBIDDEN"
+    assert not any(e["id"] in str(refused.body) or e["digest"] in str(refused.body) for e in admin)
