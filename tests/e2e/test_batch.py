@@ -1,5 +1,6 @@
 """recordAuditEvents: 1 to 1000 events, all or nothing, persisted with one insert_many."""
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -118,3 +119,35 @@ async def test_a_full_batch_is_one_insert_many_not_a_loop_of_inserts(
     assert result.data["recordAuditEvents"]["recorded"] == 1000
     assert calls == [("insert_many", 1000)]
     assert len(await api.all_ids(OPERATOR_TOKEN, application="portal")) == 1000
+
+
+async def test_a_full_batch_hands_the_event_loop_back_while_it_is_validated(
+    api: Api, tenants: Tenants
+) -> None:
+    # Validation runs in a worker thread and ingestion yields every hundred events: other
+    # requests (here, a task that only counts its turns) keep being served meanwhile.
+    inputs = [login(email=f"user{n}@example.com", reason="invalid password") for n in range(1000)]
+    turns = 0
+    done = asyncio.Event()
+
+    async def count_turns() -> None:
+        nonlocal turns
+        while not done.is_set():
+            turns += 1
+            await asyncio.sleep(0)
+
+    await api.settle()
+    counter = asyncio.create_task(count_turns())
+    await asyncio.sleep(0)
+    before = turns
+    result = await api.http.post(
+        "/graphql",
+        json={"query": RECORD_MANY, "variables": {"inputs": inputs}},
+        headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"},
+    )
+    done.set()
+    await counter
+
+    assert result.json()["data"]["recordAuditEvents"]["recorded"] == 1000
+    # Ingestion alone yields 9 times; the worker thread gives the loop many more turns.
+    assert turns - before >= 30
