@@ -261,6 +261,8 @@ async def test_graphiql_in_development_keeps_no_headers_and_reads_nothing_from_t
     assert "graphiql" in page.lower()
     assert "shouldPersistHeaders: false" in page
     assert "shouldPersistHeaders: true" not in page
+    # Its history would keep the headers in localStorage anyway: it is given memory instead.
+    assert "storage: memoryStorage" in page
     for absent in ("location.search", "revokeApiKey", "Cookies", "subscriptionUrl"):
         assert absent not in page
 
