@@ -286,9 +286,10 @@ def test_a_download_in_flight_when_sigterm_arrives_completes_with_every_row(
         body.extend(chunks)
 
     lines = b"".join(body).decode().splitlines()
-    rows = [json.loads(line) for line in lines]
+    *rows, trailer = [json.loads(line) for line in lines]
     assert len(rows) == ROWS
     assert all(row.get("action") == "auth.login" for row in rows)  # no {"_error": ...} line
+    assert trailer["_export"]["count"] == ROWS  # signed only once every row went out
     assert len({row["id"] for row in rows}) == ROWS
     assert_stopped_by_sigterm(server.wait())
     # The download ended after the shutdown began, and before the application stopped.
