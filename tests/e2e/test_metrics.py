@@ -123,6 +123,8 @@ async def test_the_page_is_prometheus_text_with_every_family(api: Api, tenants: 
         "auditlog_export_rows": "counter",
         "auditlog_rate_limited": "counter",
         "auditlog_unknown_credentials": "counter",
+        "auditlog_auth_failures": "counter",
+        "auditlog_rejected_key_attempts_folded": "counter",
     }
     assert not [s.name for s in page.samples() if s.name.endswith("_created")]
 
@@ -340,7 +342,7 @@ async def test_requests_refused_by_a_rate_limit_are_counted_by_kind() -> None:
         after = await scrape(api)
 
     limited = "auditlog_rate_limited_total"
-    assert before.label_values("kind") == {"read", "record"}
+    assert before.label_values("kind") == {"read", "record", "auth"}
     assert delta(before, middle, limited, kind="read") == 2
     assert delta(before, middle, limited, kind="record") == 0
     assert delta(middle, after, limited, kind="record") == 1
