@@ -28,7 +28,12 @@ from application.ports import (
     SealSigner,
 )
 from application.query import QueryAuditLogs
-from application.rate_limit import RateLimiter, RateLimits
+from application.rate_limit import (
+    AuthFailureLimits,
+    FailedAuthentications,
+    RateLimiter,
+    RateLimits,
+)
 from application.record import Ingestion, RecordAuditEvent, RecordAuditEvents
 from application.sealing import SealingConfig, SealTrail
 from application.self_audit import SelfAudit
@@ -59,6 +64,7 @@ class SealKeyPair(SealSigner, SealKeys, Protocol):
 class Services:
     plans: PlanCatalog
     limiter: RateLimiter
+    failed_authentications: FailedAuthentications
     ingestion: Ingestion
     emitter: AuditEmitter
     """Carries the service's own audit events; the entrypoint starts and stops it."""
@@ -93,6 +99,7 @@ class Services:
         export_link_ttl: timedelta = timedelta(minutes=5),
         interceptor: EmitterConfig | None = None,
         rate_limits: RateLimits | None = None,
+        auth_failure_limits: AuthFailureLimits | None = None,
         known_secrets: KnownSecrets | None = None,
     ) -> "Services":
         # Text that holds one of these is never stored; the operator token at the least.
@@ -113,15 +120,20 @@ class Services:
         emitter = AuditEmitter(RecordingSink(record_many), interceptor)
         auditor = Auditor(emitter)
         audit = SelfAudit(auditor)
+        failures = FailedAuthentications(auth_failure_limits or AuthFailureLimits(enabled=False))
         return cls(
             plans=plans,
             limiter=limiter,
+            failed_authentications=failures,
             ingestion=ingestion,
             emitter=emitter,
             auditor=auditor,
             self_audit=audit,
             authenticate=Authenticate(
-                keys=ports.keys, operator_token=operator_token, self_audit=audit
+                keys=ports.keys,
+                operator_token=operator_token,
+                self_audit=audit,
+                failures=failures,
             ),
             record=RecordAuditEvent(entries=ports.entries, ingestion=ingestion),
             record_many=record_many,
@@ -178,6 +190,8 @@ class Services:
                 keys=seal_keys,
                 accounts=ports.accounts,
                 clock=ports.clock,
+                limiter=limiter,
+                self_audit=audit,
             ),
             download_export=DownloadExport(
                 directory=directory,

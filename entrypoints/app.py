@@ -152,6 +152,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
             interceptor=config.emitter_config(settings),
             rate_limits=config.rate_limits(settings),
             known_secrets=known_secrets,
+            auth_failure_limits=config.auth_failure_limits(settings),
         )
         metrics.watch(services)
         services.emitter.start()
@@ -170,6 +171,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
                 with contextlib.suppress(asyncio.CancelledError):
                     await sealer
             # Requests have finished: flush the service's own audit events, then disconnect.
+            services.self_audit.flush_rejections()
             await services.emitter.stop()
             await store.close()
 

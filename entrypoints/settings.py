@@ -83,6 +83,9 @@ class RateLimitSettings(BaseSettings):
     read_burst: int = Field(default=30, ge=1)
     operator: bool = False
     """Whether the operator is limited too (off by default)."""
+    auth_failures_per_second: float = Field(default=1.0, gt=0)
+    auth_failures_burst: int = Field(default=20, ge=1)
+    """Failed authentications per source address and per key id before RATE_LIMITED."""
 
 
 class StoreSettings(BaseSettings):

@@ -36,6 +36,8 @@ def settings(**access: object) -> Settings:
             record_burst=100_000,
             read_per_second=10_000,
             read_burst=100_000,
+            auth_failures_per_second=10_000,
+            auth_failures_burst=100_000,
         ),
     )
 
