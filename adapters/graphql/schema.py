@@ -21,7 +21,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from adapters.graphql.context import Context
-from adapters.graphql.errors import classify
+from adapters.graphql.errors import classify, schema_names
 from adapters.graphql.execution import PlainObjectsExecution
 from adapters.graphql.gate import AuthenticateFirst, ValidationCacheAfterGate
 from adapters.graphql.limits import ValidationRules, validation_rules
@@ -49,8 +49,9 @@ class AuditLogSchema(strawberry.Schema):
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         # Every error passes here once, before the response is built.
+        names = schema_names(self._schema)
         for error in errors:
-            classify(error)
+            classify(error, names)
 
 
 def build_schema(
