@@ -18,6 +18,7 @@ import orjson
 from cross_web import HTTPException
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry.http import GraphQLRequestData
+from strawberry.schema.exceptions import CannotGetOperationTypeError
 
 # The deepest JSON a request needs is about five levels (body, variables, a list of inputs,
 # an input, its value); Python code that walks a value recursively fails near 1000.
@@ -103,6 +104,12 @@ def refusal(error: HTTPException) -> Response:
         # Strawberry's answer to a browser when no GraphiQL is served.
         message = "GraphiQL is served only with AUDITLOG_ENVIRONMENT=development"
         return _error_response(404, message, {"code": "NOT_FOUND"})
+    if isinstance(error.__cause__, CannotGetOperationTypeError):
+        # Strawberry's own message quotes the operationName sent, which may be a secret.
+        error = RequestRefused(
+            400, "names no operation of the document, or is needed to choose one",
+            field="operationName",
+        )  # fmt: skip
     extensions: dict[str, object] = {"code": "BAD_USER_INPUT"}
     field = getattr(error, "field", None)
     if field is not None:

@@ -14,7 +14,7 @@ import pytest
 from entrypoints.app import create_app
 from entrypoints.settings import ServerSettings
 from tests.e2e.api import OPERATOR_TOKEN, Api
-from tests.e2e.conftest import settings
+from tests.e2e.conftest import Tenants, settings
 
 AUTH = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 JSON = {**AUTH, "Content-Type": "application/json"}
@@ -284,3 +284,17 @@ async def test_graphiql_runs_only_its_own_script_and_cannot_be_framed(
     external = re.findall(r"<script[^>]*\bsrc=[^>]*>", response.text)
     assert external
     assert all("integrity=" in tag for tag in external)
+
+
+async def test_an_unknown_operation_name_is_a_400_that_does_not_quote_it(
+    api: Api, tenants: Tenants
+) -> None:
+    response = await api.http.post(
+        "/graphql",
+        json={"query": "query A { plans { name } }", "operationName": "hunter2-secret"},
+        headers={"Authorization": f"Bearer {tenants.acme_read}"},
+    )
+
+    assert response.status_code == 400
+    assert refusal(response) == {"code": "BAD_USER_INPUT", "field": "operationName"}
+    assert "hunter2" not in response.text
