@@ -245,7 +245,7 @@ class TestOneLinePerRequest:
             ("POST", "/graphql", 200, "plans", "ok"),
             ("GET", "/healthz", 200, "healthz", "ok"),
             ("GET", "unmatched", 404, "unmatched", "HTTP_404"),
-            ("POST", "/graphql", 400, "graphql", "HTTP_400"),
+            ("POST", "/graphql", 415, "graphql", "HTTP_415"),
         ]  # fmt: skip
         assert len(request_log.lines) == 5
 
