@@ -1,6 +1,5 @@
 """recordAuditEvents: 1 to 1000 events, all or nothing, persisted with one insert_many."""
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -8,6 +7,7 @@ import pytest
 from adapters.mongo.documents import AuditLogDocument
 from tests.e2e.api import ENTRY_FIELDS, OPERATOR_TOKEN, Api
 from tests.e2e.conftest import Tenants
+from tests.loop_turns import turns_taken
 
 RECORD_MANY = f"""mutation($inputs: [AuditEventInput!]!) {{
   recordAuditEvents(inputs: $inputs) {{ recorded entries {{ {ENTRY_FIELDS} }} }}
@@ -127,27 +127,14 @@ async def test_a_full_batch_hands_the_event_loop_back_while_it_is_validated(
     # Validation runs in a worker thread and ingestion yields every hundred events: other
     # requests (here, a task that only counts its turns) keep being served meanwhile.
     inputs = [login(email=f"user{n}@example.com", reason="invalid password") for n in range(1000)]
-    turns = 0
-    done = asyncio.Event()
-
-    async def count_turns() -> None:
-        nonlocal turns
-        while not done.is_set():
-            turns += 1
-            await asyncio.sleep(0)
-
     await api.settle()
-    counter = asyncio.create_task(count_turns())
-    await asyncio.sleep(0)
-    before = turns
-    result = await api.http.post(
-        "/graphql",
-        json={"query": RECORD_MANY, "variables": {"inputs": inputs}},
-        headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"},
-    )
-    done.set()
-    await counter
+    async with turns_taken() as turns:
+        result = await api.http.post(
+            "/graphql",
+            json={"query": RECORD_MANY, "variables": {"inputs": inputs}},
+            headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"},
+        )
 
     assert result.json()["data"]["recordAuditEvents"]["recorded"] == 1000
     # Ingestion alone yields 9 times; the worker thread gives the loop many more turns.
-    assert turns - before >= 30
+    assert turns.count >= 30

@@ -1,7 +1,6 @@
 """What a verification costs: read tokens in proportion to what it checks, an audit entry
 like any read, and the event loop handed back while it works."""
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
@@ -24,6 +23,7 @@ from tests.fakes import (
     InMemorySealerState,
     InMemorySeals,
 )
+from tests.loop_turns import turns_taken
 from tests.unit.application.sealing.conftest import closes, window
 from tests.unit.application.support import KeyFactory
 from tests.unit.application.test_rate_limit import FakeMonotonic
@@ -175,21 +175,8 @@ async def test_a_long_verification_hands_the_event_loop_back_as_it_goes(
     fill_window(put, 0, count // 2)
     fill_window(put, 1, count // 2)
     await seal_at(closes(1))
-    ticks = 0
-    stop = asyncio.Event()
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while not stop.is_set():
-            ticks += 1
-            await asyncio.sleep(0)
-
-    running = asyncio.create_task(ticker())
-    await asyncio.sleep(0)
-    before = ticks
-    findings = await verifier.execute(Principal.operator(), account="acme")
-    stop.set()
-    await running
+    async with turns_taken() as turns:
+        findings = await verifier.execute(Principal.operator(), account="acme")
 
     assert findings.entries_verified == count
-    assert ticks - before >= count // YIELD_EVERY
+    assert turns.count >= count // YIELD_EVERY
