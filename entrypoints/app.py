@@ -189,6 +189,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
         max_body_bytes=settings.limits.body_bytes,
         known_secrets=known_secrets,
         body_timeout_seconds=settings.server.body_timeout_seconds,
+        send_timeout_seconds=settings.server.send_timeout_seconds,
     )
 
     async def graphql_context(request: Request) -> Context:

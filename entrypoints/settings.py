@@ -33,6 +33,9 @@ class ServerSettings(BaseSettings):
     """From a connection's opening (or its previous response) to a request's complete headers."""
     body_timeout_seconds: float = Field(default=30.0, gt=0, le=3_600)
     """From a request's headers to its complete body; past it the answer is 408."""
+    send_timeout_seconds: float = Field(default=30.0, gt=0, le=3_600)
+    """How long a response may wait for a client that reads none of it; past it the
+    connection is closed."""
     keep_alive_seconds: int = Field(default=5, ge=1, le=600)
     """How long an idle connection is kept open after a response."""
     max_connections: int = Field(default=1_000, ge=1, le=1_000_000)

@@ -50,6 +50,10 @@ def route_of(path: str) -> tuple[str, str]:
     return "unmatched", "unmatched"
 
 
+class _ClientNotReading(Exception):
+    """The client read none of the response for the send deadline."""
+
+
 class ObservedRequests:
     def __init__(
         self,
@@ -58,6 +62,7 @@ class ObservedRequests:
         metrics: Metrics,
         max_body_bytes: int,
         body_timeout_seconds: float,
+        send_timeout_seconds: float,
         known_secrets: KnownSecrets | None = None,
     ) -> None:
         self._app = app
@@ -65,6 +70,7 @@ class ObservedRequests:
         self._max_body = max_body_bytes
         self._known_secrets = known_secrets
         self._body_timeout = body_timeout_seconds
+        self._send_timeout = send_timeout_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -78,7 +84,7 @@ class ObservedRequests:
         scope.setdefault("state", {})["request_id"] = info.request_id
         token = current_request.set(info)
         status = 500
-        responded = False
+        responded = abandoned = False
         started = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
@@ -93,10 +99,21 @@ class ObservedRequests:
                     *(h for h in SECURITY_HEADERS if h[0] not in present),
                     (b"x-request-id", info.request_id.encode()),
                 ]
-            await send(message)
+            # A client that stops reading would hold the connection, the task and what the
+            # response reads from (an export's cursor) for ever.
+            try:
+                async with asyncio.timeout(self._send_timeout):
+                    await send(message)
+            except TimeoutError:
+                raise _ClientNotReading from None
 
         try:
             await self._with_body(scope, receive, send_with_id, headers, route)
+        except _ClientNotReading:
+            # The response stays unfinished, so uvicorn closes the connection.
+            log.warning("the client read nothing for %g seconds: response abandoned",
+                        self._send_timeout)  # fmt: skip
+            abandoned = True
         except Exception:
             # Unexpected: the client gets the same JSON shape as every other error, with the
             # headers above; the exception goes on to be logged with its trace.
@@ -109,7 +126,9 @@ class ObservedRequests:
             if info.operation is None:
                 # Not a GraphQL operation (or refused before one ran): name it by route.
                 info.operation = operation
-                info.outcome = "ok" if status < 400 else f"HTTP_{status}"
+                info.outcome = (
+                    "CLIENT_TOO_SLOW" if abandoned else "ok" if status < 400 else f"HTTP_{status}"
+                )
                 self._metrics.observe(info.operation, info.outcome, seconds)
             log.log(
                 logging.DEBUG if operation in _QUIET else logging.INFO,

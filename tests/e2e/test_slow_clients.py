@@ -11,6 +11,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from functools import partial
 from typing import Any
 
 import httpx
@@ -162,18 +163,19 @@ def test_connections_past_the_cap_are_answered_503_until_one_closes() -> None:
         assert httpx.get(f"{url}/healthz").status_code == 200
 
 
+def graphql(url: str, query: str, headers: dict[str, str], **variables: Any) -> Any:
+    body = httpx.post(
+        f"{url}/graphql", json={"query": query, "variables": variables}, headers=headers, timeout=60
+    ).json()
+    assert not body.get("errors"), body
+    return body["data"]
+
+
 def _viewed_from(url: str, forwarded_for: str) -> Any:
     """The address recorded on the service's own `portal.audit_logs.viewed` entry for a read
     sent from loopback with this X-Forwarded-For."""
     operator = {"Authorization": f"Bearer {TOKEN}"}
-
-    def gql(query: str, headers: dict[str, str], **variables: Any) -> Any:
-        body = httpx.post(
-            f"{url}/graphql", json={"query": query, "variables": variables}, headers=headers
-        ).json()
-        assert not body.get("errors"), body
-        return body["data"]
-
+    gql = partial(graphql, url)
     gql('mutation { createAccount(id: "acme", name: "Acme", plan: "pro") { id } }', operator)
     secret = gql('mutation { issueApiKey(account: "acme", scopes: [READ]) { secret } }', operator)[
         "issueApiKey"
@@ -223,3 +225,53 @@ def test_a_trusted_proxy_that_is_not_an_address_is_refused_without_quoting_it() 
 def test_only_the_named_proxies_are_believed() -> None:
     with server(trusted_proxies="10.0.0.0/8") as url:
         assert _viewed_from(url, "203.0.113.9") == "127.0.0.1"
+
+
+def test_a_client_that_reads_nothing_of_a_download_is_let_go() -> None:
+    with server(send_timeout_seconds="1", rate_limit_enabled="false") as url:
+        operator = {"Authorization": f"Bearer {TOKEN}"}
+        gql = partial(graphql, url)
+        gql('mutation { createAccount(id: "acme", name: "Acme", plan: "pro") { id } }', operator)
+        gql(
+            'mutation { createApplication(account: "acme", id: "web", name: "W") { id } }', operator
+        )
+        key = {"Authorization": "Bearer " + gql(
+            'mutation { issueApiKey(account: "acme", scopes: [RECORD, EXPORT]) { secret } }',
+            operator,
+        )["issueApiKey"]["secret"]}  # fmt: skip
+        # Far more than the socket buffers hold between the server and a client reading
+        # nothing (a few MB on loopback), so that the server must wait for the client.
+        event = {
+            "application": "web",
+            "action": "auth.login",
+            "success": True,
+            "email": "user@example.com",
+            "userAgent": "u" * 400,
+            "requestId": "r" * 60,
+        }
+        for _ in range(12):
+            gql(
+                "mutation($i: [AuditEventInput!]!) { recordAuditEvents(inputs: $i) { recorded } }",
+                key,
+                i=[event] * 1000,
+            )
+        link = gql(
+            "{ exportAuditLogs(format: NDJSON) { url } }", key
+        )["exportAuditLogs"]["url"]  # fmt: skip
+
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        with sock:
+            sock.connect(("127.0.0.1", int(url.rsplit(":", 1)[1])))
+            path = httpx.URL(link).raw_path.decode()
+            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            time.sleep(4)  # reading nothing, well past the 1 s send deadline
+
+            received = b""
+            sock.settimeout(WAIT)
+            while chunk := sock.recv(1 << 20):
+                received += chunk
+
+        assert received.startswith(b"HTTP/1.1 200")
+        # Cut off: the chunked body never got its last chunk.
+        assert not received.endswith(b"0\r\n\r\n")
