@@ -1,8 +1,6 @@
 """Input at the edges of what libraries parse, over HTTP: each is BAD_USER_INPUT naming the field,
 never a traceback, and no error message quotes the value it refused."""
 
-
-
 import json
 from typing import Any
 

@@ -1,7 +1,5 @@
 """DateTime input: one strict form (RFC 3339), refused with a reason and never the value."""
 
-
-
 from datetime import UTC, datetime
 
 import pytest
