@@ -4,8 +4,6 @@ The operator token here is human-chosen and shaped like a plain identifier, so t
 credential patterns let it through: only knowing it catches it.
 """
 
-
-
 import base64
 import json
 import logging
