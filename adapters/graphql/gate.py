@@ -9,18 +9,25 @@ once per request, so resolvers asking again cost nothing and the refusal is coun
 
 from collections.abc import AsyncIterator, Iterator
 
-from graphql import GraphQLError
+from graphql import DocumentNode, GraphQLError, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension, ValidationCache
 
 from adapters.graphql.context import Context
 from adapters.graphql.document import introspection_only
 from application.errors import Unauthenticated
+from domain.errors import InvalidField
 
 
 class AuthenticateFirst(SchemaExtension):
     async def on_validate(self) -> AsyncIterator[None]:
         context = self.execution_context
         document = context.graphql_document
+        # `operation_name` falls back to the first operation's; only the one sent counts here.
+        sent_name = getattr(context, "_provided_operation_name", None)
+        if document is not None and sent_name is None and _operations(document) > 1:
+            # GraphQL says so; strawberry would otherwise run the first operation quietly.
+            refused = InvalidField("operationName", "is needed to choose one of the operations")
+            context.pre_execution_errors = [GraphQLError(str(refused), original_error=refused)]
         if (
             document is not None
             and context.pre_execution_errors is None
@@ -34,6 +41,10 @@ class AuthenticateFirst(SchemaExtension):
             except Exception as refused:  # classify() gives each its code, or masks it
                 context.pre_execution_errors = [GraphQLError(str(refused), original_error=refused)]
         yield
+
+
+def _operations(document: DocumentNode) -> int:
+    return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
 
 
 class ValidationCacheAfterGate(ValidationCache):

@@ -5,6 +5,7 @@ import json
 import time
 from typing import Any
 
+import pytest
 from graphql import get_introspection_query
 
 from tests.e2e.api import OPERATOR_TOKEN, Api
@@ -155,3 +156,14 @@ async def test_an_unknown_operation_name_is_not_quoted(api: Api, tenants: Tenant
     )
 
     assert API_KEY[4:] not in response.text
+
+
+@pytest.mark.parametrize("token", [OPERATOR_TOKEN, None])
+async def test_a_document_of_several_operations_needs_an_operation_name(
+    api: Api, token: str | None
+) -> None:
+    result = await api.gql("query A { plans { name } } query B { __typename }", token=token)
+
+    assert result.body["data"] is None
+    assert result.code == "BAD_USER_INPUT"
+    assert result.error["extensions"]["field"] == "operationName"
