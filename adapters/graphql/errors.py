@@ -1,6 +1,6 @@
 """Every GraphQL error leaves with a stable `extensions.code`; unexpected ones are masked.
 
-Codes follow Apollo's convention, which most GraphQL clients understand.
+Which failure has which code is `adapters.error_codes`: one table for every adapter.
 """
 
 import logging
@@ -9,31 +9,20 @@ from weakref import WeakKeyDictionary
 
 from graphql import GraphQLError, GraphQLSchema, GraphQLSyntaxError
 
+from adapters.error_codes import (
+    BAD_USER_INPUT,
+    GRAPHQL_PARSE_FAILED,
+    GRAPHQL_VALIDATION_FAILED,
+    INTERNAL_SERVER_ERROR,
+    error_code,
+)
 from adapters.graphql.scalars import InvalidScalar
 from application.batch import BatchItemError
-from application.errors import (
-    Conflict,
-    Forbidden,
-    NotFound,
-    PlanNotConfigured,
-    RateLimited,
-    StoreUnavailable,
-    Unauthenticated,
-)
+from application.errors import Forbidden, RateLimited
 from domain.errors import InvalidField
 
 log = logging.getLogger("auditlog.graphql")
 
-_CODES: tuple[tuple[type[Exception], str], ...] = (
-    (InvalidField, "BAD_USER_INPUT"),
-    (Unauthenticated, "UNAUTHENTICATED"),
-    (Forbidden, "FORBIDDEN"),
-    (NotFound, "NOT_FOUND"),
-    (Conflict, "CONFLICT"),
-    (StoreUnavailable, "STORE_UNAVAILABLE"),
-    (PlanNotConfigured, "PLAN_NOT_CONFIGURED"),
-    (RateLimited, "RATE_LIMITED"),
-)
 INTERNAL_MESSAGE = "Internal server error."
 # graphql-core's wording when a variable's value cannot be coerced to its declared type.
 _BAD_VARIABLE = re.compile(r"Variable (?:'\$\w+' )?has invalid (?:default )?value")
@@ -108,18 +97,18 @@ def _expected(original: Exception) -> tuple[str, dict[str, object]] | None:
             inner = _expected(cause)
             inner = inner and (f"inputs[{original.index}]: {inner[0]}", inner[1])
         return inner and (inner[0], {**inner[1], "index": original.index})
-    for kind, code in _CODES:
-        if isinstance(original, kind):
-            if isinstance(original, InvalidField):
-                field = graphql_name(original.field)
-                return f"{field}: {original.problem}", {"code": code, "field": field}
-            extensions: dict[str, object] = {"code": code}
-            if isinstance(original, Forbidden) and original.reason is not None:
-                extensions["reason"] = original.reason
-            if isinstance(original, RateLimited):
-                extensions["retryAfterSeconds"] = original.retry_after_seconds
-            return str(original), extensions
-    return None
+    row = error_code(original)
+    if row is None:
+        return None
+    if isinstance(original, InvalidField):
+        field = graphql_name(original.field)
+        return f"{field}: {original.problem}", {"code": row.code, "field": field}
+    extensions: dict[str, object] = {"code": row.code}
+    if isinstance(original, Forbidden) and original.reason is not None:
+        extensions["reason"] = original.reason
+    if isinstance(original, RateLimited):
+        extensions["retryAfterSeconds"] = original.retry_after_seconds
+    return str(original), extensions
 
 
 def classify(error: GraphQLError, names: frozenset[str] = frozenset()) -> None:
@@ -137,16 +126,14 @@ def classify(error: GraphQLError, names: frozenset[str] = frozenset()) -> None:
         if isinstance(error, GraphQLSyntaxError):
             # The parser quotes the token it did not expect, which is the client's text.
             error.message = without_values(error.message, names)
-            error.extensions = {"code": "GRAPHQL_PARSE_FAILED"}
+            error.extensions = {"code": GRAPHQL_PARSE_FAILED}
             return
         error.message = without_values(error.message, names)
         bad_variable = _BAD_VARIABLE.match(error.message)
-        error.extensions = {
-            "code": "BAD_USER_INPUT" if bad_variable else "GRAPHQL_VALIDATION_FAILED"
-        }
+        error.extensions = {"code": BAD_USER_INPUT if bad_variable else GRAPHQL_VALIDATION_FAILED}
         return
     # Something failed in a way no rule expects: log it whole, tell the client nothing.
     where = ".".join(map(str, error.path or ["<operation>"]))
     log.error("unexpected error in %s", where, exc_info=original)
     error.message = INTERNAL_MESSAGE
-    error.extensions = {"code": "INTERNAL_SERVER_ERROR"}
+    error.extensions = {"code": INTERNAL_SERVER_ERROR}
