@@ -11,7 +11,7 @@ import ipaddress
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from application.errors import RateLimited
@@ -34,10 +34,12 @@ class _State:
 
 @dataclass
 class RateLimits:
-    record: Bucket = field(default_factory=lambda: Bucket(200.0, 2_000))
-    read: Bucket = field(default_factory=lambda: Bucket(10.0, 30))
-    enabled: bool = True
-    limit_operator: bool = False
+    """Every value comes from the settings (entrypoints/settings.py), where the defaults are."""
+
+    record: Bucket
+    read: Bucket
+    enabled: bool
+    limit_operator: bool
 
 
 # Past this many names, buckets that have refilled (they hold nothing worth keeping) are
@@ -94,10 +96,8 @@ def retry_after(wait: float) -> RateLimited:
 
 
 class RateLimiter:
-    def __init__(
-        self, limits: RateLimits | None = None, *, now: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._limits = limits or RateLimits()
+    def __init__(self, limits: RateLimits, *, now: Callable[[], float] = time.monotonic) -> None:
+        self._limits = limits
         self._buckets: dict[Kind, TokenBuckets] = {
             "record": TokenBuckets(self._limits.record, now),
             "read": TokenBuckets(self._limits.read, now),
@@ -127,9 +127,11 @@ class RateLimiter:
 
 @dataclass(frozen=True, slots=True)
 class AuthFailureLimits:
-    failures: Bucket = field(default_factory=lambda: Bucket(1.0, 20))
+    """Every value comes from the settings (entrypoints/settings.py), where the defaults are."""
+
+    failures: Bucket
     """Failed authentications allowed per source address and per key id."""
-    enabled: bool = True
+    enabled: bool
 
 
 FailureReason = Literal["unknown", "revoked"]
@@ -148,11 +150,11 @@ class FailedAuthentications:
 
     def __init__(
         self,
-        limits: AuthFailureLimits | None = None,
+        limits: AuthFailureLimits,
         *,
         now: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._limits = limits or AuthFailureLimits()
+        self._limits = limits
         self._addresses = TokenBuckets(self._limits.failures, now)
         self._keys = TokenBuckets(self._limits.failures, now)
         self.refused = 0

@@ -98,15 +98,14 @@ class Services:
         sealer_id: str = "sealer",
         export_link_ttl: timedelta = timedelta(minutes=5),
         interceptor: EmitterConfig | None = None,
-        rate_limits: RateLimits | None = None,
-        auth_failure_limits: AuthFailureLimits | None = None,
+        rate_limits: RateLimits,
+        auth_failure_limits: AuthFailureLimits,
         known_secrets: KnownSecrets | None = None,
     ) -> "Services":
         # Text that holds one of these is never stored; the operator token at the least.
         known = known_secrets or KnownSecrets(operator_token)
         directory = Directory(ports.accounts, ports.applications)
-        # No limits unless asked for: the app passes its settings (limits on by default there).
-        limiter = RateLimiter(rate_limits or RateLimits(enabled=False))
+        limiter = RateLimiter(rate_limits)
         ingestion = Ingestion(
             directory=directory,
             plans=plans,
@@ -120,7 +119,7 @@ class Services:
         emitter = AuditEmitter(RecordingSink(record_many), interceptor)
         auditor = Auditor(emitter)
         audit = SelfAudit(auditor)
-        failures = FailedAuthentications(auth_failure_limits or AuthFailureLimits(enabled=False))
+        failures = FailedAuthentications(auth_failure_limits)
         return cls(
             plans=plans,
             limiter=limiter,

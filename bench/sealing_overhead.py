@@ -38,6 +38,7 @@ from domain.entry import AuditEntry, AuditEvent
 from domain.integrity import entry_digest
 from domain.plan import DEFAULT_PLANS, PlanCatalog
 from domain.tenancy import Account, Application
+from tests import configs
 
 RESULTS = Path(__file__).parent / "results" / "sealing_overhead.json"
 BATCH = 500
@@ -63,6 +64,9 @@ def services() -> Services:
             grace=timedelta(milliseconds=50),
             lease=timedelta(seconds=5),
         ),
+        # The system principal records here, which no limit applies to; off all the same.
+        rate_limits=configs.rate_limits(enabled=False),
+        auth_failure_limits=configs.auth_failure_limits(enabled=False),
     )
 
 

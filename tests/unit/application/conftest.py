@@ -14,6 +14,7 @@ from application.services import Ports, Services
 from domain.entry import AuditEntry, AuditEvent
 from domain.plan import DEFAULT_PLANS, PlanCatalog
 from domain.tenancy import Scope
+from tests import configs
 from tests.fakes import (
     FakeClock,
     HmacSealKeys,
@@ -78,6 +79,10 @@ def services(
         operator_token=OPERATOR_TOKEN,
         export_links=InMemoryExportLinks(),
         seal_keys=HmacSealKeys(),
+        # Off: these tests are about the use cases; test_rate_limit.py and
+        # test_failed_authentication.py are about the limits.
+        rate_limits=configs.rate_limits(enabled=False),
+        auth_failure_limits=configs.auth_failure_limits(enabled=False),
     )
 
 

@@ -143,7 +143,9 @@ async def test_invented_key_ids_do_not_grow_the_state(world: World) -> None:
 
 def test_addresses_that_have_refilled_are_forgotten_past_the_bound() -> None:
     clock = FakeMonotonic()
-    failures = FailedAuthentications(AuthFailureLimits(failures=Bucket(1.0, 2)), now=clock)
+    failures = FailedAuthentications(
+        AuthFailureLimits(failures=Bucket(1.0, 2), enabled=True), now=clock
+    )
     for n in range(MAX_TRACKED_NAMES):
         failures.failed("unknown", f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}", None)
     clock.advance(10)

@@ -6,6 +6,7 @@ from application.errors import RateLimited
 from application.principal import Principal
 from application.rate_limit import Bucket, RateLimiter, RateLimits
 from domain.tenancy import Scope
+from tests import configs
 
 
 class FakeMonotonic:
@@ -268,8 +269,10 @@ class TestWhoIsLimited:
 
         assert rates.refused == {"record": 0, "read": 0}
 
-    def test_without_limits_given_the_defaults_apply(self, clock: FakeMonotonic) -> None:
-        rates = RateLimiter(now=clock)
+    def test_at_the_settings_defaults_a_key_reads_30_at_once_and_records_2000(
+        self, clock: FakeMonotonic
+    ) -> None:
+        rates = RateLimiter(configs.rate_limits(), now=clock)
 
         assert [allowed(rates, key()) for _ in range(31)] == [True] * 30 + [False]
         assert allowed(rates, key(), "record", cost=2_000)

@@ -49,7 +49,13 @@ class Metered:
         self.clock = FakeMonotonic()
         self.events = Events()
         self.limiter = RateLimiter(
-            RateLimits(read=Bucket(0.001, BURST), record=Bucket(1.0, 1_000)), now=self.clock
+            RateLimits(
+                read=Bucket(0.001, BURST),
+                record=Bucket(1.0, 1_000),
+                enabled=True,
+                limit_operator=False,
+            ),
+            now=self.clock,
         )
         self.verifier = build(self.limiter, SelfAudit(Auditor(self.events)))
 
