@@ -27,6 +27,7 @@ from domain.integrity import (
     Findings,
     Problem,
     Seal,
+    SealId,
     check_window,
 )
 from domain.tenancy import Scope
@@ -258,8 +259,7 @@ def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
 
 
 def _window_of_seal(seal_id: str) -> datetime | None:
-    """The window start a seal id names (`<account>/<ISO start>`)."""
     try:
-        return datetime.fromisoformat(seal_id.rsplit("/", 1)[1])
-    except (IndexError, ValueError):
+        return SealId.parse(seal_id).window_start
+    except ValueError:
         return None

@@ -93,8 +93,28 @@ def window_of(moment: datetime, length: timedelta) -> datetime:
     return moment - (moment - _EPOCH) % length
 
 
+@dataclass(frozen=True, slots=True)
+class SealId:
+    """A seal's id: one seal per account and window, written `<account>/<ISO window start>`
+    (UTC, milliseconds). Formatted and read only here."""
+
+    account: str
+    window_start: datetime
+
+    def __str__(self) -> str:
+        return f"{self.account}/{iso_utc(self.window_start)}"
+
+    @classmethod
+    def parse(cls, text: str) -> "SealId":
+        """The id `text` spells; ValueError if it does not name a window start."""
+        account, slash, start = text.rpartition("/")
+        if not slash:
+            raise ValueError("a seal id is <account>/<window start>")
+        return cls(account, datetime.fromisoformat(start))
+
+
 def seal_id(account: str, window_start: datetime) -> str:
-    return f"{account}/{iso_utc(window_start)}"
+    return str(SealId(account, window_start))
 
 
 @dataclass(frozen=True, slots=True)

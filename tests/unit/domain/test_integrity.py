@@ -17,6 +17,7 @@ from domain.integrity import (
     SEAL_INVALID,
     Seal,
     SealedEntry,
+    SealId,
     SealLink,
     canonical,
     check_window,
@@ -516,3 +517,18 @@ def test_every_problem_of_a_window_is_reported() -> None:
         (MODIFIED, first),
     ]
     assert third not in {p.entry_id for p in problems}
+
+
+# --- seal ids ------------------------------------------------------------------------------
+
+
+def test_a_seal_id_reads_back_as_the_account_and_window_it_names() -> None:
+    written = seal_id("acme/eu", T0 + MINUTE)
+    assert SealId.parse(written) == SealId("acme/eu", T0 + MINUTE)
+    assert str(SealId.parse(written)) == written
+
+
+@pytest.mark.parametrize("text", ["acme", "acme/", "acme/yesterday", ""])
+def test_a_seal_id_that_names_no_window_start_is_refused(text: str) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011
+        SealId.parse(text)
