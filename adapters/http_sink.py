@@ -3,7 +3,7 @@
 For platform services written in Python that audit their flows remotely:
 
     sink = GraphQLHttpSink("https://audit.internal", api_key=os.environ["AUDIT_KEY"])
-    emitter = AuditEmitter(sink, EmitterConfig())
+    emitter = AuditEmitter(sink, EmitterConfig(...))  # every value given: README, "The interceptor"
 
 The key needs the RECORD scope. Network failures, timeouts, 429 and 5xx answers and
 STORE_UNAVAILABLE are transient (the emitter retries them); anything else is permanent.

@@ -97,7 +97,7 @@ class Services:
         sealing: SealingConfig | None = None,
         sealer_id: str = "sealer",
         export_link_ttl: timedelta = timedelta(minutes=5),
-        interceptor: EmitterConfig | None = None,
+        interceptor: EmitterConfig,
         rate_limits: RateLimits,
         auth_failure_limits: AuthFailureLimits,
         known_secrets: KnownSecrets | None = None,

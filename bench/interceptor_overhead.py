@@ -18,8 +18,9 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from application.interceptor import AuditEmitter, Auditor, EmitterConfig
+from application.interceptor import AuditEmitter, Auditor
 from domain.entry import AuditEvent
+from tests import configs
 
 RESULTS = Path(__file__).parent / "results" / "interceptor_overhead.json"
 
@@ -44,7 +45,7 @@ def percentile(samples: list[float], fraction: float) -> float:
 
 
 async def measure(calls: int, sink_delay: float) -> dict[str, float]:
-    emitter = AuditEmitter(Sink(sink_delay), EmitterConfig(capacity=calls * 2))
+    emitter = AuditEmitter(Sink(sink_delay), configs.emitter_config(capacity=calls * 2))
     emitter.start()
     audited = Auditor(emitter).audited(
         "auth.login", application="portal", email=lambda call: call["email"]

@@ -64,6 +64,7 @@ def services() -> Services:
             grace=timedelta(milliseconds=50),
             lease=timedelta(seconds=5),
         ),
+        interceptor=configs.emitter_config(),
         # The system principal records here, which no limit applies to; off all the same.
         rate_limits=configs.rate_limits(enabled=False),
         auth_failure_limits=configs.auth_failure_limits(enabled=False),

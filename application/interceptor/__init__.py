@@ -1,7 +1,7 @@
 """Audit as a side effect: declare a flow audited, emit without I/O, deliver in the background.
 
-emitter = AuditEmitter(sink, EmitterConfig())
-await emitter.start()
+emitter = AuditEmitter(sink, config)   # an EmitterConfig, every value given
+emitter.start()   # inside the running event loop
 auditor = Auditor(emitter)
 
 @auditor.audited("auth.login", application="portal", email=lambda call: call["email"])

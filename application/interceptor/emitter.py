@@ -23,13 +23,16 @@ log = logging.getLogger("auditlog.interceptor")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EmitterConfig:
-    capacity: int = 10_000
-    batch_size: int = 100
-    linger_seconds: float = 0.05
-    max_attempts: int = 8
-    backoff_base_seconds: float = 0.1
-    backoff_max_seconds: float = 10.0
-    shutdown_grace_seconds: float = 10.0
+    """Every value is given: the service's defaults are its settings' (AUDITLOG_INTERCEPTOR_*,
+    entrypoints/settings.py)."""
+
+    capacity: int
+    batch_size: int
+    linger_seconds: float
+    max_attempts: int
+    backoff_base_seconds: float
+    backoff_max_seconds: float
+    shutdown_grace_seconds: float
 
     def __post_init__(self) -> None:
         if self.capacity < 1 or self.batch_size < 1 or self.max_attempts < 1:
@@ -53,13 +56,13 @@ class AuditEmitter:
     def __init__(
         self,
         sink: AuditSink,
-        config: EmitterConfig | None = None,
+        config: EmitterConfig,
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         jitter: Callable[[float, float], float] = random.uniform,
     ) -> None:
         self._sink = sink
-        self._config = config or EmitterConfig()
+        self._config = config
         self._sleep = sleep
         self._jitter = jitter
         self._queue: asyncio.Queue[AuditEvent] = asyncio.Queue(self._config.capacity)

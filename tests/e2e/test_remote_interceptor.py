@@ -5,7 +5,8 @@ import pytest
 from fastapi import FastAPI
 
 from adapters.http_sink import GraphQLHttpSink
-from application.interceptor import AuditEmitter, Auditor, EmitterConfig
+from application.interceptor import AuditEmitter, Auditor
+from tests import configs
 from tests.e2e.api import OPERATOR_TOKEN, Api
 from tests.e2e.conftest import Tenants
 
@@ -20,7 +21,7 @@ async def test_an_audited_flow_in_another_service_lands_in_this_one(
     sink = GraphQLHttpSink(
         "http://audit.test", api_key=tenants.acme_record, transport=httpx.ASGITransport(app=app)
     )
-    emitter = AuditEmitter(sink, EmitterConfig(linger_seconds=0))
+    emitter = AuditEmitter(sink, configs.emitter_config(linger_seconds=0))
     emitter.start()
     auditor = Auditor(emitter)
 

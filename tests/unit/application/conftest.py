@@ -79,6 +79,7 @@ def services(
         operator_token=OPERATOR_TOKEN,
         export_links=InMemoryExportLinks(),
         seal_keys=HmacSealKeys(),
+        interceptor=configs.emitter_config(),
         # Off: these tests are about the use cases; test_rate_limit.py and
         # test_failed_authentication.py are about the limits.
         rate_limits=configs.rate_limits(enabled=False),

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from application.interceptor import AuditEmitter, Auditor, EmitterConfig
+from application.interceptor import AuditEmitter, Auditor
+from tests import configs
 from tests.unit.application.interceptor.support import (
     FakeSink,
     MakeEmitter,
@@ -43,7 +44,7 @@ async def make_emitter() -> AsyncIterator[MakeEmitter]:
             options["sleep"] = sleep
         if jitter is not None:
             options["jitter"] = jitter
-        emitter = AuditEmitter(sink, EmitterConfig(**{**TINY, **config}), **options)
+        emitter = AuditEmitter(sink, configs.emitter_config(**{**TINY, **config}), **options)
         made.append((emitter, sink))
         return emitter
 

@@ -8,19 +8,19 @@ import pytest
 from application.errors import StoreUnavailable
 from application.interceptor import (
     AuditEmitter,
-    EmitterConfig,
     PermanentSinkError,
     RecordingSink,
     TransientSinkError,
 )
 from application.services import Services
 from domain.entry import AuditEntry
+from tests import configs
 from tests.fakes import InMemoryAuditEntries
 from tests.unit.application.interceptor.support import event, events
 
 pytestmark = pytest.mark.usefixtures("tenants")
 
-FAST = EmitterConfig(
+FAST = configs.emitter_config(
     linger_seconds=0.001,
     backoff_base_seconds=0.001,
     backoff_max_seconds=0.005,
