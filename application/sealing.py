@@ -23,9 +23,11 @@ WINDOWS_PER_PASS = 10
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SealingConfig:
-    window: timedelta = timedelta(minutes=1)
-    grace: timedelta = timedelta(minutes=2)
-    lease: timedelta = timedelta(minutes=2)
+    """Every value is given: the service's come from its AUDITLOG_SEAL_* settings."""
+
+    window: timedelta
+    grace: timedelta
+    lease: timedelta
 
 
 class SealTrail:
@@ -38,7 +40,7 @@ class SealTrail:
         signer: SealSigner,
         clock: Clock,
         holder: str,
-        config: SealingConfig | None = None,
+        config: SealingConfig,
     ) -> None:
         self._entries = entries
         self._seals = seals
@@ -46,7 +48,7 @@ class SealTrail:
         self._signer = signer
         self._clock = clock
         self._holder = holder
-        self._config = config or SealingConfig()
+        self._config = config
         self.sealed = 0
         """Seals written by this instance (for metrics)."""
         # Per account, the id and signature of the last seal this instance wrote, and the link

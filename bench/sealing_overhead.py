@@ -64,6 +64,7 @@ def services() -> Services:
             grace=timedelta(milliseconds=50),
             lease=timedelta(seconds=5),
         ),
+        export_link_ttl=configs.export_link_ttl(),
         interceptor=configs.emitter_config(),
         # The system principal records here, which no limit applies to; off all the same.
         rate_limits=configs.rate_limits(enabled=False),

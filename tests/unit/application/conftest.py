@@ -79,6 +79,8 @@ def services(
         operator_token=OPERATOR_TOKEN,
         export_links=InMemoryExportLinks(),
         seal_keys=HmacSealKeys(),
+        sealing=configs.sealing_config(),
+        export_link_ttl=configs.export_link_ttl(),
         interceptor=configs.emitter_config(),
         # Off: these tests are about the use cases; test_rate_limit.py and
         # test_failed_authentication.py are about the limits.

@@ -33,7 +33,9 @@ from tests.fakes import (
 T0 = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=1)
 GRACE = timedelta(minutes=2)
-CONFIG = SealingConfig(window=WINDOW, grace=GRACE)
+LEASE = timedelta(minutes=2)
+"""How long a sealer holds the lease (test_sealer.py counts on two minutes)."""
+CONFIG = SealingConfig(window=WINDOW, grace=GRACE, lease=LEASE)
 
 
 def window(k: int) -> datetime:
