@@ -1,6 +1,7 @@
 """`GET /exports/<token>`: stream an export in constant memory.
 
-Refusals are 403 with a JSON body. An NDJSON export is its rows, the `_seal` lines of their
+Refusals are a JSON body with the code and status of `adapters.error_codes` (403 for a link
+that is not, or no longer, valid). An NDJSON export is its rows, the `_seal` lines of their
 windows (none for a key bound to one application), then a signed `_export` trailer written
 only once everything before it went out. Once streaming has begun the status is sent, so a
 failure midway is signalled in the body instead: NDJSON ends with `{"_error": "<code>"}` and
@@ -20,12 +21,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Send
 
+from adapters.error_codes import INTERNAL_SERVER_ERROR, STORE_UNAVAILABLE, ErrorCode, error_code
 from adapters.http.export_formats import csv_chunks, ndjson_chunks, seal_line, trailer_line
 from adapters.http.origin import origin_of
-from application.errors import Forbidden, PlanNotConfigured, RateLimited, StoreUnavailable
+from application.errors import ApplicationError, Forbidden, RateLimited, StoreUnavailable
 from application.export import Export
-from application.export_grant import ExportFormat, InvalidExportLink
+from application.export_grant import ExportFormat
 from application.services import Services
+from domain.errors import InvalidField
 
 log = logging.getLogger("auditlog.export")
 
@@ -49,11 +52,14 @@ class AbortableStreamingResponse(StreamingResponse):
             await super().stream_response(send)
 
 
-def _error(status: int, code: str, message: str, reason: str | None = None) -> JSONResponse:
-    body: dict[str, str] = {"code": code, "message": message}
-    if reason is not None:
-        body["reason"] = reason
-    return JSONResponse({"error": body}, status_code=status)
+def _refusal(error: Exception, row: ErrorCode) -> JSONResponse:
+    body: dict[str, str] = {"code": row.code, "message": str(error)}
+    if isinstance(error, Forbidden) and error.reason is not None:
+        body["reason"] = error.reason
+    response = JSONResponse({"error": body}, status_code=row.status)
+    if isinstance(error, RateLimited):
+        response.headers["Retry-After"] = str(error.retry_after_seconds)
+    return response
 
 
 def exports_router() -> APIRouter:
@@ -64,18 +70,11 @@ def exports_router() -> APIRouter:
         services: Services = request.app.state.services
         try:
             export = await services.download_export.execute(token, origin_of(request))
-        except InvalidExportLink as exc:
-            return _error(403, "FORBIDDEN", str(exc))
-        except Forbidden as exc:
-            return _error(403, "FORBIDDEN", str(exc), exc.reason)
-        except StoreUnavailable as exc:
-            return _error(503, "STORE_UNAVAILABLE", str(exc))
-        except RateLimited as exc:
-            response = _error(429, "RATE_LIMITED", str(exc))
-            response.headers["Retry-After"] = str(exc.retry_after_seconds)
-            return response
-        except PlanNotConfigured as exc:
-            return _error(500, "PLAN_NOT_CONFIGURED", str(exc))
+        except (ApplicationError, InvalidField) as exc:
+            row = error_code(exc)
+            if row is None:
+                raise
+            return _refusal(exc, row)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         filename = f"audit-logs-{export.account}-{stamp}.{export.format.value}"
         return AbortableStreamingResponse(
@@ -115,5 +114,5 @@ async def export_body(export: Export) -> AsyncIterator[bytes]:
             )
             if export.format is ExportFormat.CSV:
                 raise _Aborted() from None
-            code = "STORE_UNAVAILABLE" if expected else "INTERNAL_SERVER_ERROR"
+            code = STORE_UNAVAILABLE if expected else INTERNAL_SERVER_ERROR
             yield (json.dumps({"_error": code}) + "\n").encode()

@@ -160,6 +160,42 @@ class TestTheLink:
 
         assert (await download(api, f"/exports/{foreign.seal(grant)}"))[0] == 403
 
+    async def test_a_link_to_an_account_the_store_does_not_hold_is_not_found(
+        self, api: Api, clock: FakeClock
+    ) -> None:
+        # As after the store was restored from a backup older than the account.
+        grant = ExportGrant(
+            key_id=None,
+            account="initech",
+            filter=LogFilter(account="initech"),
+            format=ExportFormat.NDJSON,
+            expires_at=clock.now() + timedelta(minutes=5),
+        )
+        token = SignedExportLinks(EXPORT_SIGNING_KEY).seal(grant)
+
+        status, _, body = await download(api, f"/exports/{token}")
+
+        assert (status, json.loads(body)["error"]) == (
+            404,
+            {"code": "NOT_FOUND", "message": "the account named does not exist"},
+        )
+
+    async def test_a_link_whose_filter_names_no_account_is_bad_user_input(
+        self, api: Api, clock: FakeClock
+    ) -> None:
+        grant = ExportGrant(
+            key_id=None,
+            account="acme",
+            filter=LogFilter(),
+            format=ExportFormat.NDJSON,
+            expires_at=clock.now() + timedelta(minutes=5),
+        )
+        token = SignedExportLinks(EXPORT_SIGNING_KEY).seal(grant)
+
+        status, _, body = await download(api, f"/exports/{token}")
+
+        assert (status, json.loads(body)["error"]["code"]) == (400, "BAD_USER_INPUT")
+
     async def test_editing_the_account_inside_a_token_exports_nothing_of_the_other_account(
         self, api: Api, exporters: dict[str, str]
     ) -> None:
