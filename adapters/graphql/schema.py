@@ -37,10 +37,13 @@ DOCUMENT_CACHE_SIZE = 1_024
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GraphQLLimits:
-    depth: int = 8
-    aliases: int = 20
-    tokens: int = 2_000
-    field_suggestions: bool = False
+    """Every value is given: the service's come from its AUDITLOG_LIMIT_GRAPHQL_* settings
+    and AUDITLOG_ENVIRONMENT."""
+
+    depth: int
+    aliases: int
+    tokens: int
+    field_suggestions: bool
     """'Did you mean ...?' hints help a developer and map the schema for anyone else."""
 
 
@@ -54,10 +57,7 @@ class AuditLogSchema(strawberry.Schema):
             classify(error, names)
 
 
-def build_schema(
-    limits: GraphQLLimits | None = None, metrics: Metrics | None = None
-) -> AuditLogSchema:
-    limits = limits or GraphQLLimits()
+def build_schema(limits: GraphQLLimits, metrics: Metrics | None = None) -> AuditLogSchema:
     # Factories, not instances: strawberry 0.341 deprecates shared extension instances.
     # The rule classes are made once: the validation cache below is keyed by the rules.
     # Strawberry's depth and alias limiters walked every fragment spread again at each use
@@ -138,8 +138,8 @@ class AuditLogGraphQL(GraphQL[Context, None]):
 def graphql_app(
     context_getter: Callable[[Request], Awaitable[Context]],
     *,
-    limits: GraphQLLimits | None = None,
+    limits: GraphQLLimits,
     metrics: Metrics | None = None,
-    graphiql: bool = False,
+    graphiql: bool,
 ) -> AuditLogGraphQL:
     return AuditLogGraphQL(build_schema(limits, metrics), context_getter, graphiql=graphiql)

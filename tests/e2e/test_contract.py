@@ -13,6 +13,7 @@ from graphql import (
 )
 
 from adapters.graphql.schema import build_schema as served_schema
+from tests import configs
 
 # Copied from the issues that fix the contract (core, batches, export, portal, integrity).
 CONTRACT = """
@@ -91,7 +92,7 @@ def shape(schema: GraphQLSchema, name: str) -> dict[str, object]:
 
 def test_every_contract_type_is_served_with_exactly_its_fields() -> None:
     contract = build_schema(CONTRACT)
-    served = served_schema()._schema
+    served = served_schema(configs.graphql_limits())._schema
     names = [n for n in contract.type_map if not n.startswith("__")]
 
     for name in names:
@@ -102,7 +103,7 @@ def test_every_contract_type_is_served_with_exactly_its_fields() -> None:
 
 
 def test_no_mutation_updates_or_deletes_an_audit_entry() -> None:
-    mutations = set(served_schema()._schema.type_map["Mutation"].fields)  # type: ignore[union-attr]
+    mutations = set(served_schema(configs.graphql_limits())._schema.type_map["Mutation"].fields)  # type: ignore[union-attr]
 
     assert mutations == {
         "recordAuditEvent",

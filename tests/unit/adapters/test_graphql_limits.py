@@ -18,8 +18,9 @@ from adapters.graphql.document import chosen_operation, introspection_only, root
 from adapters.graphql.errors import classify, schema_names
 from adapters.graphql.limits import measure, validation_rules
 from adapters.graphql.schema import build_schema
+from tests import configs
 
-SCHEMA = build_schema()._schema
+SCHEMA = build_schema(configs.graphql_limits())._schema
 RULES = validation_rules(max_depth=8, max_aliases=20)
 API_KEY = "alk_9f86d081884c7d65_QE9FQWK6wMY95kQareXrrzT9SJWGrCUqmvg1TLL2NgQ"
 

@@ -22,6 +22,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from adapters.graphql.execution import PlainObjectsExecution, plain_fields
 from adapters.graphql.scalars import DateTime
 from adapters.graphql.schema import build_schema
+from tests import configs
 
 MOMENT = datetime(2026, 11, 27, 12, 30, 15, 123456, tzinfo=UTC)
 
@@ -252,7 +253,7 @@ def test_an_extension_that_wraps_resolvers_sees_every_field(
 
 
 def test_the_service_schema_pages_entries_on_the_fast_path() -> None:
-    plans = plain_fields(build_schema()._schema)
+    plans = plain_fields(build_schema(configs.graphql_limits())._schema)
 
     for type_name, fields in {
         "AuditLogConnection": {"edges", "pageInfo"},
