@@ -11,7 +11,7 @@ from adapters.seal_keys import Ed25519SealKeys, SealKeyError
 from application.interceptor import EmitterConfig
 from application.rate_limit import AuthFailureLimits, Bucket, RateLimits
 from application.sealing import SealingConfig
-from entrypoints.settings import Settings
+from entrypoints.settings import Settings, StoreSettings
 
 
 class ConfigError(Exception):
@@ -20,10 +20,20 @@ class ConfigError(Exception):
 
 def client_options(settings: Settings) -> ClientOptions:
     uri = settings.store.mongodb_uri
+    return _client_options(settings.store, None if uri is None else uri.get_secret_value())
+
+
+def admin_client_options(uri: str) -> ClientOptions:
+    """For an administrator's tool given its URI as an argument: the store settings' default
+    timeouts (the AUDITLOG_ variables configure the service, not the tool)."""
+    return _client_options(StoreSettings.model_construct(), uri)
+
+
+def _client_options(store: StoreSettings, uri: str | None) -> ClientOptions:
     return ClientOptions(
-        uri=None if uri is None else uri.get_secret_value(),
-        server_selection_timeout_ms=settings.store.mongodb_server_selection_timeout_ms,
-        socket_timeout_ms=settings.store.mongodb_socket_timeout_ms,
+        uri=uri,
+        server_selection_timeout_ms=store.mongodb_server_selection_timeout_ms,
+        socket_timeout_ms=store.mongodb_socket_timeout_ms,
     )
 
 

@@ -20,9 +20,9 @@ import json
 import os
 import sys
 
-from adapters.mongo.client import ClientOptions
 from adapters.mongo.role import create_role, privileges
 from adapters.mongo.store import StoreUnreachable
+from entrypoints.config import admin_client_options
 
 
 def mongosh_script(database: str, role: str, user: str | None) -> str:
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         asyncio.run(
-            create_role(ClientOptions(uri=args.uri), args.db, args.role, args.user, password)
+            create_role(admin_client_options(args.uri), args.db, args.role, args.user, password)
         )
     except StoreUnreachable as exc:
         print(f"auditlog-mongodb-role: MongoDB refused: {exc}", file=sys.stderr)

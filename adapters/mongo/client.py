@@ -15,8 +15,8 @@ from motor.motor_asyncio import AsyncIOMotorClient
 class ClientOptions:
     uri: str | None
     """None selects the embedded in-memory store."""
-    server_selection_timeout_ms: int = 5_000
-    socket_timeout_ms: int = 30_000
+    server_selection_timeout_ms: int
+    socket_timeout_ms: int
 
 
 def create_client(options: ClientOptions) -> "AsyncIOMotorClient[Any]":

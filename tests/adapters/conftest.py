@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from adapters.mongo.client import ClientOptions
 from adapters.mongo.store import MongoStore
+from tests import configs
 
 REAL_MONGODB_URI = os.environ.get("AUDITLOG_TEST_MONGODB_URI")
 NO_REAL_MONGODB = "AUDITLOG_TEST_MONGODB_URI is not set: this ran on mongomock only"
@@ -20,7 +20,7 @@ NO_REAL_MONGODB = "AUDITLOG_TEST_MONGODB_URI is not set: this ran on mongomock o
 async def open_embedded_store(sweep_seconds: float = 3600.0) -> MongoStore:
     # A long sweep interval: tests trigger sweeps themselves unless they test the timer.
     return await MongoStore.open(
-        ClientOptions(uri=None), database="auditlog_test", ttl_sweep_seconds=sweep_seconds
+        configs.client_options(None), database="auditlog_test", ttl_sweep_seconds=sweep_seconds
     )
 
 
@@ -34,7 +34,7 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[MongoStore]:
     if REAL_MONGODB_URI is None:
         pytest.skip(NO_REAL_MONGODB)
     database = f"auditlog_test_{uuid.uuid4().hex[:12]}"
-    opened = await MongoStore.open(ClientOptions(uri=REAL_MONGODB_URI), database=database)
+    opened = await MongoStore.open(configs.client_options(REAL_MONGODB_URI), database=database)
     yield opened
     await opened.client.drop_database(database)
     await opened.close()

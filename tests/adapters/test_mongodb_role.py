@@ -19,13 +19,13 @@ import pytest
 from motor.motor_asyncio import AsyncIOMotorClient
 from pymongo.errors import OperationFailure
 
-from adapters.mongo.client import ClientOptions
 from adapters.mongo.role import create_role, privileges
 from adapters.mongo.store import MongoStore, StoreUnreachable
 from adapters.seal_keys import Ed25519SealKeys, new_signing_key
 from application.criteria import EntryCriteria
 from domain.integrity import new_seal
 from entrypoints.mongodb_role import main
+from tests import configs
 from tests.adapters.conftest import REAL_MONGODB_URI
 from tests.builders import entry
 
@@ -147,11 +147,13 @@ async def restricted() -> AsyncIterator[Restricted]:
     )
     try:
         try:
-            await create_role(ClientOptions(uri=REAL_MONGODB_URI), database, role, user, password)
+            await create_role(
+                configs.client_options(REAL_MONGODB_URI), database, role, user, password
+            )
         except StoreUnreachable as exc:
             pytest.skip(f"the AUDITLOG_TEST_MONGODB_URI user cannot create roles: {exc}")
         store = await MongoStore.open(
-            ClientOptions(uri=as_user(REAL_MONGODB_URI, user, password, database)),
+            configs.client_options(as_user(REAL_MONGODB_URI, user, password, database)),
             database=database,
             manage_indexes=False,
         )
@@ -255,7 +257,9 @@ async def test_a_refusal_is_reported_by_its_code_without_the_drivers_message(
     monkeypatch.setattr(mongomock.database.Database, "command", refuse)
 
     with pytest.raises(StoreUnreachable) as refused:
-        await create_role(ClientOptions(uri=None), "auditlog_role", "auditlogService", None, None)
+        await create_role(
+            configs.client_options(None), "auditlog_role", "auditlogService", None, None
+        )
 
     assert str(refused.value) == "the database refused the request (Unauthorized)"
     assert "hunter2" not in str(refused.value)

@@ -16,12 +16,12 @@ from pymongo.errors import (
     ServerSelectionTimeoutError,
 )
 
-from adapters.mongo.client import ClientOptions
 from adapters.mongo.documents import AuditLogDocument
 from adapters.mongo.errors import translated_errors
 from adapters.mongo.store import MongoStore, StoreUnreachable
 from application.criteria import EntryCriteria
 from application.errors import Conflict, StoreUnavailable
+from tests import configs
 from tests.builders import entry
 
 DRIVER_DETAIL = "db-host-7:27017 secret-detail"
@@ -210,7 +210,7 @@ async def test_opening_an_unreachable_database_fails_fast_without_the_uri() -> N
 
     with pytest.raises(StoreUnreachable) as raised:
         await MongoStore.open(
-            ClientOptions(uri="mongodb://127.0.0.1:1", server_selection_timeout_ms=300),
+            configs.client_options("mongodb://127.0.0.1:1", server_selection_timeout_ms=300),
             database="x",
         )
 
@@ -225,8 +225,8 @@ async def test_opening_an_unreachable_database_fails_fast_without_the_uri() -> N
 async def test_an_unreachable_database_does_not_reveal_the_password_in_the_uri() -> None:
     with pytest.raises(StoreUnreachable) as raised:
         await MongoStore.open(
-            ClientOptions(
-                uri="mongodb://auditor:hunter2@127.0.0.1:1", server_selection_timeout_ms=300
+            configs.client_options(
+                "mongodb://auditor:hunter2@127.0.0.1:1", server_selection_timeout_ms=300
             ),
             database="x",
         )
@@ -242,7 +242,9 @@ async def test_an_unreachable_database_does_not_reveal_the_password_in_the_uri()
 )
 async def test_a_malformed_connection_string_is_reported_as_not_valid(uri: str) -> None:
     with pytest.raises(StoreUnreachable) as raised:
-        await MongoStore.open(ClientOptions(uri=uri, server_selection_timeout_ms=300), database="x")
+        await MongoStore.open(
+            configs.client_options(uri, server_selection_timeout_ms=300), database="x"
+        )
 
     message = str(raised.value)
     assert "connection string is not valid" in message
@@ -252,7 +254,7 @@ async def test_a_malformed_connection_string_is_reported_as_not_valid(uri: str) 
 async def test_a_connection_string_without_a_scheme_is_reported_as_not_valid() -> None:
     with pytest.raises(StoreUnreachable) as raised:
         await MongoStore.open(
-            ClientOptions(uri="not-a-mongo-uri", server_selection_timeout_ms=300), database="x"
+            configs.client_options("not-a-mongo-uri", server_selection_timeout_ms=300), database="x"
         )
 
     assert "connection string is not valid" in str(raised.value)
@@ -265,7 +267,9 @@ async def test_a_connection_string_without_a_scheme_is_reported_as_not_valid() -
 )
 async def test_a_connection_string_with_a_bad_port_is_reported_as_not_valid(uri: str) -> None:
     with pytest.raises(StoreUnreachable) as raised:
-        await MongoStore.open(ClientOptions(uri=uri, server_selection_timeout_ms=300), database="x")
+        await MongoStore.open(
+            configs.client_options(uri, server_selection_timeout_ms=300), database="x"
+        )
 
     assert "connection string is not valid" in str(raised.value)
 
@@ -281,6 +285,6 @@ async def test_a_database_that_refuses_at_start_is_named_by_its_code_not_its_mes
     monkeypatch.setattr("adapters.mongo.store.init_beanie", refuses)
 
     with pytest.raises(StoreUnreachable) as raised:
-        await MongoStore.open(ClientOptions(uri=None), database="x")
+        await MongoStore.open(configs.client_options(None), database="x")
 
     assert str(raised.value) == "the database refused the request (AuthenticationFailed)"
