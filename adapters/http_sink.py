@@ -14,13 +14,14 @@ from typing import Any
 
 import httpx
 
+from adapters.error_codes import INTERNAL_SERVER_ERROR, RATE_LIMITED, STORE_UNAVAILABLE
 from application.interceptor import PermanentSinkError, TransientSinkError
 from domain.entry import AuditEvent
 
 RECORD_MANY = """mutation RecordAuditEvents($inputs: [AuditEventInput!]!) {
   recordAuditEvents(inputs: $inputs) { recorded }
 }"""
-_TRANSIENT_CODES = {"STORE_UNAVAILABLE", "RATE_LIMITED", "INTERNAL_SERVER_ERROR"}
+_TRANSIENT_CODES = {STORE_UNAVAILABLE, RATE_LIMITED, INTERNAL_SERVER_ERROR}
 
 
 def as_input(event: AuditEvent) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from graphql import GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
 
+from adapters.error_codes import GRAPHQL_PARSE_FAILED, INTERNAL_SERVER_ERROR
 from adapters.graphql.document import chosen_operation, root_fields
 from adapters.observability.context import current_request
 from adapters.observability.metrics import Metrics
@@ -22,7 +23,7 @@ class OperationObserver(SchemaExtension):
         except GraphQLSyntaxError:
             # The parser cache parses inside an extension hook, so a syntax error comes
             # through here rather than as a result.
-            self._observe(started, "GRAPHQL_PARSE_FAILED")
+            self._observe(started, GRAPHQL_PARSE_FAILED)
             raise
         self._observe(started, self._outcome())
 
@@ -60,4 +61,4 @@ class OperationObserver(SchemaExtension):
         if not errors:
             return "ok"
         code = (errors[0].extensions or {}).get("code")
-        return str(code) if code else "INTERNAL_SERVER_ERROR"
+        return str(code) if code else INTERNAL_SERVER_ERROR

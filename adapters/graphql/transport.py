@@ -20,6 +20,8 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry.http import GraphQLRequestData
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 
+from adapters.error_codes import BAD_USER_INPUT, NOT_FOUND
+
 # The deepest JSON a request needs is about five levels (body, variables, a list of inputs,
 # an input, its value); Python code that walks a value recursively fails near 1000.
 MAX_JSON_DEPTH = 32
@@ -103,14 +105,14 @@ def refusal(error: HTTPException) -> Response:
     if error.status_code == 404:
         # Strawberry's answer to a browser when no GraphiQL is served.
         message = "GraphiQL is served only with AUDITLOG_ENVIRONMENT=development"
-        return _error_response(404, message, {"code": "NOT_FOUND"})
+        return _error_response(404, message, {"code": NOT_FOUND})
     if isinstance(error.__cause__, CannotGetOperationTypeError):
         # Strawberry's own message quotes the operationName sent, which may be a secret.
         error = RequestRefused(
             400, "names no operation of the document, or is needed to choose one",
             field="operationName",
         )  # fmt: skip
-    extensions: dict[str, object] = {"code": "BAD_USER_INPUT"}
+    extensions: dict[str, object] = {"code": BAD_USER_INPUT}
     field = getattr(error, "field", None)
     if field is not None:
         extensions["field"] = field

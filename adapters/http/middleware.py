@@ -14,6 +14,7 @@ from typing import Any
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from adapters.error_codes import BAD_USER_INPUT, INTERNAL_SERVER_ERROR
 from adapters.observability.context import RequestInfo, current_request, request_id_from
 from adapters.observability.metrics import Metrics
 from domain.credentials import KnownSecrets
@@ -119,7 +120,7 @@ class ObservedRequests:
             # headers above; the exception goes on to be logged with its trace.
             if not responded:
                 message = "Internal server error."
-                await _refuse(route, send_with_id, 500, message, code="INTERNAL_SERVER_ERROR")
+                await _refuse(route, send_with_id, 500, message, code=INTERNAL_SERVER_ERROR)
             raise
         finally:
             seconds = time.perf_counter() - started
@@ -184,7 +185,7 @@ class ObservedRequests:
 
 
 async def _refuse(
-    route: str, send: Send, status: int, message: str, *, code: str = "BAD_USER_INPUT"
+    route: str, send: Send, status: int, message: str, *, code: str = BAD_USER_INPUT
 ) -> None:
     """An error before the app answered, shaped as the route's own errors are; the connection
     closes after it, since what is left of the body would be read as the next request."""
