@@ -20,16 +20,8 @@ from application.rate_limit import RateLimiter
 from application.self_audit import VERIFIED, SelfAudit
 from domain.entry import AuditEntry
 from domain.errors import InvalidField
-from domain.integrity import (
-    INJECTED,
-    SEAL_INVALID,
-    SEAL_MISSING,
-    Findings,
-    Problem,
-    Seal,
-    SealId,
-    check_window,
-)
+from domain.integrity import INJECTED, Findings, Problem, Seal, window_of
+from domain.seal_verdict import Absence, Held, judge_seal
 from domain.tenancy import Scope
 
 # A missing entry or seal whose expiry is at most this far ahead of this service's clock is
@@ -79,26 +71,13 @@ class VerifyAuditLogs:
             if since is not None and until is not None and since >= until:
                 raise InvalidField("until", "must be later than since")
             account = await self._account(principal, account)
-            run = _Run(self, principal, account, self._clock.now())
+            run = _Run(
+                entries=self._entries, seals=self._seals, state=self._state, keys=self._keys,
+                limiter=self._limiter, principal=principal, account=account,
+                now=self._clock.now(),
+            )  # fmt: skip
             await run.check(since, until)
             return run.findings
-
-    def _charge(self, principal: Principal, seals: list[Seal]) -> int:
-        """Spend the tokens for the seals and sealed entries a verification will check,
-        before it does: the request's own token covers the first thousand, each further
-        thousand costs one more. Returns how many entries are paid for."""
-        work = len(seals) + sum(len(seal.entries) for seal in seals)
-        extra = max(0, math.ceil(work / ENTRIES_PER_READ_TOKEN) - 1)
-        if extra:
-            burst = self._limiter.burst(principal, "read")
-            if burst is not None and extra + 1 > burst:
-                raise InvalidField(
-                    "until",
-                    f"the range holds more sealed entries than one verification may check "
-                    f"({burst * ENTRIES_PER_READ_TOKEN}); verify a shorter range",
-                )
-            self._limiter.take(principal, "read", extra)
-        return (extra + 1) * ENTRIES_PER_READ_TOKEN
 
     async def _account(self, principal: Principal, account: str | None) -> str:
         if not principal.is_operator:
@@ -123,9 +102,22 @@ class _Run:
     """One verification: walks the seals in window order, with what it has found so far."""
 
     def __init__(
-        self, use_case: VerifyAuditLogs, principal: Principal, account: str, now: datetime
+        self,
+        *,
+        entries: AuditEntryRepository,
+        seals: Seals,
+        state: SealerState,
+        keys: SealKeys,
+        limiter: RateLimiter,
+        principal: Principal,
+        account: str,
+        now: datetime,
     ) -> None:
-        self._uc = use_case
+        self._entries = entries
+        self._seals = seals
+        self._state = state
+        self._keys = keys
+        self._limiter = limiter
         self._principal = principal
         self._account = account
         self._now = now
@@ -136,76 +128,72 @@ class _Run:
         self.findings = Findings()
 
     async def check(self, since: datetime | None, until: datetime | None) -> None:
-        seals = await self._uc._seals.in_range(self._account, since, until)
-        self._paid_for = self._uc._charge(self._principal, seals)
+        seals = await self._seals.in_range(self._account, since, until)
+        self._paid_for = self._charge(seals)
         previous = None
         if seals and seals[0].previous is not None:
-            previous = await self._uc._seals.get(seals[0].previous.seal_id)
+            previous = await self._seals.get(seals[0].previous.seal_id)
         # A live entry keeps its window's seal alive, and the sealer closes windows in order:
         # a live entry in a closed window before the newest seal that no seal lists was added
         # afterwards, whether the seals around it are linked or (one having expired) not.
         gap_start = since if previous is None else previous.window_end
         for seal in seals:
             await asyncio.sleep(0)  # a signature check per seal: let others in between
-            missing = self._check_seal(seal, previous)
             length = seal.window_end - seal.window_start
+            verdict = judge_seal(
+                seal,
+                signature_ok=self._keys.verify(seal.key_id, seal.message(), seal.signature),
+                predecessor=previous,
+                predecessor_gone_after=self._expired_before,
+                held=await self._held(seal),
+                absent=Absence(self._expired_before, "a live entry is gone"),
+                broken_link_at="predecessor",
+            )
+            self.findings.problems += verdict.problems
+            self.findings.windows_checked += 1
+            self.findings.entries_verified += len(verdict.verified)
+            missing = verdict.predecessor_gone
             skip = None if missing is None else (missing, missing + length)
-            await self._flag_unsealed(gap_start, seal.window_start, INJECTED, skip=skip)
-            await self._check_entries(seal)
+            await self._flag_unsealed(gap_start, seal.window_start, length, skip=skip)
             previous, gap_start = seal, seal.window_end
         await self._check_tail(previous, since, until)
 
-    def _check_seal(self, seal: Seal, previous: Seal | None) -> datetime | None:
-        """Signature and link to the predecessor; the window of a predecessor that is gone
-        before its time (its entries are reported with it, not one by one)."""
-        problems = self.findings.problems
-        if not self._uc._keys.verify(seal.key_id, seal.message(), seal.signature):
-            problems.append(
-                Problem(SEAL_INVALID, "the signature does not verify", window=seal.window_start)
-            )
-            return None
-        link = seal.previous
-        if link is None:
-            return None
-        if previous is not None and previous.id == link.seal_id:
-            if previous.hash() != link.hash:
-                problems.append(
-                    Problem(
-                        SEAL_INVALID, "the previous seal was altered", window=previous.window_start
-                    )
+    def _charge(self, seals: list[Seal]) -> int:
+        """Spend the tokens for the seals and sealed entries a verification will check,
+        before it does: the request's own token covers the first thousand, each further
+        thousand costs one more. Returns how many entries are paid for."""
+        work = len(seals) + sum(len(seal.entries) for seal in seals)
+        extra = max(0, math.ceil(work / ENTRIES_PER_READ_TOKEN) - 1)
+        if extra:
+            burst = self._limiter.burst(self._principal, "read")
+            if burst is not None and extra + 1 > burst:
+                raise InvalidField(
+                    "until",
+                    f"the range holds more sealed entries than one verification may check "
+                    f"({burst * ENTRIES_PER_READ_TOKEN}); verify a shorter range",
                 )
-            return None
-        if link.expires_at <= self._expired_before:
-            return None  # it expired: the TTL monitor removed it
-        window = _window_of_seal(link.seal_id)
-        problems.append(
-            Problem(SEAL_MISSING, f"seal {link.seal_id} is gone before it expired",
-                    window=window or seal.window_start)
-        )  # fmt: skip
-        return window
+            self._limiter.take(self._principal, "read", extra)
+        return (extra + 1) * ENTRIES_PER_READ_TOKEN
 
-    async def _check_entries(self, seal: Seal) -> None:
-        stored = {
-            entry.id: entry.content_digest()
-            async for entry in self._stream(seal.window_start, seal.window_end, seal.window_start)
-        }
-        problems = check_window(seal, stored, expired_before=self._expired_before)
-        self.findings.problems += problems
-        self.findings.windows_checked += 1
-        flagged = {p.entry_id for p in problems}
-        self.findings.entries_verified += sum(
-            1 for e in seal.entries if e.id in stored and e.id not in flagged
-        )
+    async def _held(self, seal: Seal) -> dict[str, Held]:
+        """The window's live entries, by id, with their digests recomputed: the one stored
+        with an entry is not trusted, its fields are what was sealed."""
+        held = {}
+        async for entry in self._stream(seal.window_start, seal.window_end, seal.window_start):
+            digest = entry.content_digest()
+            held[entry.id] = Held(digest, digest)
+        return held
 
     async def _check_tail(
         self, last: Seal | None, since: datetime | None, until: datetime | None
     ) -> None:
         """After the last seal: entries of windows the sealer has closed are not covered by
         any seal (added later, or their seal removed with nothing after it); the rest wait."""
-        sealed_through = await self._uc._state.sealed_through()
+        sealed_through = await self._state.sealed_through()
         start = last.window_end if last is not None else since
         if sealed_through is not None and (start is None or start < sealed_through):
-            await self._flag_unsealed(start, _earliest(sealed_through, until), INJECTED)
+            length = None if last is None else last.window_end - last.window_start
+            await self._flag_unsealed(start, _earliest(sealed_through, until), length)
         waiting_from = sealed_through if sealed_through is not None else start
         async for _ in self._stream(_latest(waiting_from, since), until, self._now):
             self.findings.unsealed_entries += 1
@@ -214,20 +202,22 @@ class _Run:
         self,
         start: datetime | None,
         end: datetime | None,
-        kind: str,
+        length: timedelta | None,
         *,
         skip: tuple[datetime, datetime] | None = None,
     ) -> None:
-        """Report the live entries in [start, end); those in `skip` (the window of a seal
-        reported missing) are left out."""
+        """Report the live entries in [start, end) as INJECTED, each at its window if the
+        seals show their length; those in `skip` (the window of a seal reported missing) are
+        left out."""
         if start is not None and end is not None and start >= end:
             return
         async for entry in self._stream(start, end, self._now):
             if skip is not None and skip[0] <= entry.created_at < skip[1]:
                 continue
+            window = None if length is None else window_of(entry.created_at, length)
             self.findings.problems.append(
-                Problem(kind, "the entry is not covered by any seal although its window was "
-                        "closed: added later, or its seal was removed", entry.id)
+                Problem(INJECTED, "the entry is not covered by any seal although its window was "
+                        "closed: added later, or its seal was removed", entry.id, window)
             )  # fmt: skip
 
     async def _stream(
@@ -235,7 +225,7 @@ class _Run:
     ) -> AsyncIterator[AuditEntry]:
         """The account's live entries created in [since, until), yielding to the loop."""
         criteria = EntryCriteria.created_between(self._account, since, until)
-        async for entry in self._uc._entries.stream(criteria, now=now):
+        async for entry in self._entries.stream(criteria, now=now):
             self._read += 1
             if self._read % YIELD_EVERY == 0:
                 await asyncio.sleep(0)
@@ -244,7 +234,7 @@ class _Run:
                 and (self._read - self._paid_for) % ENTRIES_PER_READ_TOKEN == 1
             ):
                 # More entries than the seals promised (unsealed ones): pay as they come.
-                self._uc._limiter.take(self._principal, "read")
+                self._limiter.take(self._principal, "read")
             yield entry
 
 
@@ -256,10 +246,3 @@ def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
     if a is None or b is None:
         return a or b
     return max(a, b)
-
-
-def _window_of_seal(seal_id: str) -> datetime | None:
-    try:
-        return SealId.parse(seal_id).window_start
-    except ValueError:
-        return None

@@ -1,5 +1,6 @@
 """Tamper evidence: entry digests, Merkle roots, seals over windows of the trail, and the
-checks a verifier runs. Pure functions over plain data; signing is an adapter's job.
+problems a verifier reports (judging a seal is `domain.seal_verdict`'s). Pure functions over
+plain data; signing is an adapter's job.
 
 An entry's digest is SHA-256 over a canonical JSON encoding of every stored field. A seal
 closes one account's window of ingestion time: it lists each entry's id, `expires_at` and
@@ -259,32 +260,3 @@ class Findings:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-def check_window(seal: Seal, stored: dict[str, str], *, expired_before: datetime) -> list[Problem]:
-    """Compare a window's seal with what the store holds now (entry id -> recomputed
-    digest). An entry the seal lists may be gone only once its `expires_at` has passed."""
-    problems = []
-    if merkle_root([e.digest for e in seal.entries]) != seal.merkle_root:
-        problems.append(
-            Problem(SEAL_INVALID, "the Merkle root does not match", window=seal.window_start)
-        )
-    listed = {e.id for e in seal.entries}
-    for entry in seal.entries:
-        digest = stored.get(entry.id)
-        if digest is None:
-            if entry.expires_at > expired_before:
-                problems.append(
-                    Problem(MISSING, "a live entry is gone", entry.id, seal.window_start)
-                )
-        elif digest != entry.digest:
-            problems.append(
-                Problem(
-                    MODIFIED, "the entry differs from what was sealed", entry.id, seal.window_start
-                )
-            )
-    for entry_id in stored.keys() - listed:
-        problems.append(
-            Problem(INJECTED, "the entry is not in its window's seal", entry_id, seal.window_start)
-        )
-    return problems

@@ -1,4 +1,4 @@
-"""Tamper evidence in the domain: entry digests, Merkle roots, windows, seals, window checks."""
+"""Tamper evidence in the domain: entry digests, Merkle roots, windows, seals, seal ids."""
 
 import dataclasses
 import hashlib
@@ -11,16 +11,11 @@ import pytest
 from domain.entry import AuditEntry
 from domain.integrity import (
     DIGEST_FIELDS,
-    INJECTED,
-    MISSING,
-    MODIFIED,
-    SEAL_INVALID,
     Seal,
     SealedEntry,
     SealId,
     SealLink,
     canonical,
-    check_window,
     entry_digest,
     merkle_root,
     new_seal,
@@ -448,75 +443,6 @@ def test_from_body_rejects_a_truncated_link_with_value_error() -> None:
     body["previous"] = body["previous"][:2]
     with pytest.raises(ValueError):  # noqa: PT011
         Seal.from_body(body, key_id="k1", signature="")
-
-
-# --- checking a window ---------------------------------------------------------------------
-
-
-def stored_as_sealed(seal: Seal) -> dict[str, str]:
-    return {e.id: e.digest for e in seal.entries}
-
-
-def test_a_clean_window_has_no_problems() -> None:
-    seal = a_seal()
-    assert check_window(seal, stored_as_sealed(seal), expired_before=T0) == []
-
-
-def test_an_entry_whose_digest_differs_is_modified() -> None:
-    seal = a_seal()
-    stored = stored_as_sealed(seal)
-    changed = seal.entries[1].id
-    stored[changed] = "ff" * 32
-    [problem] = check_window(seal, stored, expired_before=T0)
-    assert (problem.kind, problem.entry_id, problem.window) == (MODIFIED, changed, T0)
-
-
-def test_a_listed_entry_gone_before_it_expired_is_missing() -> None:
-    seal = a_seal()
-    stored = stored_as_sealed(seal)
-    gone = seal.entries[0]
-    del stored[gone.id]
-    just_before = gone.expires_at - timedelta(milliseconds=1)
-    [problem] = check_window(seal, stored, expired_before=just_before)
-    assert (problem.kind, problem.entry_id, problem.window) == (MISSING, gone.id, T0)
-
-
-@pytest.mark.parametrize("after", [timedelta(0), timedelta(milliseconds=1), timedelta(days=1)])
-def test_a_listed_entry_gone_once_it_expired_is_not_a_problem(after: timedelta) -> None:
-    seal = a_seal()
-    stored = stored_as_sealed(seal)
-    gone = seal.entries[0]
-    del stored[gone.id]
-    assert check_window(seal, stored, expired_before=gone.expires_at + after) == []
-
-
-def test_a_stored_entry_the_seal_does_not_list_is_injected() -> None:
-    seal = a_seal()
-    stored = {**stored_as_sealed(seal), "f" * 24: "ee" * 32}
-    [problem] = check_window(seal, stored, expired_before=T0)
-    assert (problem.kind, problem.entry_id, problem.window) == (INJECTED, "f" * 24, T0)
-
-
-def test_a_merkle_root_that_does_not_match_the_listed_digests_is_invalid() -> None:
-    seal = dataclasses.replace(a_seal(), merkle_root=merkle_root(digests(2)))
-    [problem] = check_window(seal, stored_as_sealed(seal), expired_before=T0)
-    assert (problem.kind, problem.entry_id, problem.window) == (SEAL_INVALID, None, T0)
-
-
-def test_every_problem_of_a_window_is_reported() -> None:
-    seal = a_seal(count=4)
-    first, second, third, _ = (e.id for e in seal.entries)
-    stored = stored_as_sealed(seal)
-    stored[first] = "ff" * 32
-    del stored[second]
-    stored["f" * 24] = "ee" * 32
-    problems = check_window(seal, stored, expired_before=T0)
-    assert sorted((p.kind, p.entry_id) for p in problems) == [
-        (INJECTED, "f" * 24),
-        (MISSING, second),
-        (MODIFIED, first),
-    ]
-    assert third not in {p.entry_id for p in problems}
 
 
 # --- seal ids ------------------------------------------------------------------------------

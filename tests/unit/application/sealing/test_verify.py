@@ -299,7 +299,10 @@ async def test_an_entry_added_in_an_empty_window_between_two_seals_is_injected(
     assert seal_of(seals, 3).previous == seal_of(seals, 1).link()
     extra = forged(in_window(2))
     entries.entries[extra.id] = extra
-    assert kinds(await verify()) == [(INJECTED, extra.id)]
+    findings = await verify()
+    assert kinds(findings) == [(INJECTED, extra.id)]
+    # At its window, as the offline verifier reports it: the seals show the windows' length.
+    assert findings.problems[0].window == window(2)
 
 
 async def test_an_entry_added_after_the_last_seal_in_a_closed_window_is_injected(
@@ -309,7 +312,9 @@ async def test_an_entry_added_after_the_last_seal_in_a_closed_window_is_injected
     await seal_at(closes(3))  # windows 1 to 3 closed, with nothing in them
     extra = forged(in_window(2))
     entries.entries[extra.id] = extra
-    assert kinds(await verify()) == [(INJECTED, extra.id)]
+    findings = await verify()
+    assert kinds(findings) == [(INJECTED, extra.id)]
+    assert findings.problems[0].window == window(2)
 
 
 async def test_an_entry_added_in_a_closed_window_before_the_first_seal_is_injected(
@@ -320,7 +325,9 @@ async def test_an_entry_added_in_a_closed_window_before_the_first_seal_is_inject
     await seal_at(closes(2))
     extra = forged(in_window(1))
     entries.entries[extra.id] = extra
-    assert kinds(await verify()) == [(INJECTED, extra.id)]
+    findings = await verify()
+    assert kinds(findings) == [(INJECTED, extra.id)]
+    assert findings.problems[0].window == window(1)
 
 
 async def test_an_entry_added_before_the_watermark_of_an_account_with_no_seal_is_injected(
@@ -474,6 +481,20 @@ async def test_a_forged_signature_is_invalid(
     findings = await verify()
     # The forged seal itself, not only its successor's link to it.
     assert signature_fails(findings, seal)
+
+
+async def test_nothing_counts_as_verified_against_a_seal_whose_signature_fails(
+    trail: Trail, verify: Verify, seals: InMemorySeals, entries: InMemoryAuditEntries
+) -> None:
+    """What a forged seal lists proves nothing: its window's entries are neither verified
+    nor reported against it (as the offline verifier treats a seal line)."""
+    seal = seal_of(seals, 3)
+    seals.seals[seal.id] = dataclasses.replace(seal, signature="00" * 32)
+    target = trail.w3[0]
+    entries.entries[target.id] = dataclasses.replace(target, reason="edited")
+    findings = await verify()
+    assert [(p.kind, p.window) for p in findings.problems] == [(SEAL_INVALID, window(3))]
+    assert findings.entries_verified == 3
 
 
 async def test_a_seal_signed_with_another_secret_is_invalid(
