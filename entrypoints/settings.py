@@ -100,9 +100,9 @@ class StoreSettings(BaseSettings):
     mongodb_server_selection_timeout_ms: int = Field(default=5_000, ge=100, le=120_000)
     mongodb_socket_timeout_ms: int = Field(default=30_000, ge=100, le=600_000)
     mongodb_operation_timeout_ms: int = Field(default=10_000, ge=100, le=600_000)
+    """Bound on one store call as the service sees it, whatever the driver does."""
     mongodb_manage_indexes: bool = True
     """False under the append-only role: indexes are made by `auditlog-mongodb-role create`."""
-    """Bound on one store call as the service sees it, whatever the driver does."""
     embedded_ttl_sweep_seconds: float = Field(default=60.0, gt=0, le=86_400)
     """How often the embedded store deletes expired entries (MongoDB's TTL monitor: 60 s)."""
 
