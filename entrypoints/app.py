@@ -111,8 +111,6 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
         store = await MongoStore.open(
             config.client_options(settings),
             database=settings.store.mongodb_db,
-            ttl_sweep_seconds=settings.store.embedded_ttl_sweep_seconds,
-            operation_timeout_seconds=settings.store.mongodb_operation_timeout_ms / 1000,
             manage_indexes=settings.store.mongodb_manage_indexes,
         )
         if store.is_embedded:

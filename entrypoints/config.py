@@ -24,8 +24,8 @@ def client_options(settings: Settings) -> ClientOptions:
 
 
 def admin_client_options(uri: str) -> ClientOptions:
-    """For an administrator's tool given its URI as an argument: the store settings' default
-    timeouts (the AUDITLOG_ variables configure the service, not the tool)."""
+    """For an administrator's tool given its URI as an argument: the store settings' defaults
+    (the AUDITLOG_ variables configure the service, not the tool)."""
     return _client_options(StoreSettings.model_construct(), uri)
 
 
@@ -34,6 +34,8 @@ def _client_options(store: StoreSettings, uri: str | None) -> ClientOptions:
         uri=uri,
         server_selection_timeout_ms=store.mongodb_server_selection_timeout_ms,
         socket_timeout_ms=store.mongodb_socket_timeout_ms,
+        operation_timeout_ms=store.mongodb_operation_timeout_ms,
+        embedded_ttl_sweep_seconds=store.embedded_ttl_sweep_seconds,
     )
 
 

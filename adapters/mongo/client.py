@@ -17,6 +17,10 @@ class ClientOptions:
     """None selects the embedded in-memory store."""
     server_selection_timeout_ms: int
     socket_timeout_ms: int
+    operation_timeout_ms: int
+    """Bound on one store call as the service sees it, whatever the driver does."""
+    embedded_ttl_sweep_seconds: float
+    """How often the embedded store deletes expired entries."""
 
 
 def create_client(options: ClientOptions) -> "AsyncIOMotorClient[Any]":

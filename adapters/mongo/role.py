@@ -52,7 +52,7 @@ async def create_role(
     """Create or update the role (and a user holding it). StoreUnreachable, without the
     driver's message, if the database cannot be reached or refuses."""
     # Collections and indexes first, as the administrator: the role cannot make them.
-    store = await MongoStore.open(options, database=database)
+    store = await MongoStore.open(options, database=database, manage_indexes=True)
     try:
         db = store.client[database]
         existing = await db.command({"rolesInfo": role})

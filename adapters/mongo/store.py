@@ -46,9 +46,7 @@ class MongoStore:
         options: ClientOptions,
         *,
         database: str,
-        ttl_sweep_seconds: float = 60.0,
-        operation_timeout_seconds: float = 10.0,
-        manage_indexes: bool = True,
+        manage_indexes: bool,
     ) -> "MongoStore":
         """Connect, check the database answers, and ensure collections and indexes.
 
@@ -83,10 +81,10 @@ class MongoStore:
         if options.uri is None:
             monitor = EmbeddedTtlMonitor(
                 [AuditLogDocument.get_motor_collection(), SealDocument.get_motor_collection()],
-                interval_seconds=ttl_sweep_seconds,
+                interval_seconds=options.embedded_ttl_sweep_seconds,
             )
             monitor.start()
-        calls = StoreCalls(operation_timeout_seconds)
+        calls = StoreCalls(options.operation_timeout_ms / 1000)
         return cls(
             client=client,
             ttl_monitor=monitor,

@@ -20,7 +20,9 @@ NO_REAL_MONGODB = "AUDITLOG_TEST_MONGODB_URI is not set: this ran on mongomock o
 async def open_embedded_store(sweep_seconds: float = 3600.0) -> MongoStore:
     # A long sweep interval: tests trigger sweeps themselves unless they test the timer.
     return await MongoStore.open(
-        configs.client_options(None), database="auditlog_test", ttl_sweep_seconds=sweep_seconds
+        configs.client_options(None, embedded_ttl_sweep_seconds=sweep_seconds),
+        database="auditlog_test",
+        manage_indexes=True,
     )
 
 
@@ -34,7 +36,9 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[MongoStore]:
     if REAL_MONGODB_URI is None:
         pytest.skip(NO_REAL_MONGODB)
     database = f"auditlog_test_{uuid.uuid4().hex[:12]}"
-    opened = await MongoStore.open(configs.client_options(REAL_MONGODB_URI), database=database)
+    opened = await MongoStore.open(
+        configs.client_options(REAL_MONGODB_URI), database=database, manage_indexes=True
+    )
     yield opened
     await opened.client.drop_database(database)
     await opened.close()

@@ -212,6 +212,7 @@ async def test_opening_an_unreachable_database_fails_fast_without_the_uri() -> N
         await MongoStore.open(
             configs.client_options("mongodb://127.0.0.1:1", server_selection_timeout_ms=300),
             database="x",
+            manage_indexes=True,
         )
 
     assert time.monotonic() - started < 10
@@ -229,6 +230,7 @@ async def test_an_unreachable_database_does_not_reveal_the_password_in_the_uri()
                 "mongodb://auditor:hunter2@127.0.0.1:1", server_selection_timeout_ms=300
             ),
             database="x",
+            manage_indexes=True,
         )
 
     assert "hunter2" not in str(raised.value)
@@ -243,7 +245,9 @@ async def test_an_unreachable_database_does_not_reveal_the_password_in_the_uri()
 async def test_a_malformed_connection_string_is_reported_as_not_valid(uri: str) -> None:
     with pytest.raises(StoreUnreachable) as raised:
         await MongoStore.open(
-            configs.client_options(uri, server_selection_timeout_ms=300), database="x"
+            configs.client_options(uri, server_selection_timeout_ms=300),
+            database="x",
+            manage_indexes=True,
         )
 
     message = str(raised.value)
@@ -254,7 +258,9 @@ async def test_a_malformed_connection_string_is_reported_as_not_valid(uri: str) 
 async def test_a_connection_string_without_a_scheme_is_reported_as_not_valid() -> None:
     with pytest.raises(StoreUnreachable) as raised:
         await MongoStore.open(
-            configs.client_options("not-a-mongo-uri", server_selection_timeout_ms=300), database="x"
+            configs.client_options("not-a-mongo-uri", server_selection_timeout_ms=300),
+            database="x",
+            manage_indexes=True,
         )
 
     assert "connection string is not valid" in str(raised.value)
@@ -268,7 +274,9 @@ async def test_a_connection_string_without_a_scheme_is_reported_as_not_valid() -
 async def test_a_connection_string_with_a_bad_port_is_reported_as_not_valid(uri: str) -> None:
     with pytest.raises(StoreUnreachable) as raised:
         await MongoStore.open(
-            configs.client_options(uri, server_selection_timeout_ms=300), database="x"
+            configs.client_options(uri, server_selection_timeout_ms=300),
+            database="x",
+            manage_indexes=True,
         )
 
     assert "connection string is not valid" in str(raised.value)
@@ -285,6 +293,6 @@ async def test_a_database_that_refuses_at_start_is_named_by_its_code_not_its_mes
     monkeypatch.setattr("adapters.mongo.store.init_beanie", refuses)
 
     with pytest.raises(StoreUnreachable) as raised:
-        await MongoStore.open(configs.client_options(None), database="x")
+        await MongoStore.open(configs.client_options(None), database="x", manage_indexes=True)
 
     assert str(raised.value) == "the database refused the request (AuthenticationFailed)"
