@@ -94,12 +94,13 @@ class Services:
         operator_token: str,
         export_links: ExportLinks,
         seal_keys: SealKeyPair,
+        # Configuration: every value from the settings (entrypoints/config.py), none defaulted.
         sealing: SealingConfig,
-        sealer_id: str = "sealer",
         export_link_ttl: timedelta,
         interceptor: EmitterConfig,
         rate_limits: RateLimits,
         auth_failure_limits: AuthFailureLimits,
+        sealer_id: str = "sealer",
         known_secrets: KnownSecrets | None = None,
     ) -> "Services":
         # Text that holds one of these is never stored; the operator token at the least.
