@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from application.export_lines import ErrorLine, Malformed, Row, SealLine, TrailerLine, read_line
 from application.ports import SealKeys
-from application.seal_checks import check_missing, check_rows, check_seals
+from application.seal_checks import check_against_seals
 from domain.export_trailer import Digests, ExportTrailer
 from domain.integrity import Problem, Seal
 
@@ -102,10 +102,7 @@ def verify_export(lines: Iterable[str | bytes], keys: SealKeys) -> ExportReport:
     report.entries = len(file.rows)
     report.seals = len(file.seals)
     trailer = _check_trailer(file, keys)
-    listed = check_seals(file.seals, keys, report.problems)
-    check_rows(file.rows, file.seals, listed, report)
-    if trailer is not None:
-        check_missing(file.rows, listed, trailer, report.problems)
+    check_against_seals(file.rows, file.seals, keys, trailer, report)
     return report
 
 

@@ -244,6 +244,34 @@ def test_a_dropped_seal_line_fails_the_trailer_and_leaves_its_entries_injected(
     assert (report.verified, report.seals) == (4, 2)
 
 
+def test_nothing_is_checked_against_a_seal_line_whose_signature_fails(export: Export) -> None:
+    """Its window's rows are neither verified nor reported against what it lists, as the
+    online verifier treats a stored seal."""
+    seal = export.seal(window(3))
+    seal["signature"] = "00" * 32
+    export.seal_lines[window(3)] = with_seal(seal)
+    report = check(signed_again(export.lines()))
+    assert [(p.kind, p.window) for p in report.problems] == [(SEAL_INVALID, window(3))]
+    assert (report.verified, report.unsealed) == (3, 1)
+
+
+async def test_an_entry_moved_in_the_store_to_another_sealed_window_is_missing_and_injected(
+    put: Put, seal_at: SealAt, make: Exporter, entries: InMemoryAuditEntries
+) -> None:
+    """Judged, as online, by the seal of the window its createdAt now falls in."""
+    w0, *_ = await populate(put, seal_at)
+    target = w0[0]
+    entries.entries[target.id] = dataclasses.replace(target, created_at=in_window(3, 30))
+
+    report = check(await make.lines())
+
+    assert kinds(report) == [(INJECTED, target.id), (MISSING, target.id)]
+    assert {(p.kind, p.window) for p in report.problems} == {
+        (MISSING, window(0)),
+        (INJECTED, window(3)),
+    }
+
+
 def test_a_dropped_entry_line_fails_the_trailer(export: Export) -> None:
     del export.entry_lines[export.w3[0].id]
     report = check(export.lines())
