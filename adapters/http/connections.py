@@ -8,13 +8,14 @@ it passes. The body has its own deadline (`ObservedRequests`), idle keep-alive u
 """
 
 import asyncio
-from typing import Any
+from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 
 class HeaderDeadlineProtocol(HttpToolsProtocol):
-    header_timeout_seconds: float = 10.0
+    header_timeout_seconds: ClassVar[float]
+    """Set by `header_deadline_protocol`, from the server settings (their one default)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
