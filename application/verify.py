@@ -147,7 +147,6 @@ class _Run:
                 predecessor_gone_after=self._expired_before,
                 held=await self._held(seal),
                 absent=Absence(self._expired_before, "a live entry is gone"),
-                broken_link_at="predecessor",
             )
             self.findings.problems += verdict.problems
             self.findings.windows_checked += 1

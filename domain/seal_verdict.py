@@ -10,7 +10,6 @@ caller checks the signature and says whether it verified.
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 from domain.integrity import (
     INJECTED,
@@ -64,19 +63,18 @@ def judge_seal(
     predecessor_gone_after: datetime | None,
     held: Mapping[str, Held],
     absent: Absence | None,
-    broken_link_at: Literal["predecessor", "successor"],
 ) -> Verdict:
     """`predecessor`: the seal its link names, if at hand. One that is not at hand is
     SEAL_MISSING if its link expires after `predecessor_gone_after`; with None, its absence
     proves nothing. `held`: the window's entries held now, by id. `absent`: when a listed
     entry not held is MISSING; None, never. A link whose hash no longer matches is reported
-    at the window of the predecessor or of this seal, as `broken_link_at` says."""
+    at the predecessor's window: that is the seal that was altered, this one still holds."""
     problems: list[Problem] = []
     gone = None
     if not signature_ok:
         problems.append(_invalid("the signature does not verify", seal))
     else:
-        gone = _check_link(seal, predecessor, predecessor_gone_after, broken_link_at, problems)
+        gone = _check_link(seal, predecessor, predecessor_gone_after, problems)
     root_ok = merkle_root([e.digest for e in seal.entries]) == seal.merkle_root
     if not root_ok:
         problems.append(_invalid("the Merkle root does not match", seal))
@@ -94,7 +92,6 @@ def _check_link(
     seal: Seal,
     predecessor: Seal | None,
     gone_after: datetime | None,
-    broken_link_at: Literal["predecessor", "successor"],
     problems: list[Problem],
 ) -> datetime | None:
     link = seal.previous
@@ -102,8 +99,7 @@ def _check_link(
         return None
     if predecessor is not None and predecessor.id == link.seal_id:
         if predecessor.hash() != link.hash:
-            at = predecessor if broken_link_at == "predecessor" else seal
-            problems.append(_invalid("the previous seal was altered", at))
+            problems.append(_invalid("the previous seal was altered", predecessor))
         return None
     if gone_after is None or link.expires_at <= gone_after:
         return None  # not where the verifier looks, or expired: the TTL monitor removed it
