@@ -4,7 +4,7 @@ import hmac
 
 from application.errors import Unauthenticated
 from application.ports import ApiKeys
-from application.principal import Origin, Principal
+from application.principal import KeyHolder, Operator, Origin, Principal
 from application.rate_limit import FailedAuthentications
 from application.self_audit import SelfAudit
 from domain.tenancy import key_id_of
@@ -38,11 +38,11 @@ class Authenticate:
         address = origin.ip
         self._failures.check_address(address)
         if hmac.compare_digest(secret.encode(), self._operator_token):
-            return Principal.operator(origin)
+            return Operator(origin=origin)
         key_id = key_id_of(secret)
         key = None if key_id is None else await self._keys.get(key_id)
         if key is not None and key.matches(secret) and not key.revoked:
-            return Principal.of_key(key, origin)
+            return KeyHolder.of(key, origin)
         if key is not None:
             # A real key id with a wrong secret, or a revoked key: throttled per id as well.
             self._failures.check_key(key.id)

@@ -8,7 +8,7 @@ when the link is used, so a plan downgrade or a revoked key closes links already
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, assert_never
 
 from application.criteria import EntryCriteria, LogFilter
 from application.errors import Forbidden
@@ -21,7 +21,7 @@ from application.ports import (
     Seals,
     SealSigner,
 )
-from application.principal import Origin, Principal
+from application.principal import KeyHolder, Operator, Origin, Principal, System
 from application.rate_limit import RateLimiter
 from application.self_audit import SelfAudit
 from application.tenancy import Directory, criteria_for_reading, plan_of
@@ -135,7 +135,7 @@ class RequestExport:
             assert criteria.account is not None
             record.account = criteria.account
             grant = ExportGrant(
-                key_id=principal.key_id,
+                key_id=_key_id(principal),
                 account=criteria.account,
                 filter=_as_filter(criteria),
                 format=export_format,
@@ -183,7 +183,7 @@ class DownloadExport:
             criteria = await self._gate.criteria(principal, grant.filter)
         # Seals list every entry of the account's windows: ids and digests of other
         # applications' entries, which a key bound to one application may not see.
-        tally = _Tally(with_seals=principal.application is None)
+        tally = _Tally(with_seals=_bound_application(principal) is None)
         return Export(
             account=grant.account,
             format=grant.format,
@@ -194,13 +194,13 @@ class DownloadExport:
 
     async def _principal(self, grant: ExportGrant, origin: Origin) -> Principal:
         if grant.key_id is None:
-            return Principal.operator(origin)
+            return Operator(origin=origin)
         key = await self._keys.get(grant.key_id)
         if key is not None and key.revoked:
             self._self_audit.key_rejected(key, origin)
         if key is None or key.revoked or key.account != grant.account:
             raise Forbidden("the API key that made this link is no longer valid")
-        return Principal.of_key(key, origin)
+        return KeyHolder.of(key, origin)
 
     async def _stream(
         self,
@@ -240,8 +240,8 @@ class DownloadExport:
         trailer = ExportTrailer(
             account=criteria.account,
             filter=filter_document(criteria),
-            key=principal.key_id,
-            application=principal.application,
+            key=_key_id(principal),
+            application=_bound_application(principal),
             format=export_format.value,
             exported_at=now,
             count=tally.rows.count,
@@ -285,3 +285,26 @@ class _Tally:
         moment = entry.created_at
         self.oldest = moment if self.oldest is None else min(self.oldest, moment)
         self.newest = moment if self.newest is None else max(self.newest, moment)
+
+
+def _key_id(principal: Principal) -> str | None:
+    """The key a link and a trailer name; None for the operator."""
+    match principal:
+        case KeyHolder():
+            return principal.key_id
+        case Operator() | System():  # the service, were it to export, as the operator
+            return None
+        case _:
+            assert_never(principal)
+
+
+def _bound_application(principal: Principal) -> str | None:
+    """The one application a key is bound to; None for a key of the whole account, or the
+    operator."""
+    match principal:
+        case KeyHolder():
+            return principal.application
+        case Operator() | System():
+            return None
+        case _:
+            assert_never(principal)

@@ -12,10 +12,10 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, assert_never
 
 from application.errors import RateLimited
-from application.principal import Principal
+from application.principal import KeyHolder, Operator, Principal, System
 
 Kind = Literal["record", "read"]
 
@@ -109,7 +109,7 @@ class RateLimiter:
         """Spend `cost` tokens of the principal's bucket, or raise `RateLimited`."""
         if not self.applies_to(principal):
             return
-        wait = self._buckets[kind].take(principal.key_id or "operator", cost)
+        wait = self._buckets[kind].take(_bucket_of(principal), cost)
         if wait is None:
             return
         self.refused[kind] += 1
@@ -120,9 +120,27 @@ class RateLimiter:
         return self._buckets[kind].bucket.burst if self.applies_to(principal) else None
 
     def applies_to(self, principal: Principal) -> bool:
-        if not self._limits.enabled or principal.is_system:
+        if not self._limits.enabled:
             return False
-        return not principal.is_operator or self._limits.limit_operator
+        match principal:
+            case KeyHolder():
+                return True
+            case Operator():
+                return self._limits.limit_operator
+            case System():  # the service's own events are never held back
+                return False
+            case _:
+                assert_never(principal)
+
+
+def _bucket_of(principal: Principal) -> str:
+    match principal:
+        case KeyHolder():
+            return principal.key_id
+        case Operator() | System():  # the service is never limited (applies_to): never reached
+            return "operator"
+        case _:
+            assert_never(principal)
 
 
 @dataclass(frozen=True, slots=True)

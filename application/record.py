@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from application.batch import BatchItemError
 from application.errors import Forbidden, NotFound, PlanNotConfigured
 from application.ports import AuditEntryRepository, Clock, IdGenerator
-from application.principal import Principal
+from application.principal import Principal, System
 from application.rate_limit import RateLimiter
 from application.tenancy import Directory, application_for_recording, plan_of
 from domain import validation
@@ -105,7 +105,7 @@ class Ingestion:
         ]
         if not found:
             return event
-        if principal.is_system and _ORIGIN_FIELDS.issuperset(found):
+        if isinstance(principal, System) and _ORIGIN_FIELDS.issuperset(found):
             dropped: dict[str, str | None] = dict.fromkeys(found)
             return dataclasses.replace(event, **dropped)  # type: ignore[arg-type]
         raise InvalidField(found[0], validation.CREDENTIAL_PROBLEM)

@@ -10,9 +10,10 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import assert_never
 
 from application.interceptor import Auditor
-from application.principal import Origin, Principal
+from application.principal import KeyHolder, Operator, Origin, Principal, System
 from domain.tenancy import ApiKey, account_application_id
 
 VIEWED = "portal.audit_logs.viewed"
@@ -61,18 +62,21 @@ class SelfAudit:
     def viewed(self, principal: Principal, action: str = VIEWED) -> Iterator[None]:
         """A read by an API key (a page, or a verification), whether it succeeded or was
         refused."""
-        if principal.is_operator:
-            yield
-            return
-        origin = principal.origin
-        with self._auditor.audit(
-            action,
-            application=principal.home_application,
-            ip=origin.ip,
-            user_agent=origin.user_agent,
-            request_id=origin.request_id,
-        ):
-            yield
+        match principal:
+            case Operator() | System():  # the service's reads go unrecorded, as the operator's
+                yield
+            case KeyHolder():
+                origin = principal.origin
+                with self._auditor.audit(
+                    action,
+                    application=principal.home_application,
+                    ip=origin.ip,
+                    user_agent=origin.user_agent,
+                    request_id=origin.request_id,
+                ):
+                    yield
+            case _:
+                assert_never(principal)
 
     @contextlib.contextmanager
     def administered(
@@ -108,9 +112,15 @@ class SelfAudit:
             try:
                 yield record
             finally:
-                scope.application = principal.home_application or (
-                    record.account and account_application_id(record.account)
-                )
+                match principal:
+                    case KeyHolder():
+                        scope.application = principal.home_application
+                    case Operator() | System():  # the exported account's reserved application
+                        scope.application = record.account and account_application_id(
+                            record.account
+                        )
+                    case _:
+                        assert_never(principal)
                 scope.reason = record.reason
                 if scope.application is None:
                     scope.skip()  # the operator named no account: no trail to record in

@@ -1,9 +1,11 @@
 """Tenancy rules: which applications a principal may record for, and what it may read."""
 
+from typing import assert_never
+
 from application.criteria import EntryCriteria, LogFilter
 from application.errors import Forbidden, NotFound, PlanNotConfigured
 from application.ports import Accounts, Applications
-from application.principal import Principal
+from application.principal import KeyHolder, Operator, Principal, System
 from domain.errors import UnknownPlan
 from domain.plan import Plan, PlanCatalog
 from domain.tenancy import Account, Application, reserved_application_owner
@@ -39,27 +41,35 @@ async def application_for_recording(
     learn which ids exist in other accounts.
     """
     application = await directory.application(application_id)
-    if principal.is_operator:
-        if application is None:
-            raise NotFound("application", application_id)
-        return application
-    if (
-        application is None
-        or application.account != principal.account
-        or (principal.application is not None and principal.application != application.id)
-    ):
-        raise Forbidden(_NOT_YOURS)
-    return application
+    match principal:
+        case Operator() | System():  # the service records its own events as the operator would
+            if application is None:
+                raise NotFound("application", application_id)
+            return application
+        case KeyHolder():
+            if (
+                application is None
+                or application.account != principal.account
+                or (principal.application is not None and principal.application != application.id)
+            ):
+                raise Forbidden(_NOT_YOURS)
+            return application
+        case _:
+            assert_never(principal)
 
 
 async def criteria_for_reading(
     principal: Principal, wanted: LogFilter, directory: Directory
 ) -> EntryCriteria:
     """Narrow a filter to the principal's tenant; asking for another tenant is FORBIDDEN."""
-    if principal.is_operator:
-        account, application = await _operator_scope(wanted, directory)
-    else:
-        account, application = await _key_scope(principal, wanted, directory)
+    account: str | None
+    match principal:
+        case Operator() | System():  # the service reads as the operator would
+            account, application = await _operator_scope(wanted, directory)
+        case KeyHolder():
+            account, application = await _key_scope(principal, wanted, directory)
+        case _:
+            assert_never(principal)
     return EntryCriteria(
         account=account,
         application=application,
@@ -80,9 +90,8 @@ async def _operator_scope(wanted: LogFilter, directory: Directory) -> tuple[str 
 
 
 async def _key_scope(
-    principal: Principal, wanted: LogFilter, directory: Directory
+    principal: KeyHolder, wanted: LogFilter, directory: Directory
 ) -> tuple[str, str | None]:
-    assert principal.account is not None
     if wanted.account is not None and wanted.account != principal.account:
         raise Forbidden("this API key may not read that account")
     if principal.application is not None:

@@ -11,11 +11,12 @@ import asyncio
 import math
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+from typing import assert_never
 
 from application.criteria import EntryCriteria
 from application.errors import Forbidden, NotFound
 from application.ports import Accounts, AuditEntryRepository, Clock, SealerState, SealKeys, Seals
-from application.principal import Principal
+from application.principal import KeyHolder, Operator, Principal, System
 from application.rate_limit import RateLimiter
 from application.self_audit import VERIFIED, SelfAudit
 from domain.entry import AuditEntry
@@ -80,22 +81,25 @@ class VerifyAuditLogs:
             return run.findings
 
     async def _account(self, principal: Principal, account: str | None) -> str:
-        if not principal.is_operator:
-            principal.require(Scope.READ)
-            if account not in (None, principal.account):
-                raise Forbidden("this API key may not verify another account")
-            if principal.application is not None:
-                # Seals cover the whole account; the report would name other applications'
-                # entries, which a key bound to one application may not read.
-                raise Forbidden("verifying covers the whole account: use a key not bound to "
-                                "one application")  # fmt: skip
-            assert principal.account is not None
-            return principal.account
-        if account is None:
-            raise InvalidField("account", "name the account to verify")
-        if await self._accounts.get(account) is None:
-            raise NotFound("account", account)
-        return account
+        match principal:
+            case KeyHolder():
+                principal.require(Scope.READ)
+                if account not in (None, principal.account):
+                    raise Forbidden("this API key may not verify another account")
+                if principal.application is not None:
+                    # Seals cover the whole account; the report would name other applications'
+                    # entries, which a key bound to one application may not read.
+                    raise Forbidden("verifying covers the whole account: use a key not bound "
+                                    "to one application")  # fmt: skip
+                return principal.account
+            case Operator() | System():  # the service verifies as the operator would
+                if account is None:
+                    raise InvalidField("account", "name the account to verify")
+                if await self._accounts.get(account) is None:
+                    raise NotFound("account", account)
+                return account
+            case _:
+                assert_never(principal)
 
 
 class _Run:

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from application.ports import Accounts
-from application.principal import Principal
+from application.principal import KeyHolder, Principal
 from domain.tenancy import Account
 
 
@@ -20,6 +20,6 @@ class DescribeViewer:
 
     async def execute(self, principal: Principal) -> Viewer:
         account = None
-        if principal.account is not None:
+        if isinstance(principal, KeyHolder):
             account = await self._accounts.get(principal.account)
         return Viewer(principal, account)

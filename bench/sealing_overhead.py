@@ -21,7 +21,7 @@ from pathlib import Path
 from adapters.clock import SystemClock
 from adapters.ids import ObjectIdGenerator
 from adapters.seal_keys import Ed25519SealKeys, new_signing_key
-from application.principal import Principal
+from application.principal import System
 from application.sealing import SealingConfig
 from application.services import Ports, Services
 from bench.stores import (
@@ -87,7 +87,7 @@ async def ingest(events: int, sealing: bool, digest: bool = True) -> tuple[float
 
 async def _ingest(events: int, sealing: bool) -> tuple[float, int]:
     built = services()
-    principal = Principal.system()
+    principal = System()
     batch = [
         AuditEvent(application="portal", action="auth.login", success=i % 7 != 0,
                    email=f"user{i}@example.com", ip="203.0.113.7", request_id=f"r-{i}")

@@ -2,12 +2,14 @@
 
 import enum
 from datetime import datetime
+from typing import assert_never
 
 import strawberry
 
 from application.admin import IssuedKey
 from application.export import ExportLink
 from application.export_grant import ExportFormat
+from application.principal import KeyHolder, Operator, System
 from application.query import Page
 from application.tenancy import plan_of
 from application.viewer import Viewer
@@ -246,9 +248,16 @@ class ViewerType:
     @classmethod
     def of(cls, viewer: Viewer, plans: PlanCatalog) -> "ViewerType":
         principal = viewer.principal
+        match principal:
+            case KeyHolder():
+                is_operator, application = False, principal.application
+            case Operator() | System():  # the service would be shown with the operator's rights
+                is_operator, application = True, None
+            case _:
+                assert_never(principal)
         return cls(
-            is_operator=principal.is_operator,
+            is_operator=is_operator,
             account=None if viewer.account is None else AccountType.of(viewer.account, plans),
-            application=principal.application,
+            application=application,
             scopes=[ScopeEnum(s.value) for s in sorted(principal.scopes, key=lambda s: s.value)],
         )

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from application.batch import BatchItemError
 from application.errors import ApplicationError, StoreUnavailable
-from application.principal import Principal
+from application.principal import System
 from domain.entry import AuditEvent
 from domain.errors import DomainError
 
@@ -40,7 +40,7 @@ class RecordingSink:
 
     def __init__(self, record_many: "RecordAuditEvents") -> None:
         self._record_many = record_many
-        self._principal = Principal.system()
+        self._principal = System()
 
     async def send(self, events: Sequence[AuditEvent], *, delivery_id: str) -> None:
         try:

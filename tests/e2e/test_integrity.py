@@ -25,7 +25,7 @@ from fastapi import FastAPI
 from adapters.mongo.documents import AuditLogDocument, SealDocument
 from adapters.mongo.entries import BeanieAuditEntryRepository
 from adapters.seal_keys import Ed25519SealKeys, PublishedSealKeys, new_signing_key
-from application.principal import Principal
+from application.principal import Operator
 from application.verify import VerifyAuditLogs
 from domain.entry import AuditEntry
 from domain.integrity import DIGEST_FIELDS, entry_digest, new_seal, seal_id, window_of
@@ -1041,7 +1041,7 @@ async def test_a_retired_key_is_published_and_its_seals_still_verify(
         limiter=trail.app.state.services.limiter,
         self_audit=trail.app.state.services.self_audit,
     )
-    findings = await forgetful.execute(Principal.operator(), account="acme")
+    findings = await forgetful.execute(Operator(), account="acme")
     assert {p.kind for p in findings.problems} == {"SEAL_INVALID"}
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 import pytest
 
-from application.principal import Principal
+from application.principal import KeyHolder, Operator, Principal
 from application.services import Ports, Services
 from domain.entry import AuditEntry, AuditEvent
 from domain.plan import DEFAULT_PLANS, PlanCatalog
@@ -91,7 +91,7 @@ def services(
 
 @pytest.fixture
 def operator() -> Principal:
-    return Principal.operator()
+    return Operator()
 
 
 @pytest.fixture
@@ -118,11 +118,13 @@ def key_for(services: Services, operator: Principal, tenants: None) -> KeyFactor
         account: str,
         application: str | None = None,
         scopes: Iterable[Scope] = (Scope.RECORD, Scope.READ),
-    ) -> Principal:
+    ) -> KeyHolder:
         issued = await services.issue_api_key.execute(
             operator, account_id=account, application_id=application, scopes=frozenset(scopes)
         )
-        return await services.authenticate.execute(issued.secret)
+        principal = await services.authenticate.execute(issued.secret)
+        assert isinstance(principal, KeyHolder)
+        return principal
 
     return issue
 

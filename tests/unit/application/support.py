@@ -3,7 +3,7 @@
 from collections.abc import Awaitable, Callable
 
 from application.criteria import LogFilter
-from application.principal import Principal
+from application.principal import KeyHolder, Principal
 from application.query import Page
 from application.services import Services
 from domain.entry import AuditEntry
@@ -11,7 +11,7 @@ from domain.entry import AuditEntry
 OPERATOR_TOKEN = "operator-token-for-unit-tests-0123456789"
 
 # issue(account, application=None, scopes=(RECORD, READ)) -> the key's principal
-KeyFactory = Callable[..., Awaitable[Principal]]
+KeyFactory = Callable[..., Awaitable[KeyHolder]]
 # record(principal, application, action="auth.login", success=True, **fields) -> entry
 Recorder = Callable[..., Awaitable[AuditEntry]]
 

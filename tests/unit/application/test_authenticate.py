@@ -3,7 +3,7 @@
 import pytest
 
 from application.errors import Unauthenticated
-from application.principal import Principal
+from application.principal import KeyHolder, Operator, Principal
 from application.services import Services
 from domain.tenancy import Scope, compose_secret
 from tests.unit.application.support import OPERATOR_TOKEN
@@ -33,8 +33,7 @@ async def test_missing_credentials_are_unauthenticated(
 
 async def test_operator_token_authenticates_as_the_operator(services: Services) -> None:
     principal = await services.authenticate.execute(OPERATOR_TOKEN)
-    assert principal == Principal.operator()
-    assert principal.is_operator
+    assert principal == Operator()
     assert principal.scopes == frozenset(Scope)
 
 
@@ -44,8 +43,7 @@ async def test_key_secret_authenticates_as_that_keys_tenant_and_scopes(
 ) -> None:
     key_id, secret = await issue_secret(services, operator, application)
     principal = await services.authenticate.execute(secret)
-    assert principal == Principal(
-        is_operator=False,
+    assert principal == KeyHolder(
         key_id=key_id,
         account="acme",
         application=application,

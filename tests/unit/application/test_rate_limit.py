@@ -3,7 +3,7 @@
 import pytest
 
 from application.errors import RateLimited
-from application.principal import Principal
+from application.principal import KeyHolder, Operator, Principal, System
 from application.rate_limit import Bucket, RateLimiter, RateLimits
 from domain.tenancy import Scope
 from tests import configs
@@ -22,9 +22,8 @@ class FakeMonotonic:
         self.now += seconds
 
 
-def key(key_id: str = "k1", account: str = "acme") -> Principal:
-    return Principal(
-        is_operator=False,
+def key(key_id: str = "k1", account: str = "acme") -> KeyHolder:
+    return KeyHolder(
         key_id=key_id,
         account=account,
         scopes=frozenset({Scope.RECORD, Scope.READ}),
@@ -224,22 +223,22 @@ class TestWhoIsLimited:
         rates = limiter(clock, record=Bucket(1.0, 10), read=Bucket(1.0, 1))
 
         for _ in range(50):
-            rates.take(Principal.operator(), "read")
-            rates.take(Principal.operator(), "record", cost=10)
+            rates.take(Operator(), "read")
+            rates.take(Operator(), "record", cost=10)
 
         assert rates.refused == {"record": 0, "read": 0}
 
     def test_the_operator_is_limited_when_asked(self, clock: FakeMonotonic) -> None:
         rates = limiter(clock, record=Bucket(1.0, 10), read=Bucket(1.0, 2), limit_operator=True)
 
-        assert [allowed(rates, Principal.operator()) for _ in range(3)] == [True, True, False]
-        assert allowed(rates, Principal.operator(), "record", cost=10)
-        assert refusal(rates, Principal.operator(), "record").retry_after_seconds == 1
+        assert [allowed(rates, Operator()) for _ in range(3)] == [True, True, False]
+        assert allowed(rates, Operator(), "record", cost=10)
+        assert refusal(rates, Operator(), "record").retry_after_seconds == 1
 
     def test_the_operator_does_not_spend_a_keys_bucket(self, clock: FakeMonotonic) -> None:
         rates = limiter(clock, read=Bucket(1.0, 2), limit_operator=True)
         for _ in range(2):
-            rates.take(Principal.operator(), "read")
+            rates.take(Operator(), "read")
 
         assert allowed(rates, key())
 
@@ -252,8 +251,8 @@ class TestWhoIsLimited:
         )
 
         for _ in range(50):
-            rates.take(Principal.system(), "record", cost=10)
-            rates.take(Principal.system(), "read")
+            rates.take(System(), "record", cost=10)
+            rates.take(System(), "read")
 
         assert rates.refused == {"record": 0, "read": 0}
 
@@ -263,7 +262,7 @@ class TestWhoIsLimited:
         )
 
         for _ in range(50):
-            for principal in (key(), Principal.operator()):
+            for principal in (key(), Operator()):
                 rates.take(principal, "read")
                 rates.take(principal, "record", cost=10)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from application.principal import Principal
+from application.principal import Operator
 from application.sealing import SealingConfig, SealTrail
 from application.services import Services
 from application.verify import VerifyAuditLogs
@@ -172,7 +172,7 @@ def verify(verifier: VerifyAuditLogs, tenants: None) -> Callable[..., Awaitable[
     """Verify an account as the operator."""
 
     async def run(account: str = "acme") -> Findings:
-        return await verifier.execute(Principal.operator(), account=account)
+        return await verifier.execute(Operator(), account=account)
 
     return run
 

@@ -8,7 +8,7 @@ import pytest
 
 from application.errors import RateLimited
 from application.interceptor import Auditor
-from application.principal import Principal
+from application.principal import Operator, Principal
 from application.rate_limit import Bucket, RateLimiter, RateLimits
 from application.self_audit import VERIFIED, SelfAudit
 from application.verify import ENTRIES_PER_READ_TOKEN, YIELD_EVERY, VerifyAuditLogs
@@ -169,7 +169,7 @@ async def test_a_keys_verification_is_recorded_like_a_read_refused_ones_too(
 
 
 async def test_the_operators_verification_is_not_recorded(metered: Metered, tenants: None) -> None:
-    await metered.verifier.execute(Principal.operator(), account="acme")
+    await metered.verifier.execute(Operator(), account="acme")
     assert metered.events.events == []
 
 
@@ -182,7 +182,7 @@ async def test_a_long_verification_hands_the_event_loop_back_as_it_goes(
     fill_window(put, 1, count // 2)
     await seal_at(closes(1))
     async with turns_taken() as turns:
-        findings = await verifier.execute(Principal.operator(), account="acme")
+        findings = await verifier.execute(Operator(), account="acme")
 
     assert findings.entries_verified == count
     assert turns.count >= count // YIELD_EVERY
