@@ -1,0 +1,55 @@
+"""The routes an operator's tools call: liveness, readiness, metrics, the seal keys, and `/`.
+
+Readiness asks the store the lifespan put on `app.state.store`, at each request.
+"""
+
+from typing import Any, Protocol
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client.exposition import choose_encoder
+
+from adapters.observability.metrics import Metrics
+
+
+class PublicSealKeys(Protocol):
+    def jwks(self) -> dict[str, Any]:
+        """The public keys seals are signed with, current and retired, as a JWK set."""
+        ...
+
+
+def mount_operations(app: FastAPI, *, metrics: Metrics, seal_keys: PublicSealKeys) -> None:
+    @app.get("/.well-known/audit-seal-keys.json", include_in_schema=False)
+    async def seal_public_keys() -> JSONResponse:
+        """The public keys seals are signed with, current and retired, as a JWK set."""
+        return JSONResponse(seal_keys.jwks(), headers={"Cache-Control": "public, max-age=300"})
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process is up and serving."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        """Readiness: the database answers a ping (its indexes were ensured at start)."""
+        ready = await request.app.state.store.ready()
+        return JSONResponse(
+            {"status": "ready" if ready else "unavailable"}, status_code=200 if ready else 503
+        )
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics_page(request: Request) -> Response:
+        # The format the scraper asks for; plain 0.0.4 text unless it asks for more.
+        encode, content_type = choose_encoder(request.headers.get("accept", ""))
+        return Response(encode(metrics.registry), media_type=content_type)
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> dict[str, str]:
+        return {
+            "service": "auditlog",
+            "graphql": "/graphql",
+            "health": "/healthz",
+            "ready": "/readyz",
+            "metrics": "/metrics",
+            "portal": "/portal",
+        }
