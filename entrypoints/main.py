@@ -7,11 +7,11 @@ import signal
 import sys
 
 import uvicorn
+from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from adapters.http.connections import header_deadline_protocol
-from adapters.mongo.client import ClientOptions
-from adapters.mongo.store import MongoStore, StoreUnreachable
+from adapters.mongo.store import StoreUnreachable
 from adapters.observability.logs import configure_logging
 from adapters.plans_file import PlanFileError
 from entrypoints.app import create_app
@@ -20,11 +20,6 @@ from entrypoints.settings import ServerSettings, Settings, SettingsError
 
 log = logging.getLogger("auditlog")
 _USERINFO = re.compile(r"//[^@/]*@")
-
-
-async def _check_reachable(options: ClientOptions, database: str, manage_indexes: bool) -> None:
-    store = await MongoStore.open(options, database=database, manage_indexes=manage_indexes)
-    await store.close()
 
 
 def main() -> int:
@@ -45,28 +40,32 @@ def main() -> int:
         development=settings.server.environment == "development",
         known_secrets=app.state.known_secrets,
     )
-    options = client_options(settings)
-    if options.uri is not None:
+    uri = client_options(settings).uri
+    config = server_config(app, settings.server)
+    # The loop uvicorn would choose: the store opened ahead is bound to it.
+    with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
+        return runner.run(_serve(app, config, uri))
+
+
+async def _serve(app: FastAPI, config: uvicorn.Config, uri: str | None) -> int:
+    if uri is not None:
         # Fail fast, with a message instead of a traceback, when the database is not there.
+        # The lifespan takes the store opened here: it is opened once.
         try:
-            asyncio.run(
-                _check_reachable(
-                    options, settings.store.mongodb_db, settings.store.mongodb_manage_indexes
-                )
-            )
+            await app.state.stores.open_ahead()
         except StoreUnreachable as exc:
             log.error(
                 "cannot use MongoDB at %s: %s; check that it is running and that "
                 "AUDITLOG_MONGODB_URI is right",
-                _USERINFO.sub("//***@", options.uri),
+                _USERINFO.sub("//***@", uri),
                 exc,
             )
             return 1
     # After a graceful stop uvicorn raises the signal it caught once more, for the previous
     # handler; with this one a SIGTERM'd server that shut down cleanly exits 0, not 143.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    server = uvicorn.Server(server_config(app, settings.server))
-    server.run()
+    server = uvicorn.Server(config)
+    await server.serve()
     # As uvicorn.run: a server that never started (the port is taken) exits 3.
     return 0 if server.started else 3
 

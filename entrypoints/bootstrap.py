@@ -1,0 +1,156 @@
+"""The composition root: which adapter fills each port, and with which settings.
+
+It only wires. `create_app` (entrypoints/app.py) runs what it builds: the lifespan takes the
+store, builds the services here, and starts and stops them.
+"""
+
+import os
+import socket
+from dataclasses import dataclass
+from secrets import token_hex
+from typing import TypeVar
+
+from adapters.clock import SystemClock
+from adapters.export_links import SignedExportLinks
+from adapters.ids import ObjectIdGenerator
+from adapters.mongo.store import MongoStore
+from adapters.seal_keys import Ed25519SealKeys
+from application.ports import (
+    Accounts,
+    ApiKeys,
+    Applications,
+    AuditEntryRepository,
+    Clock,
+    IdGenerator,
+    SealerState,
+    Seals,
+)
+from application.services import Ports, Services
+from domain.credentials import KnownSecrets
+from domain.plan import PlanCatalog
+from entrypoints import config
+from entrypoints.settings import Settings
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Overrides:
+    """Replacements for tests and benchmarks: a controllable clock or id source, or stores
+    that cost nothing (to measure the service's own cost)."""
+
+    clock: Clock | None = None
+    ids: IdGenerator | None = None
+    entries: AuditEntryRepository | None = None
+    accounts: Accounts | None = None
+    applications: Applications | None = None
+    keys: ApiKeys | None = None
+    seals: Seals | None = None
+    sealer_state: SealerState | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Secrets:
+    operator_token: str
+    operator_token_generated: bool
+    """Made up for this run (embedded mode, none set): the lifespan prints it once."""
+    export_signing_key: str
+    seal_keys: Ed25519SealKeys
+    known: KnownSecrets
+    """Refused in anything stored, and redacted from every log line (domain/credentials.py)."""
+
+
+def secrets_of(settings: Settings) -> Secrets:
+    """The service's secrets. Raises `ConfigError` when one it needs is missing or unusable."""
+    operator_token, generated = config.shared_secret(
+        settings,
+        settings.access.operator_token,
+        "AUDITLOG_OPERATOR_TOKEN",
+        "every instance must accept the same operator",
+    )
+    signing_key, _ = config.shared_secret(
+        settings,
+        settings.export.signing_key,
+        "AUDITLOG_EXPORT_SIGNING_KEY",
+        "every instance must accept the export links of the others",
+    )
+    keys = config.seal_keys(settings)
+    seal_key = settings.seals.signing_key
+    known = KnownSecrets(
+        operator_token, signing_key, None if seal_key is None else seal_key.get_secret_value()
+    )
+    return Secrets(
+        operator_token=operator_token,
+        operator_token_generated=generated,
+        export_signing_key=signing_key,
+        seal_keys=keys,
+        known=known,
+    )
+
+
+class StoreSource:
+    """Opens the store once per run: `open_ahead` lets `auditlog-server` open it before
+    serving (to stop at once when the database is not there), and the lifespan takes that
+    one; without it, the lifespan opens its own."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._ahead: MongoStore | None = None
+
+    async def open_ahead(self) -> None:
+        """Raises `StoreUnreachable` when the database cannot be used."""
+        if self._ahead is None:
+            self._ahead = await self._open()
+
+    async def take(self) -> MongoStore:
+        store, self._ahead = self._ahead, None
+        return store if store is not None else await self._open()
+
+    async def _open(self) -> MongoStore:
+        store = self._settings.store
+        return await MongoStore.open(
+            config.client_options(self._settings),
+            database=store.mongodb_db,
+            manage_indexes=store.mongodb_manage_indexes,
+        )
+
+
+def _given(override: _T | None, default: _T) -> _T:
+    return default if override is None else override
+
+
+def services(
+    store: MongoStore,
+    settings: Settings,
+    *,
+    plans: PlanCatalog,
+    secrets: Secrets,
+    overrides: Overrides,
+) -> Services:
+    """The use cases on the store's adapters (or the overrides), configured by the settings."""
+    # `is None`, not `or`: an override that is empty (a store with no entries yet) is
+    # still the one asked for.
+    ports = Ports(
+        entries=_given(overrides.entries, store.entries),
+        accounts=_given(overrides.accounts, store.accounts),
+        applications=_given(overrides.applications, store.applications),
+        keys=_given(overrides.keys, store.keys),
+        seals=_given(overrides.seals, store.seals),
+        sealer_state=_given(overrides.sealer_state, store.sealer_state),
+        clock=_given(overrides.clock, SystemClock()),
+        ids=_given(overrides.ids, ObjectIdGenerator()),
+    )
+    return Services.build(
+        ports,
+        plans=plans,
+        operator_token=secrets.operator_token,
+        export_links=SignedExportLinks(secrets.export_signing_key),
+        seal_keys=secrets.seal_keys,
+        sealing=config.sealing_config(settings),
+        sealer_id=f"{socket.gethostname()}:{os.getpid()}:{token_hex(4)}",
+        export_link_ttl=config.export_link_ttl(settings),
+        interceptor=config.emitter_config(settings),
+        rate_limits=config.rate_limits(settings),
+        known_secrets=secrets.known,
+        auth_failure_limits=config.auth_failure_limits(settings),
+    )
