@@ -8,6 +8,7 @@ from application.errors import NotFound
 from application.ports import Accounts, ApiKeys, Applications, Clock
 from application.principal import Principal
 from application.self_audit import SelfAudit
+from application.tenancy import require_operator
 from domain import validation
 from domain.credentials import KnownSecrets
 from domain.errors import InvalidField, UnknownPlan
@@ -47,7 +48,7 @@ class CreateAccount:
     async def execute(
         self, principal: Principal, *, account_id: str, name: str, plan: str
     ) -> Account:
-        principal.require_operator()
+        require_operator(principal)
         account = Account(id=account_id, name=name, plan=_known_plan(self._plans, plan))
         # Shown to the account's keys (viewer) and in its trail: never one of our secrets.
         validation.without_known_secrets(self._known_secrets, id=account.id, name=account.name)
@@ -68,7 +69,7 @@ class ChangeAccountPlan:
         self._audit = audit
 
     async def execute(self, principal: Principal, *, account_id: str, plan: str) -> Account:
-        principal.require_operator()
+        require_operator(principal)
         validation.identifier(account_id, "account")
         new_plan = _known_plan(self._plans, plan)
         with self._audit.administered(
@@ -99,7 +100,7 @@ class CreateApplication:
     async def execute(
         self, principal: Principal, *, account_id: str, application_id: str, name: str
     ) -> Application:
-        principal.require_operator()
+        require_operator(principal)
         # Ids starting with `_` are reserved for each account's own application.
         validation.identifier(application_id, "id")
         application = Application(id=application_id, account=account_id, name=name)
@@ -147,7 +148,7 @@ class IssueApiKey:
         application_id: str | None,
         scopes: frozenset[Scope],
     ) -> IssuedKey:
-        principal.require_operator()
+        require_operator(principal)
         validation.identifier(account_id, "account")
         if application_id is not None:
             validation.identifier(application_id, "application")
@@ -184,7 +185,7 @@ class RevokeApiKey:
         self._audit = audit
 
     async def execute(self, principal: Principal, *, key_id: str) -> ApiKey:
-        principal.require_operator()
+        require_operator(principal)
         validation.key_id(key_id)
         with self._audit.administered(actions.KEY_REVOKED, principal) as record:
             key = await self._keys.revoke(key_id)

@@ -6,12 +6,11 @@ when the link is used, so a plan downgrade or a revoked key closes links already
 """
 
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, assert_never
 
 from application.criteria import EntryCriteria, LogFilter
-from application.errors import Forbidden
 from application.export_grant import ExportFormat, ExportGrant, InvalidExportLink
 from application.ports import (
     ApiKeys,
@@ -24,16 +23,18 @@ from application.ports import (
 from application.principal import KeyHolder, Operator, Origin, Principal, System
 from application.rate_limit import RateLimiter
 from application.self_audit import SelfAudit
-from application.tenancy import Directory, criteria_for_reading, plan_of
+from application.tenancy import (
+    Directory,
+    bound_application,
+    criteria_for_export,
+    link_holder,
+    sees_seals,
+)
 from domain.entry import AuditEntry
-from domain.errors import InvalidField
 from domain.export_trailer import Digests, ExportTrailer, SealsSummary
 from domain.integrity import Seal
 from domain.plan import PlanCatalog
-from domain.tenancy import Scope
 from domain.timestamps import iso_utc
-
-EXPORT_NOT_IN_PLAN = "EXPORT_NOT_IN_PLAN"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,44 +56,6 @@ class Export:
     trailer: Callable[[], ExportTrailer]
     """Once the entries and seals are read: the signed statement of what the export holds.
     RuntimeError if either was not read to its end."""
-
-
-class _Gate:
-    """The checks both use cases share: scope, tenancy and the plan, as of now."""
-
-    def __init__(self, *, directory: Directory, plans: PlanCatalog) -> None:
-        self._directory = directory
-        self._plans = plans
-
-    async def criteria(self, principal: Principal, wanted: LogFilter) -> EntryCriteria:
-        principal.require(Scope.EXPORT)  # the operator holds every scope
-        criteria = await criteria_for_reading(principal, wanted, self._directory)
-        if criteria.account is None:
-            criteria = await self._account_of_application(criteria)
-        await self._require_download(criteria.account)
-        return criteria
-
-    async def _account_of_application(self, criteria: EntryCriteria) -> EntryCriteria:
-        """The operator may name only an application; an export is always of one account."""
-        application = (
-            None
-            if criteria.application is None
-            else await self._directory.application(criteria.application)
-        )
-        if application is None:
-            raise InvalidField("filter.account", "name the account to export")
-        return replace(criteria, account=application.account)
-
-    async def _require_download(self, account_id: str | None) -> None:
-        account = None if account_id is None else await self._directory.account(account_id)
-        if account is None:
-            raise Forbidden("the account cannot be exported")
-        plan = plan_of(account, self._plans)
-        if not plan.auditlog.can_download:
-            raise Forbidden(
-                f"the {plan.name} plan does not include audit log download",
-                reason=EXPORT_NOT_IN_PLAN,
-            )
 
 
 def _as_filter(criteria: EntryCriteria) -> LogFilter:
@@ -120,7 +83,8 @@ class RequestExport:
         limiter: RateLimiter,
     ) -> None:
         self._limiter = limiter
-        self._gate = _Gate(directory=directory, plans=plans)
+        self._directory = directory
+        self._plans = plans
         self._clock = clock
         self._links = links
         self._self_audit = self_audit
@@ -131,7 +95,7 @@ class RequestExport:
     ) -> ExportLink:
         self._limiter.take(principal, "read")
         with self._self_audit.exported(principal, account=wanted.account) as record:
-            criteria = await self._gate.criteria(principal, wanted)
+            criteria = await criteria_for_export(principal, wanted, self._directory, self._plans)
             assert criteria.account is not None
             record.account = criteria.account
             grant = ExportGrant(
@@ -165,7 +129,8 @@ class DownloadExport:
         self._limiter = limiter
         self.rows_streamed = 0
         """Rows handed to downloads so far (for metrics)."""
-        self._gate = _Gate(directory=directory, plans=plans)
+        self._directory = directory
+        self._plans = plans
         self._keys = keys
         self._entries = entries
         self._clock = clock
@@ -180,10 +145,10 @@ class DownloadExport:
         principal = await self._principal(grant, origin or Origin())
         self._limiter.take(principal, "read")
         with self._self_audit.exported(principal, account=grant.account, only_failures=True):
-            criteria = await self._gate.criteria(principal, grant.filter)
-        # Seals list every entry of the account's windows: ids and digests of other
-        # applications' entries, which a key bound to one application may not see.
-        tally = _Tally(with_seals=_bound_application(principal) is None)
+            criteria = await criteria_for_export(
+                principal, grant.filter, self._directory, self._plans
+            )
+        tally = _Tally(with_seals=sees_seals(principal))
         return Export(
             account=grant.account,
             format=grant.format,
@@ -193,14 +158,10 @@ class DownloadExport:
         )
 
     async def _principal(self, grant: ExportGrant, origin: Origin) -> Principal:
-        if grant.key_id is None:
-            return Operator(origin=origin)
-        key = await self._keys.get(grant.key_id)
+        key = None if grant.key_id is None else await self._keys.get(grant.key_id)
         if key is not None and key.revoked:
             self._self_audit.key_rejected(key, origin)
-        if key is None or key.revoked or key.account != grant.account:
-            raise Forbidden("the API key that made this link is no longer valid")
-        return KeyHolder.of(key, origin)
+        return link_holder(grant, key, origin)
 
     async def _stream(
         self,
@@ -241,7 +202,7 @@ class DownloadExport:
             account=criteria.account,
             filter=filter_document(criteria),
             key=_key_id(principal),
-            application=_bound_application(principal),
+            application=bound_application(principal),
             format=export_format.value,
             exported_at=now,
             count=tally.rows.count,
@@ -293,18 +254,6 @@ def _key_id(principal: Principal) -> str | None:
         case KeyHolder():
             return principal.key_id
         case Operator() | System():  # the service, were it to export, as the operator
-            return None
-        case _:
-            assert_never(principal)
-
-
-def _bound_application(principal: Principal) -> str | None:
-    """The one application a key is bound to; None for a key of the whole account, or the
-    operator."""
-    match principal:
-        case KeyHolder():
-            return principal.application
-        case Operator() | System():
             return None
         case _:
             assert_never(principal)

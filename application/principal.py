@@ -5,7 +5,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
-from application.errors import Forbidden
 from domain import validation
 from domain.errors import InvalidField
 from domain.tenancy import ApiKey, Scope, home_application
@@ -88,12 +87,6 @@ class Operator:
     def scopes(self) -> frozenset[Scope]:
         return _EVERY_SCOPE
 
-    def require(self, scope: Scope) -> None:
-        """The operator holds every scope."""
-
-    def require_operator(self) -> None:
-        """Passes: this is the operator."""
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class KeyHolder:
@@ -120,13 +113,6 @@ class KeyHolder:
         """Where this key's own events go: its application, else its account's reserved one."""
         return home_application(self.account, self.application)
 
-    def require(self, scope: Scope) -> None:
-        if scope not in self.scopes:
-            raise Forbidden(f"this API key lacks the {scope.value} scope")
-
-    def require_operator(self) -> None:
-        raise Forbidden("only the operator may do this")
-
 
 _NOWHERE = Origin()
 
@@ -135,8 +121,8 @@ _NOWHERE = Origin()
 class System:
     """The service itself, recording its own audit events (the interceptor's sink).
 
-    It has the operator's rights (every scope, any tenant; each use case says so where it
-    decides), is never rate-limited, and is no request's: its origin is empty."""
+    It has the operator's rights (every scope, any tenant; application/tenancy.py says so
+    where it decides), is never rate-limited, and is no request's: its origin is empty."""
 
     @property
     def origin(self) -> Origin:
@@ -145,12 +131,6 @@ class System:
     @property
     def scopes(self) -> frozenset[Scope]:
         return _EVERY_SCOPE
-
-    def require(self, scope: Scope) -> None:
-        """The service holds every scope."""
-
-    def require_operator(self) -> None:
-        """The service has the operator's rights."""
 
 
 Principal: TypeAlias = Operator | KeyHolder | System

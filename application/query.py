@@ -8,7 +8,7 @@ from application.ports import AuditEntryRepository, Clock
 from application.principal import Principal
 from application.rate_limit import RateLimiter
 from application.self_audit import SelfAudit
-from application.tenancy import Directory, criteria_for_reading
+from application.tenancy import Directory, criteria_for_reading, require_scope
 from domain.entry import AuditEntry
 from domain.errors import InvalidField
 from domain.tenancy import Scope
@@ -50,7 +50,7 @@ class QueryAuditLogs:
         # Before the audit scope: a flood of refused reads must not become a flood of entries.
         self._limiter.take(principal, "read")
         with self._self_audit.viewed(principal):
-            principal.require(Scope.READ)
+            require_scope(principal, Scope.READ)
             if not 1 <= first <= MAX_PAGE_SIZE:
                 raise InvalidField("first", f"must be between 1 and {MAX_PAGE_SIZE}")
             position = None if after is None else decode_cursor(after)

@@ -10,7 +10,7 @@ from application.errors import Forbidden, NotFound, PlanNotConfigured
 from application.ports import AuditEntryRepository, Clock, IdGenerator
 from application.principal import Principal, System
 from application.rate_limit import RateLimiter
-from application.tenancy import Directory, application_for_recording, plan_of
+from application.tenancy import Directory, application_for_recording, plan_of, require_scope
 from domain import validation
 from domain.credentials import KnownSecrets
 from domain.entry import AuditEntry, AuditEvent
@@ -57,7 +57,7 @@ class Ingestion:
         batch: bool,
         delivery_id: str | None = None,
     ) -> list[AuditEntry]:
-        principal.require(Scope.RECORD)
+        require_scope(principal, Scope.RECORD)
         self._limiter.take(principal, "record", cost=len(events))
         now = self._clock.now()
         # Each application and account is looked up once per request, however many events.

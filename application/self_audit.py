@@ -10,11 +10,11 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import assert_never
 
 from application.interceptor import Auditor
-from application.principal import KeyHolder, Operator, Origin, Principal, System
-from domain.tenancy import ApiKey, account_application_id
+from application.principal import Origin, Principal
+from application.tenancy import events_application
+from domain.tenancy import ApiKey
 
 VIEWED = "portal.audit_logs.viewed"
 VERIFIED = "portal.audit_logs.verified"
@@ -62,21 +62,21 @@ class SelfAudit:
     def viewed(self, principal: Principal, action: str = VIEWED) -> Iterator[None]:
         """A read by an API key (a page, or a verification), whether it succeeded or was
         refused."""
-        match principal:
-            case Operator() | System():  # the service's reads go unrecorded, as the operator's
-                yield
-            case KeyHolder():
-                origin = principal.origin
-                with self._auditor.audit(
-                    action,
-                    application=principal.home_application,
-                    ip=origin.ip,
-                    user_agent=origin.user_agent,
-                    request_id=origin.request_id,
-                ):
-                    yield
-            case _:
-                assert_never(principal)
+        # Reads are recorded for keys: naming no account, the operator's and the service's
+        # have no trail to go to.
+        application = events_application(principal, account=None)
+        if application is None:
+            yield
+            return
+        origin = principal.origin
+        with self._auditor.audit(
+            action,
+            application=application,
+            ip=origin.ip,
+            user_agent=origin.user_agent,
+            request_id=origin.request_id,
+        ):
+            yield
 
     @contextlib.contextmanager
     def administered(
@@ -112,15 +112,7 @@ class SelfAudit:
             try:
                 yield record
             finally:
-                match principal:
-                    case KeyHolder():
-                        scope.application = principal.home_application
-                    case Operator() | System():  # the exported account's reserved application
-                        scope.application = record.account and account_application_id(
-                            record.account
-                        )
-                    case _:
-                        assert_never(principal)
+                scope.application = events_application(principal, account=record.account)
                 scope.reason = record.reason
                 if scope.application is None:
                     scope.skip()  # the operator named no account: no trail to record in

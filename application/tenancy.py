@@ -1,16 +1,34 @@
-"""Tenancy rules: which applications a principal may record for, and what it may read."""
+"""Access: what each principal may do, and to which account or application.
 
+Every such question the use cases ask is answered here — which scope it holds, whether it
+may administer, which application it may record for, what it may read, which account it
+may verify or export and whether that account's plan allows it, which key a download acts
+as, whether a key sees seals, and which application its own events go to. The use cases
+keep their flow and call these; the format of an id (the reserved `_<account id>`) is the
+domain's.
+"""
+
+from dataclasses import replace
 from typing import assert_never
 
 from application.criteria import EntryCriteria, LogFilter
 from application.errors import Forbidden, NotFound, PlanNotConfigured
+from application.export_grant import ExportGrant
 from application.ports import Accounts, Applications
-from application.principal import KeyHolder, Operator, Principal, System
-from domain.errors import UnknownPlan
+from application.principal import KeyHolder, Operator, Origin, Principal, System
+from domain.errors import InvalidField, UnknownPlan
 from domain.plan import Plan, PlanCatalog
-from domain.tenancy import Account, Application, reserved_application_owner
+from domain.tenancy import (
+    Account,
+    ApiKey,
+    Application,
+    Scope,
+    account_application_id,
+    reserved_application_owner,
+)
 
 _NOT_YOURS = "this API key may not use that application"
+EXPORT_NOT_IN_PLAN = "EXPORT_NOT_IN_PLAN"
 
 
 class Directory:
@@ -30,6 +48,72 @@ class Directory:
         if await self.accounts.get(owner) is None:
             return None
         return Application.account_level(owner)
+
+
+def require_scope(principal: Principal, scope: Scope) -> None:
+    """FORBIDDEN unless the principal holds the scope; the operator and the service hold every
+    one."""
+    match principal:
+        case Operator() | System():
+            return
+        case KeyHolder():
+            if scope not in principal.scopes:
+                raise Forbidden(f"this API key lacks the {scope.value} scope")
+        case _:
+            assert_never(principal)
+
+
+def require_operator(principal: Principal) -> None:
+    """FORBIDDEN unless the operator (or the service, which has the operator's rights)."""
+    match principal:
+        case Operator() | System():
+            return
+        case KeyHolder():
+            raise Forbidden("only the operator may do this")
+        case _:
+            assert_never(principal)
+
+
+def account_of(principal: Principal) -> str | None:
+    """The one account a principal is confined to; None for the operator and the service."""
+    match principal:
+        case KeyHolder():
+            return principal.account
+        case Operator() | System():
+            return None
+        case _:
+            assert_never(principal)
+
+
+def bound_application(principal: Principal) -> str | None:
+    """The one application a key is bound to; None for a key of the whole account, or the
+    operator."""
+    match principal:
+        case KeyHolder():
+            return principal.application
+        case Operator() | System():
+            return None
+        case _:
+            assert_never(principal)
+
+
+def sees_seals(principal: Principal) -> bool:
+    """Seals list every entry of the account's windows (ids and digests of every
+    application's entries), which a key bound to one application may not see."""
+    return bound_application(principal) is None
+
+
+def events_application(principal: Principal, *, account: str | None) -> str | None:
+    """Where the principal's own audited events go: a key's to its application, else its
+    account's reserved one; the operator's (and the service's) to the reserved application
+    of the account concerned, or nowhere if none is."""
+    match principal:
+        case KeyHolder():
+            return principal.home_application
+        case Operator() | System():
+            return account and account_application_id(account)
+        case _:
+            assert_never(principal)
 
 
 async def application_for_recording(
@@ -103,6 +187,69 @@ async def _key_scope(
         if application is None or application.account != principal.account:
             raise Forbidden(_NOT_YOURS)
     return principal.account, wanted.application
+
+
+async def account_to_verify(principal: Principal, account: str | None, accounts: Accounts) -> str:
+    """The account a verification covers: a key's own (it needs READ, and must not be bound
+    to one application); the operator names it, and it must exist."""
+    match principal:
+        case KeyHolder():
+            require_scope(principal, Scope.READ)
+            if account not in (None, principal.account):
+                raise Forbidden("this API key may not verify another account")
+            if principal.application is not None:
+                # Seals cover the whole account; the report would name other applications'
+                # entries, which a key bound to one application may not read.
+                raise Forbidden("verifying covers the whole account: use a key not bound "
+                                "to one application")  # fmt: skip
+            return principal.account
+        case Operator() | System():  # the service verifies as the operator would
+            if account is None:
+                raise InvalidField("account", "name the account to verify")
+            if await accounts.get(account) is None:
+                raise NotFound("account", account)
+            return account
+        case _:
+            assert_never(principal)
+
+
+async def criteria_for_export(
+    principal: Principal, wanted: LogFilter, directory: Directory, plans: PlanCatalog
+) -> EntryCriteria:
+    """What an export covers, as of now: it needs EXPORT, reads what the principal may
+    read, is always of one account, and that account's current plan must allow download."""
+    require_scope(principal, Scope.EXPORT)
+    criteria = await criteria_for_reading(principal, wanted, directory)
+    if criteria.account is None:
+        # The operator may name only an application.
+        application = (
+            None
+            if criteria.application is None
+            else await directory.application(criteria.application)
+        )
+        if application is None:
+            raise InvalidField("filter.account", "name the account to export")
+        criteria = replace(criteria, account=application.account)
+    account = None if criteria.account is None else await directory.account(criteria.account)
+    if account is None:
+        raise Forbidden("the account cannot be exported")
+    plan = plan_of(account, plans)
+    if not plan.auditlog.can_download:
+        raise Forbidden(
+            f"the {plan.name} plan does not include audit log download",
+            reason=EXPORT_NOT_IN_PLAN,
+        )
+    return criteria
+
+
+def link_holder(grant: ExportGrant, key: ApiKey | None, origin: Origin) -> Principal:
+    """Who a download acts as: the operator, or the key that made the link (`key`, as
+    stored now), while it is unrevoked and of the link's account."""
+    if grant.key_id is None:
+        return Operator(origin=origin)
+    if key is None or key.revoked or key.account != grant.account:
+        raise Forbidden("the API key that made this link is no longer valid")
+    return KeyHolder.of(key, origin)
 
 
 def plan_of(account: Account, plans: PlanCatalog) -> Plan:

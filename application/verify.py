@@ -11,19 +11,17 @@ import asyncio
 import math
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from typing import assert_never
 
 from application.criteria import EntryCriteria
-from application.errors import Forbidden, NotFound
 from application.ports import Accounts, AuditEntryRepository, Clock, SealerState, SealKeys, Seals
-from application.principal import KeyHolder, Operator, Principal, System
+from application.principal import Principal
 from application.rate_limit import RateLimiter
 from application.self_audit import VERIFIED, SelfAudit
+from application.tenancy import account_to_verify
 from domain.entry import AuditEntry
 from domain.errors import InvalidField
 from domain.integrity import INJECTED, Findings, Problem, Seal, window_of
 from domain.seal_verdict import Absence, Held, judge_seal
-from domain.tenancy import Scope
 
 # A missing entry or seal whose expiry is at most this far ahead of this service's clock is
 # taken to have expired: the database's clock (which its TTL monitor goes by) may run ahead.
@@ -71,7 +69,7 @@ class VerifyAuditLogs:
         with self._self_audit.viewed(principal, VERIFIED):
             if since is not None and until is not None and since >= until:
                 raise InvalidField("until", "must be later than since")
-            account = await self._account(principal, account)
+            account = await account_to_verify(principal, account, self._accounts)
             run = _Run(
                 entries=self._entries, seals=self._seals, state=self._state, keys=self._keys,
                 limiter=self._limiter, principal=principal, account=account,
@@ -79,27 +77,6 @@ class VerifyAuditLogs:
             )  # fmt: skip
             await run.check(since, until)
             return run.findings
-
-    async def _account(self, principal: Principal, account: str | None) -> str:
-        match principal:
-            case KeyHolder():
-                principal.require(Scope.READ)
-                if account not in (None, principal.account):
-                    raise Forbidden("this API key may not verify another account")
-                if principal.application is not None:
-                    # Seals cover the whole account; the report would name other applications'
-                    # entries, which a key bound to one application may not read.
-                    raise Forbidden("verifying covers the whole account: use a key not bound "
-                                    "to one application")  # fmt: skip
-                return principal.account
-            case Operator() | System():  # the service verifies as the operator would
-                if account is None:
-                    raise InvalidField("account", "name the account to verify")
-                if await self._accounts.get(account) is None:
-                    raise NotFound("account", account)
-                return account
-            case _:
-                assert_never(principal)
 
 
 class _Run:

@@ -3,7 +3,8 @@
 from dataclasses import dataclass
 
 from application.ports import Accounts
-from application.principal import KeyHolder, Principal
+from application.principal import Principal
+from application.tenancy import account_of
 from domain.tenancy import Account
 
 
@@ -19,7 +20,6 @@ class DescribeViewer:
         self._accounts = accounts
 
     async def execute(self, principal: Principal) -> Viewer:
-        account = None
-        if isinstance(principal, KeyHolder):
-            account = await self._accounts.get(principal.account)
+        account_id = account_of(principal)
+        account = None if account_id is None else await self._accounts.get(account_id)
         return Viewer(principal, account)
