@@ -8,7 +8,7 @@ from application.errors import NotFound
 from application.ports import Accounts, ApiKeys, Applications, Clock
 from application.principal import Principal
 from application.self_audit import SelfAudit
-from application.tenancy import require_operator
+from application.tenancy import require_binding, require_operator
 from domain import validation
 from domain.credentials import KnownSecrets
 from domain.errors import InvalidField, UnknownPlan
@@ -156,10 +156,7 @@ class IssueApiKey:
             raise InvalidField("scopes", "must name at least one scope")
         if await self._accounts.get(account_id) is None:
             raise NotFound("account", account_id)
-        if application_id is not None:
-            application = await self._applications.get(application_id)
-            if application is None or application.account != account_id:
-                raise NotFound("application", f"{application_id} in account {account_id}")
+        await require_binding(account_id, application_id, self._applications)
         key_id = secrets.token_hex(8)
         secret = compose_secret(key_id, secrets.token_urlsafe(32))
         key = ApiKey(

@@ -1,11 +1,11 @@
 """Access: what each principal may do, and to which account or application.
 
-Every such question the use cases ask is answered here — which scope it holds, whether it
-may administer, which application it may record for, what it may read, which account it
-may verify or export and whether that account's plan allows it, which key a download acts
-as, whether a key sees seals, and which application its own events go to. The use cases
-keep their flow and call these; the format of an id (the reserved `_<account id>`) is the
-domain's.
+Every such question the use cases ask is answered here: which scope it holds, whether it
+may administer, which application a key may be bound to, which application it may record
+for, what it may read, which account it may verify or export and whether that account's
+plan allows it, which key a download acts as, whether a key sees seals, and which
+application its own events go to. The use cases keep their flow and call these; the
+format of an id (the reserved `_<account id>`) is the domain's.
 """
 
 from dataclasses import replace
@@ -72,6 +72,16 @@ def require_operator(principal: Principal) -> None:
             raise Forbidden("only the operator may do this")
         case _:
             assert_never(principal)
+
+
+async def require_binding(
+    account_id: str, application_id: str | None, applications: Applications
+) -> None:
+    """A key may be bound only to an application of its own account: NOT_FOUND otherwise."""
+    if application_id is not None:
+        application = await applications.get(application_id)
+        if application is None or application.account != account_id:
+            raise NotFound("application", f"{application_id} in account {account_id}")
 
 
 def account_of(principal: Principal) -> str | None:

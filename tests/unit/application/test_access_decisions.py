@@ -18,6 +18,7 @@ from application.tenancy import (
     criteria_for_export,
     events_application,
     link_holder,
+    require_binding,
     require_operator,
     require_scope,
     sees_seals,
@@ -79,6 +80,17 @@ def test_a_key_with_every_scope_still_may_not_administer() -> None:
 def test_a_key_is_confined_to_its_account_and_the_operator_to_none() -> None:
     assert account_of(key("globex", "globex-web")) == "globex"
     assert [account_of(p) for p in THE_OPERATORS] == [None, None]
+
+
+async def test_a_key_is_bound_only_to_an_application_of_its_own_account(
+    directory: Directory,
+) -> None:
+    await require_binding("acme", None, directory.applications)
+    await require_binding("acme", "acme-web", directory.applications)
+    for application in ("globex-web", "no-such-app"):
+        with pytest.raises(NotFound) as refused:
+            await require_binding("acme", application, directory.applications)
+        assert refused.value.kind == "application"
 
 
 @pytest.mark.parametrize("named", [None, "acme"])
