@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from domain.entry import entry_digest
 from domain.export_trailer import ExportTrailer
-from domain.integrity import Seal, entry_digest
+from domain.integrity import Seal
 from domain.timestamps import iso_utc
 
 # An entry line's keys and the entry field each one is (the digest covers all of these).

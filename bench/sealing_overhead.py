@@ -34,8 +34,7 @@ from bench.stores import (
     TimeOrderedEntries,
 )
 from domain import entry as entry_module
-from domain.entry import AuditEntry, AuditEvent
-from domain.integrity import entry_digest
+from domain.entry import AuditEntry, AuditEvent, entry_digest
 from domain.plan import DEFAULT_PLANS, PlanCatalog
 from domain.tenancy import Account, Application
 from tests import configs

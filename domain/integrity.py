@@ -2,7 +2,8 @@
 problems a verifier reports (judging a seal is `domain.seal_verdict`'s). Pure functions over
 plain data; signing is an adapter's job.
 
-An entry's digest is SHA-256 over a canonical JSON encoding of every stored field. A seal
+An entry's digest is SHA-256 over a canonical JSON encoding of the fields the entry says
+it covers (`domain.entry.DIGEST_FIELDS`: every stored field but the digest). A seal
 closes one account's window of ingestion time: it lists each entry's id, `expires_at` and
 digest (so a verifier knows which entries must still exist, and which one changed), a
 Merkle root over the digests in (created_at, id) order, and a link to the account's
@@ -26,10 +27,6 @@ MISSING = "MISSING"
 INJECTED = "INJECTED"
 SEAL_MISSING = "SEAL_MISSING"
 SEAL_INVALID = "SEAL_INVALID"
-DIGEST_FIELDS = (
-    "id", "account", "application", "action", "success", "email", "reason",
-    "ip", "user_agent", "request_id", "created_at", "expires_at",
-)  # fmt: skip
 
 
 def canonical(value: Any) -> bytes:
@@ -37,23 +34,26 @@ def canonical(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def entry_digest(fields: dict[str, Any]) -> str:
-    """SHA-256 hex of `canonical` of an entry's fields (timestamps as ISO 8601 UTC with
-    milliseconds). Written out by hand because it is on every write's path: the bytes are
-    exactly `canonical()`'s, at half its cost."""
-    parts = []
-    for head, name in _DIGEST_HEADS:
-        parts.append(head)
-        parts.append(_json_value(fields[name]))
-    parts.append("}")
-    return hashlib.sha256("".join(parts).encode()).hexdigest()
+def digest_over(names: Iterable[str]) -> Callable[[dict[str, Any]], str]:
+    """The digest function of an entry whose digest covers `names`: SHA-256 hex of
+    `canonical` of those fields (timestamps as ISO 8601 UTC with milliseconds). Written out
+    by hand because it is on every write's path: the bytes are exactly `canonical()`'s, at
+    half its cost."""
+    # '{"account":', ',"action":', ... in sorted key order, as canonical() writes them.
+    heads = [
+        (("{" if i == 0 else ",") + encode_basestring(name) + ":", name)
+        for i, name in enumerate(sorted(names))
+    ]
 
+    def digest(fields: dict[str, Any]) -> str:
+        parts = []
+        for head, name in heads:
+            parts.append(head)
+            parts.append(_json_value(fields[name]))
+        parts.append("}")
+        return hashlib.sha256("".join(parts).encode()).hexdigest()
 
-# '{"account":', ',"action":', ... in sorted key order, as canonical() writes them.
-_DIGEST_HEADS = [
-    (("{" if i == 0 else ",") + encode_basestring(name) + ":", name)
-    for i, name in enumerate(sorted(DIGEST_FIELDS))
-]
+    return digest
 
 
 def _json_value(value: Any) -> str:

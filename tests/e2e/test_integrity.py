@@ -27,8 +27,8 @@ from adapters.mongo.entries import BeanieAuditEntryRepository
 from adapters.seal_keys import Ed25519SealKeys, PublishedSealKeys, new_signing_key
 from application.principal import Operator
 from application.verify import VerifyAuditLogs
-from domain.entry import AuditEntry
-from domain.integrity import DIGEST_FIELDS, entry_digest, new_seal, seal_id, window_of
+from domain.entry import DIGEST_FIELDS, AuditEntry, entry_digest
+from domain.integrity import new_seal, seal_id, window_of
 from entrypoints.app import Overrides, create_app
 from entrypoints.settings import SealSettings, Settings
 from tests.e2e.api import OPERATOR_TOKEN, Api

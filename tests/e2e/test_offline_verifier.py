@@ -20,9 +20,9 @@ from fastapi import FastAPI
 
 from adapters.http.export_formats import as_row
 from adapters.seal_keys import Ed25519SealKeys, PublishedSealKeys, new_signing_key
-from domain.entry import AuditEntry
+from domain.entry import AuditEntry, entry_digest
 from domain.export_trailer import Digests, ExportTrailer, SealsSummary
-from domain.integrity import Seal, entry_digest
+from domain.integrity import Seal
 from domain.timestamps import at_storage_precision, iso_utc
 from entrypoints.app import Overrides, create_app
 from tests.e2e.api import OPERATOR_TOKEN, Api
