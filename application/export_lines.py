@@ -7,25 +7,34 @@ exception.
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from domain.entry import entry_digest
+from domain.entry import DIGEST_FIELDS, AuditEntry, entry_digest
 from domain.export_trailer import ExportTrailer
 from domain.integrity import Seal
 from domain.timestamps import iso_utc
 
-# An entry line's keys and the entry field each one is (the digest covers all of these).
-ROW_TO_FIELD = {
-    "id": "id", "account": "account", "application": "application", "action": "action",
-    "success": "success", "email": "email", "reason": "reason", "ip": "ip",
-    "userAgent": "user_agent", "requestId": "request_id", "createdAt": "created_at",
-    "expiresAt": "expires_at",
-}  # fmt: skip
-_TEXT = ("account", "application", "action")
-_OPTIONAL_TEXT = ("email", "reason", "ip", "userAgent", "requestId")
-_KEYS = {*ROW_TO_FIELD, "digest"}
+
+def row_key(name: str) -> str:
+    """The key of an entry field on an export line: its GraphQL name (`user_agent` is
+    `userAgent`)."""
+    first, *rest = name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
+
+
+# An entry line has one key per entry field, in the order of `AuditEntry`'s fields.
+ROW_KEYS = {f.name: row_key(f.name) for f in fields(AuditEntry)}
+_DIGESTED = {ROW_KEYS[name]: name for name in DIGEST_FIELDS}
+_KEYS = set(ROW_KEYS.values())
+# Checked each on its own in `_row`; the other keys by the type of their field.
+SPECIAL = ("id", "success", "digest", "createdAt", "expiresAt")
+_TYPES = {ROW_KEYS[f.name]: f.type for f in fields(AuditEntry)}
+_TEXT = tuple(key for key, type_ in _TYPES.items() if type_ is str and key not in SPECIAL)
+_OPTIONAL_TEXT = tuple(key for key, type_ in _TYPES.items() if type_ == str | None)
+CHECKED = {*SPECIAL, *_TEXT, *_OPTIONAL_TEXT}
+"""Every key the reader checks the value of: a test holds that it is every key."""
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 _ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
 _ERROR_CODE = re.compile(r"[A-Z_]{1,64}")
@@ -135,7 +144,7 @@ def _row(number: int, row: dict[str, Any]) -> Row:
         created_at=created,
         expires_at=expires,
         digest=row["digest"],
-        recomputed=entry_digest({name: row[key] for key, name in ROW_TO_FIELD.items()}),
+        recomputed=entry_digest({name: row[key] for key, name in _DIGESTED.items()}),
     )
 
 

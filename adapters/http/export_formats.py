@@ -38,6 +38,8 @@ def trailer_line(trailer: ExportTrailer) -> bytes:
 
 
 def as_row(entry: AuditEntry) -> dict[str, Any]:
+    # Written out: a dict built from `dataclasses.fields` costs a quarter more per row. The
+    # keys are `application.export_lines.ROW_KEYS`, which a unit test holds this to.
     return {
         "id": entry.id,
         "action": entry.action,
