@@ -10,11 +10,13 @@ STORE_UNAVAILABLE are transient (the emitter retries them); anything else is per
 """
 
 from collections.abc import Sequence
+from dataclasses import fields
 from typing import Any
 
 import httpx
 
 from adapters.error_codes import INTERNAL_SERVER_ERROR, RATE_LIMITED, STORE_UNAVAILABLE
+from application.export_lines import row_key
 from application.interceptor import PermanentSinkError, TransientSinkError
 from domain.entry import AuditEvent
 
@@ -24,18 +26,16 @@ RECORD_MANY = """mutation RecordAuditEvents($inputs: [AuditEventInput!]!) {
 _TRANSIENT_CODES = {STORE_UNAVAILABLE, RATE_LIMITED, INTERNAL_SERVER_ERROR}
 
 
+# The GraphQL input names each event field in camelCase, as an export line does.
+_INPUT_KEYS = {f.name: row_key(f.name) for f in fields(AuditEvent)}
+
+
 def as_input(event: AuditEvent) -> dict[str, Any]:
-    fields = {
-        "application": event.application,
-        "action": event.action,
-        "success": event.success,
-        "email": event.email,
-        "reason": event.reason,
-        "ip": event.ip,
-        "userAgent": event.user_agent,
-        "requestId": event.request_id,
+    return {
+        key: value
+        for name, key in _INPUT_KEYS.items()
+        if (value := getattr(event, name)) is not None
     }
-    return {name: value for name, value in fields.items() if value is not None}
 
 
 class GraphQLHttpSink:

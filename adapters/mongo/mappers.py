@@ -1,6 +1,8 @@
 """Data mappers between Beanie documents and domain objects (Beanie has no classical mapping)."""
 
+from dataclasses import fields
 from datetime import UTC, datetime
+from operator import attrgetter
 
 from adapters.mongo.documents import (
     AccountDocument,
@@ -19,40 +21,23 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+# An entry is stored under its own field names, but for its id (`_id`); every field is
+# stored (a test holds the document to the entry), timestamps read back in datetime.UTC.
+_ENTRY_FIELDS = tuple(f.name for f in fields(AuditEntry))
+_ENTRY_KEYS = {name: "_id" if name == "id" else name for name in _ENTRY_FIELDS}
+_ENTRY_TIMESTAMPS = tuple(f.name for f in fields(AuditEntry) if f.type is datetime)
+_entry_values = attrgetter(*_ENTRY_FIELDS)
+
+
 def entry_to_document(entry: AuditEntry) -> AuditLogDocument:
-    return AuditLogDocument(
-        _id=entry.id,
-        account=entry.account,
-        application=entry.application,
-        action=entry.action,
-        success=entry.success,
-        email=entry.email,
-        reason=entry.reason,
-        ip=entry.ip,
-        user_agent=entry.user_agent,
-        request_id=entry.request_id,
-        created_at=entry.created_at,
-        expires_at=entry.expires_at,
-        digest=entry.digest,
-    )
+    return AuditLogDocument(**{key: getattr(entry, name) for name, key in _ENTRY_KEYS.items()})
 
 
 def entry_to_domain(document: AuditLogDocument) -> AuditEntry:
-    return AuditEntry(
-        id=document.id,
-        account=document.account,
-        application=document.application,
-        action=document.action,
-        success=document.success,
-        email=document.email,
-        reason=document.reason,
-        ip=document.ip,
-        user_agent=document.user_agent,
-        request_id=document.request_id,
-        created_at=_utc(document.created_at),
-        expires_at=_utc(document.expires_at),
-        digest=document.digest,
-    )
+    values = dict(zip(_ENTRY_FIELDS, _entry_values(document), strict=True))
+    for name in _ENTRY_TIMESTAMPS:
+        values[name] = _utc(values[name])
+    return AuditEntry(**values)
 
 
 def seal_to_document(seal: Seal) -> SealDocument:

@@ -1,0 +1,42 @@
+"""How an entry is stored and sent is derived from its definition: every field, by name."""
+
+import dataclasses
+from typing import Any
+
+from adapters.http_sink import as_input
+from adapters.mongo.documents import AuditLogDocument
+from adapters.mongo.mappers import entry_to_document, entry_to_domain
+from adapters.mongo.store import MongoStore
+from domain.entry import AuditEntry, AuditEvent
+from tests.builders import entry
+
+
+def test_the_stored_document_has_one_key_per_entry_field_the_id_as__id() -> None:
+    keys = {info.alias or name for name, info in AuditLogDocument.model_fields.items()}
+    stored = {"_id" if f.name == "id" else f.name for f in dataclasses.fields(AuditEntry)}
+    assert keys - {"revision_id"} == stored
+
+
+async def test_an_entry_with_every_field_set_reads_back_equal(store: MongoStore) -> None:
+    written = entry(email="bob@example.com", reason="r", ip="203.0.113.7",
+                    user_agent="curl/8.5.0", request_id="req-1")  # fmt: skip
+    document = entry_to_document(written)
+    assert document.model_dump(by_alias=True, exclude={"revision_id"}) == {
+        "_id" if f.name == "id" else f.name: getattr(written, f.name)
+        for f in dataclasses.fields(AuditEntry)
+    }
+    assert entry_to_domain(document) == written
+
+
+def test_the_sink_sends_every_event_field_given_under_its_graphql_name() -> None:
+    values: dict[str, Any] = {
+        "application": "portal", "action": "auth.login", "success": False,
+        "email": "bob@example.com", "reason": "r", "ip": "203.0.113.7",
+        "user_agent": "curl/8.5.0", "request_id": "req-1",
+    }  # fmt: skip
+    assert {f.name for f in dataclasses.fields(AuditEvent)} == set(values)
+    assert as_input(AuditEvent(**values)) == {
+        "application": "portal", "action": "auth.login", "success": False,
+        "email": "bob@example.com", "reason": "r", "ip": "203.0.113.7",
+        "userAgent": "curl/8.5.0", "requestId": "req-1",
+    }  # fmt: skip
