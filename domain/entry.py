@@ -43,6 +43,10 @@ class AuditEvent:
             object.__setattr__(self, name, value)
 
 
+_EVENT_FIELDS = tuple(f.name for f in fields(AuditEvent))
+"""What an entry takes from its event: all of it, under the same names."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AuditEntry:
     """A stored event. It is never changed after creation; TTL deletes it at `expires_at`."""
@@ -86,14 +90,7 @@ class AuditEntry:
         return cls(
             id=entry_id,
             account=account,
-            application=event.application,
-            action=event.action,
-            success=event.success,
-            email=event.email,
-            reason=event.reason,
-            ip=event.ip,
-            user_agent=event.user_agent,
-            request_id=event.request_id,
+            **{name: getattr(event, name) for name in _EVENT_FIELDS},
             created_at=created_at,
             expires_at=retention.expires_at(created_at),
         )

@@ -1,5 +1,6 @@
 """GraphQL input types and their parsing into domain and application values."""
 
+from dataclasses import fields
 from datetime import datetime
 
 import strawberry
@@ -23,16 +24,7 @@ class AuditEventInput:
     request_id: str | None = None
 
     def to_event(self) -> AuditEvent:
-        return AuditEvent(
-            application=self.application,
-            action=self.action,
-            success=self.success,
-            email=self.email,
-            reason=self.reason,
-            ip=self.ip,
-            user_agent=self.user_agent,
-            request_id=self.request_id,
-        )
+        return AuditEvent(**{f.name: getattr(self, f.name) for f in fields(AuditEvent)})
 
 
 @strawberry.input(name="AuditLogFilter")

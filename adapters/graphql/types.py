@@ -1,6 +1,7 @@
 """GraphQL output types and their mapping from domain objects."""
 
 import enum
+from dataclasses import fields
 from datetime import datetime
 from typing import assert_never
 
@@ -17,6 +18,8 @@ from domain.entry import AuditEntry
 from domain.integrity import Findings
 from domain.plan import Plan, PlanCatalog
 from domain.tenancy import Account, ApiKey, Application, Scope
+
+_ENTRY_FIELDS = tuple(f.name for f in fields(AuditEntry))
 
 
 @strawberry.enum(name="Scope")
@@ -73,21 +76,8 @@ class AuditLogEntryType:
 
     @classmethod
     def of(cls, entry: AuditEntry) -> "AuditLogEntryType":
-        return cls(
-            id=strawberry.ID(entry.id),
-            action=entry.action,
-            email=entry.email,
-            success=entry.success,
-            reason=entry.reason,
-            application=entry.application,
-            account=entry.account,
-            created_at=entry.created_at,
-            expires_at=entry.expires_at,
-            ip=entry.ip,
-            user_agent=entry.user_agent,
-            request_id=entry.request_id,
-            digest=entry.digest,
-        )
+        # Every entry field is shown under its own name (strawberry writes it in camelCase).
+        return cls(**{name: getattr(entry, name) for name in _ENTRY_FIELDS})
 
 
 @strawberry.type(name="IntegrityProblem")
