@@ -25,10 +25,13 @@ from tests.fakes import (
     FakeClock,
     HmacSealKeys,
     InMemoryAccounts,
+    InMemoryApiKeys,
+    InMemoryApplications,
     InMemoryAuditEntries,
     InMemorySealerState,
     InMemorySeals,
 )
+from tests.unit.application.sealing.export_files import Exporter, exporter
 
 T0 = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=1)
@@ -191,3 +194,22 @@ def expire(
             del entries.entries[stored.id]
 
     return run
+
+
+@pytest.fixture
+def make(
+    services: Services,
+    entries: InMemoryAuditEntries,
+    seals: InMemorySeals,
+    seal_keys: HmacSealKeys,
+    clock: FakeClock,
+    accounts: InMemoryAccounts,
+    applications: InMemoryApplications,
+    keys: InMemoryApiKeys,
+    tenants: None,
+) -> Exporter:
+    """The export use case over these fakes, and the verifier over what it writes."""
+    return exporter(
+        services=services, entries=entries, seals=seals, seal_keys=seal_keys, clock=clock,
+        accounts=accounts, applications=applications, keys=keys,
+    )  # fmt: skip

@@ -18,15 +18,11 @@ import pytest
 from adapters.http.export_formats import as_row, seal_line
 from application.criteria import LogFilter
 from application.offline_verify import EXPORT_INVALID
-from application.services import Services
 from domain.entry import AuditEntry
 from domain.integrity import INJECTED, MISSING, MODIFIED, SEAL_INVALID, seal_id
 from tests.fakes import (
     FakeClock,
     HmacSealKeys,
-    InMemoryAccounts,
-    InMemoryApiKeys,
-    InMemoryApplications,
     InMemoryAuditEntries,
     InMemorySeals,
 )
@@ -35,31 +31,12 @@ from tests.unit.application.sealing.export_files import (
     Exporter,
     check,
     details,
-    exporter,
     kinds,
     signed_again,
 )
 
 Put = Callable[..., AuditEntry]
 SealAt = Callable[[datetime], Awaitable[int]]
-
-
-@pytest.fixture
-def make(
-    services: Services,
-    entries: InMemoryAuditEntries,
-    seals: InMemorySeals,
-    seal_keys: HmacSealKeys,
-    clock: FakeClock,
-    accounts: InMemoryAccounts,
-    applications: InMemoryApplications,
-    keys: InMemoryApiKeys,
-    tenants: None,
-) -> Exporter:
-    return exporter(
-        services=services, entries=entries, seals=seals, seal_keys=seal_keys, clock=clock,
-        accounts=accounts, applications=applications, keys=keys,
-    )  # fmt: skip
 
 
 @dataclasses.dataclass

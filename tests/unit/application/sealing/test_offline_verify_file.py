@@ -46,24 +46,6 @@ SealAt = Callable[[datetime], Awaitable[int]]
 
 
 @pytest.fixture
-def make(
-    services: Services,
-    entries: InMemoryAuditEntries,
-    seals: InMemorySeals,
-    seal_keys: HmacSealKeys,
-    clock: FakeClock,
-    accounts: InMemoryAccounts,
-    applications: InMemoryApplications,
-    keys: InMemoryApiKeys,
-    tenants: None,
-) -> Exporter:
-    return exporter(
-        services=services, entries=entries, seals=seals, seal_keys=seal_keys, clock=clock,
-        accounts=accounts, applications=applications, keys=keys,
-    )  # fmt: skip
-
-
-@pytest.fixture
 async def stored(
     put: Put, seal_at: SealAt, entries: InMemoryAuditEntries
 ) -> dict[str, list[AuditEntry]]:
