@@ -11,7 +11,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from application.criteria import LogFilter
+from application.criteria import filter_document, filter_of_document
 from application.export_grant import ExportFormat, ExportGrant, InvalidExportLink
 from domain.errors import InvalidField
 
@@ -34,50 +34,21 @@ class SignedExportLinks:
             raise InvalidExportLink() from None
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()
-
-
-def _moment(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
-
-
 def _to_json(grant: ExportGrant) -> dict[str, Any]:
-    wanted = grant.filter
     return {
         "key": grant.key_id,
         "account": grant.account,
         "format": grant.format.value,
-        "expires_at": _iso(grant.expires_at),
-        "filter": {
-            "account": wanted.account,
-            "application": wanted.application,
-            "actions": None if wanted.actions is None else list(wanted.actions),
-            "email": wanted.email,
-            "success": wanted.success,
-            "since": _iso(wanted.since),
-            "until": _iso(wanted.until),
-        },
+        "expires_at": grant.expires_at.isoformat(),
+        "filter": filter_document(grant.filter, datetime.isoformat),
     }
 
 
 def _from_json(data: dict[str, Any]) -> ExportGrant:
-    wanted = data["filter"]
-    expires_at = _moment(data["expires_at"])
-    if expires_at is None:
-        raise ValueError("no expiry")
     return ExportGrant(
         key_id=data["key"],
         account=data["account"],
         format=ExportFormat(data["format"]),
-        expires_at=expires_at,
-        filter=LogFilter(
-            account=wanted["account"],
-            application=wanted["application"],
-            actions=None if wanted["actions"] is None else tuple(wanted["actions"]),
-            email=wanted["email"],
-            success=wanted["success"],
-            since=_moment(wanted["since"]),
-            until=_moment(wanted["until"]),
-        ),
+        expires_at=datetime.fromisoformat(data["expires_at"]),
+        filter=filter_of_document(data["filter"], datetime.fromisoformat),
     )

@@ -8,9 +8,9 @@ when the link is used, so a plan downgrade or a revoked key closes links already
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, assert_never
+from typing import assert_never
 
-from application.criteria import EntryCriteria, LogFilter
+from application.criteria import EntryCriteria, LogFilter, filter_document
 from application.export_grant import ExportFormat, ExportGrant, InvalidExportLink
 from application.ports import (
     ApiKeys,
@@ -34,7 +34,6 @@ from domain.entry import AuditEntry
 from domain.export_trailer import Digests, ExportTrailer, SealsSummary
 from domain.integrity import Seal
 from domain.plan import PlanCatalog
-from domain.timestamps import iso_utc
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,18 +55,6 @@ class Export:
     trailer: Callable[[], ExportTrailer]
     """Once the entries and seals are read: the signed statement of what the export holds.
     RuntimeError if either was not read to its end."""
-
-
-def _as_filter(criteria: EntryCriteria) -> LogFilter:
-    return LogFilter(
-        account=criteria.account,
-        application=criteria.application,
-        actions=criteria.actions,
-        email=criteria.email,
-        success=criteria.success,
-        since=criteria.since,
-        until=criteria.until,
-    )
 
 
 class RequestExport:
@@ -101,7 +88,7 @@ class RequestExport:
             grant = ExportGrant(
                 key_id=_key_id(principal),
                 account=criteria.account,
-                filter=_as_filter(criteria),
+                filter=criteria.filter,
                 format=export_format,
                 expires_at=self._clock.now() + self._ttl,
             )
@@ -200,7 +187,7 @@ class DownloadExport:
         seals = tally.seals
         trailer = ExportTrailer(
             account=criteria.account,
-            filter=filter_document(criteria),
+            filter=filter_document(criteria.filter),
             key=_key_id(principal),
             application=bound_application(principal),
             format=export_format.value,
@@ -212,19 +199,6 @@ class DownloadExport:
             seals=None if seals is None else SealsSummary(seals.count, seals.hexdigest()),
         )
         return trailer.signed(self._signer.key_id, self._signer.sign)
-
-
-def filter_document(criteria: EntryCriteria) -> dict[str, Any]:
-    """The filter as applied, as a trailer states it (and the offline verifier reads it)."""
-    return {
-        "account": criteria.account,
-        "application": criteria.application,
-        "actions": None if criteria.actions is None else list(criteria.actions),
-        "email": criteria.email,
-        "success": criteria.success,
-        "since": None if criteria.since is None else iso_utc(criteria.since),
-        "until": None if criteria.until is None else iso_utc(criteria.until),
-    }
 
 
 _MS = timedelta(milliseconds=1)

@@ -164,15 +164,7 @@ async def criteria_for_reading(
             account, application = await _key_scope(principal, wanted, directory)
         case _:
             assert_never(principal)
-    return EntryCriteria(
-        account=account,
-        application=application,
-        actions=wanted.actions,
-        email=wanted.email,
-        success=wanted.success,
-        since=wanted.since,
-        until=wanted.until,
-    )
+    return EntryCriteria(replace(wanted, account=account, application=application))
 
 
 async def _operator_scope(wanted: LogFilter, directory: Directory) -> tuple[str | None, str | None]:
@@ -239,7 +231,7 @@ async def criteria_for_export(
         )
         if application is None:
             raise InvalidField("filter.account", "name the account to export")
-        criteria = replace(criteria, account=application.account)
+        criteria = EntryCriteria(replace(criteria.filter, account=application.account))
     account = None if criteria.account is None else await directory.account(criteria.account)
     if account is None:
         raise Forbidden("the account cannot be exported")

@@ -204,6 +204,8 @@ class _Run:
         self, since: datetime | None, until: datetime | None, now: datetime
     ) -> AsyncIterator[AuditEntry]:
         """The account's live entries created in [since, until), yielding to the loop."""
+        if since is not None and until is not None and since >= until:
+            return  # an empty range (a filter cannot state one)
         criteria = EntryCriteria.created_between(self._account, since, until)
         async for entry in self._entries.stream(criteria, now=now):
             self._read += 1

@@ -34,7 +34,7 @@ from typing import Any
 import orjson
 
 from adapters.http.export_formats import COLUMNS, ROWS_PER_CHUNK, as_row, neutralise
-from application.criteria import EntryCriteria
+from application.criteria import EntryCriteria, LogFilter
 from bench.export_driver import (
     Exporter,
     GeneratedEntries,
@@ -171,10 +171,7 @@ async def stored_case(rows: int) -> dict[str, Any]:
 
 def store_stream(entries: Any, rows: int) -> Callable[[], Awaitable[Output]]:
     """The repository's stream alone, no HTTP and no encoding: what the store costs."""
-    criteria = EntryCriteria(
-        account="acme", application="portal", actions=None, email=None,
-        success=None, since=None, until=None,
-    )  # fmt: skip
+    criteria = EntryCriteria(LogFilter(account="acme", application="portal"))
 
     async def run() -> Output:
         count = 0

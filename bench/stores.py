@@ -17,16 +17,6 @@ from domain.integrity import Seal
 from domain.tenancy import Account, ApiKey, Application
 
 
-def _matches(entry: AuditEntry, criteria: EntryCriteria) -> bool:
-    return (
-        (criteria.account is None or entry.account == criteria.account)
-        and (criteria.application is None or entry.application == criteria.application)
-        and (criteria.actions is None or entry.action in criteria.actions)
-        and (criteria.email is None or entry.email == criteria.email)
-        and (criteria.success is None or entry.success == criteria.success)
-    )
-
-
 class _Ordered:
     """Entries in (created_at, id) order, with their keys for bisecting."""
 
@@ -45,8 +35,12 @@ class _Ordered:
 
     def newest_first(self, criteria: EntryCriteria, after: Position | None) -> Iterator[AuditEntry]:
         keys = self.keys
-        low = bisect.bisect_left(keys, (criteria.since, "")) if criteria.since else 0
-        high = bisect.bisect_left(keys, (criteria.until, "")) if criteria.until else len(keys)
+        low = bisect.bisect_left(keys, (criteria.filter.since, "")) if criteria.filter.since else 0
+        high = (
+            bisect.bisect_left(keys, (criteria.filter.until, ""))
+            if criteria.filter.until
+            else len(keys)
+        )
         if after is not None:
             high = min(high, bisect.bisect_left(keys, (after.created_at, after.entry_id)))
         rows = self.rows
@@ -79,8 +73,8 @@ class TimeOrderedEntries:
     def _newest_first(
         self, criteria: EntryCriteria, after: Position | None
     ) -> Iterator[AuditEntry]:
-        if criteria.actions is not None and len(criteria.actions) == 1:
-            index = self._by_action.get(criteria.actions[0])
+        if criteria.filter.actions is not None and len(criteria.filter.actions) == 1:
+            index = self._by_action.get(criteria.filter.actions[0])
             return iter(()) if index is None else index.newest_first(criteria, after)
         return self._all.newest_first(criteria, after)
 
@@ -89,7 +83,7 @@ class TimeOrderedEntries:
     ) -> list[AuditEntry]:
         page: list[AuditEntry] = []
         for entry in self._newest_first(criteria, after):
-            if entry.expires_at > now and _matches(entry, criteria):
+            if entry.expires_at > now and criteria.admits(entry):
                 page.append(entry)
                 if len(page) == limit:
                     break
@@ -97,7 +91,7 @@ class TimeOrderedEntries:
 
     async def stream(self, criteria: EntryCriteria, *, now: datetime) -> AsyncIterator[AuditEntry]:
         for entry in self._newest_first(criteria, None):
-            if entry.expires_at > now and _matches(entry, criteria):
+            if entry.expires_at > now and criteria.admits(entry):
                 yield entry
 
     async def first_created_at(self) -> datetime | None:

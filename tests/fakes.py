@@ -42,19 +42,6 @@ class SequentialIds:
         return f"{next(self._counter):024x}"
 
 
-def matches(entry: AuditEntry, criteria: EntryCriteria) -> bool:
-    checks = (
-        criteria.account is None or entry.account == criteria.account,
-        criteria.application is None or entry.application == criteria.application,
-        criteria.actions is None or entry.action in criteria.actions,
-        criteria.email is None or entry.email == criteria.email,
-        criteria.success is None or entry.success == criteria.success,
-        criteria.since is None or entry.created_at >= criteria.since,
-        criteria.until is None or entry.created_at < criteria.until,
-    )
-    return all(checks)
-
-
 class InMemoryAuditEntries:
     """Append-only, like the real one: add and read only."""
 
@@ -75,7 +62,7 @@ class InMemoryAuditEntries:
             self.entries.setdefault(entry.id, entry)
 
     def _live_newest_first(self, criteria: EntryCriteria, now: datetime) -> list[AuditEntry]:
-        rows = [e for e in self.entries.values() if e.is_live(now) and matches(e, criteria)]
+        rows = [e for e in self.entries.values() if e.is_live(now) and criteria.admits(e)]
         return sorted(rows, key=lambda e: (e.created_at, e.id), reverse=True)
 
     async def query(

@@ -71,21 +71,22 @@ def mongo_filter(
     criteria: EntryCriteria, *, now: datetime, after: Position | None
 ) -> dict[str, Any]:
     """The query document. Expired entries are excluded here, before the TTL monitor runs."""
+    wanted = criteria.filter
     query: dict[str, Any] = {"expires_at": {"$gt": now}}
     equalities = {
-        "account": criteria.account,
-        "application": criteria.application,
-        "email": criteria.email,
-        "success": criteria.success,
+        "account": wanted.account,
+        "application": wanted.application,
+        "email": wanted.email,
+        "success": wanted.success,
     }
     query.update({field: value for field, value in equalities.items() if value is not None})
-    if criteria.actions is not None:
-        query["action"] = {"$in": list(criteria.actions)}
+    if wanted.actions is not None:
+        query["action"] = {"$in": list(wanted.actions)}
     created: dict[str, datetime] = {}
-    if criteria.since is not None:
-        created["$gte"] = criteria.since
-    if criteria.until is not None:
-        created["$lt"] = criteria.until
+    if wanted.since is not None:
+        created["$gte"] = wanted.since
+    if wanted.until is not None:
+        created["$lt"] = wanted.until
     if created:
         query["created_at"] = created
     if after is not None:

@@ -7,7 +7,7 @@ import pytest
 
 from adapters.mongo.entries import BeanieAuditEntryRepository
 from adapters.mongo.store import MongoStore
-from application.criteria import EntryCriteria, Position
+from application.criteria import EntryCriteria, LogFilter, Position
 from application.errors import Conflict
 from application.ports import AuditEntryRepository
 from tests.builders import entry
@@ -16,10 +16,7 @@ T0 = datetime(2026, 3, 1, 12, 0, 0, 250000, tzinfo=UTC)
 
 
 def criteria(**narrowing: object) -> EntryCriteria:
-    base: dict[str, object] = dict.fromkeys(
-        ("account", "application", "actions", "email", "success", "since", "until")
-    )
-    return EntryCriteria(**{**base, **narrowing})  # type: ignore[arg-type]
+    return EntryCriteria(LogFilter(**narrowing))  # type: ignore[arg-type]
 
 
 async def read_all(store: MongoStore, **narrowing: object) -> list[str]:
@@ -180,3 +177,44 @@ async def test_without_skipping_a_stored_id_in_a_batch_is_a_conflict(store: Mong
 
     with pytest.raises(Conflict):
         await store.entries.add_many([entry(entry_id=stored.id, created_at=T0)])
+
+
+FILTERS = [
+    {},
+    {"account": "acme"},
+    {"account": "acme", "application": "portal"},
+    {"application": "billing"},
+    {"actions": ("auth.login", "auth.logout")},
+    {"email": "ann@example.com"},
+    {"success": False},
+    {"since": T0 - timedelta(minutes=3)},
+    {"until": T0 - timedelta(minutes=3)},
+    {"account": "acme", "success": True, "since": T0 - timedelta(minutes=5),
+     "until": T0 - timedelta(minutes=1)},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("narrowing", FILTERS, ids=[repr(f) for f in FILTERS])
+async def test_the_store_selects_exactly_what_the_criteria_admit(
+    store: MongoStore, narrowing: dict[str, object]
+) -> None:
+    """The query document and `EntryCriteria.admits` (which the fakes use) state one rule."""
+    kinds = [
+        {"account": "acme", "application": "portal", "action": "auth.login"},
+        {"account": "acme", "application": "billing", "action": "auth.logout", "success": False},
+        {"account": "globex", "application": "portal", "action": "mfa.enabled"},
+        {"account": "acme", "application": "portal", "action": "auth.login",
+         "email": "ann@example.com"},
+    ]  # fmt: skip
+    added = [
+        entry(created_at=T0 - timedelta(minutes=minute), **kinds[minute % len(kinds)])
+        for minute in range(1, 9)
+    ]
+    await store.entries.add_many(added)
+    wanted = criteria(**narrowing)
+
+    selected = await read_all(store, **narrowing)
+
+    admitted = [e.id for e in sorted(added, key=lambda e: e.created_at, reverse=True)]
+    assert selected == [i for i in admitted if wanted.admits(next(e for e in added if e.id == i))]
+    assert selected, "each filter selects something, or the comparison proves little"

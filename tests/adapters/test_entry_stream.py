@@ -16,7 +16,7 @@ import pytest
 from adapters.mongo.documents import AuditLogDocument
 from adapters.mongo.entries import STREAM_BATCH_SIZE
 from adapters.mongo.store import MongoStore
-from application.criteria import EntryCriteria
+from application.criteria import EntryCriteria, LogFilter
 from domain.entry import AuditEntry
 from tests.builders import entry
 
@@ -25,15 +25,7 @@ STORED = 3 * STREAM_BATCH_SIZE + 250
 
 
 def criteria(account: str) -> EntryCriteria:
-    return EntryCriteria(
-        account=account,
-        application=None,
-        actions=None,
-        email=None,
-        success=None,
-        since=None,
-        until=None,
-    )
+    return EntryCriteria(LogFilter(account=account))
 
 
 class SpyCursor:

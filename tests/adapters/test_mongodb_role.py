@@ -22,7 +22,7 @@ from pymongo.errors import OperationFailure
 from adapters.mongo.role import create_role, privileges
 from adapters.mongo.store import MongoStore, StoreUnreachable
 from adapters.seal_keys import Ed25519SealKeys, new_signing_key
-from application.criteria import EntryCriteria
+from application.criteria import EntryCriteria, LogFilter
 from domain.integrity import new_seal
 from entrypoints.mongodb_role import main
 from tests import configs
@@ -236,10 +236,7 @@ def changes(collection: Any, document_id: str) -> dict[str, Callable[[], Awaitab
 
 
 def everything() -> EntryCriteria:
-    return EntryCriteria(
-        account=None, application=None, actions=None, email=None, success=None,
-        since=None, until=None,
-    )  # fmt: skip
+    return EntryCriteria(LogFilter())
 
 
 async def test_a_refusal_is_reported_by_its_code_without_the_drivers_message(

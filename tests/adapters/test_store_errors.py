@@ -19,7 +19,7 @@ from pymongo.errors import (
 from adapters.mongo.documents import AuditLogDocument
 from adapters.mongo.errors import translated_errors
 from adapters.mongo.store import MongoStore, StoreUnreachable
-from application.criteria import EntryCriteria
+from application.criteria import EntryCriteria, LogFilter
 from application.errors import Conflict, StoreUnavailable
 from tests import configs
 from tests.builders import entry
@@ -30,15 +30,7 @@ ERRORS_LOGGER = "adapters.mongo.errors"
 
 
 def everything() -> EntryCriteria:
-    return EntryCriteria(
-        account=None,
-        application=None,
-        actions=None,
-        email=None,
-        success=None,
-        since=None,
-        until=None,
-    )
+    return EntryCriteria(LogFilter())
 
 
 def timeout() -> ServerSelectionTimeoutError:

@@ -1,10 +1,16 @@
 """The caller's filter is validated and normalised when it is built."""
 
+import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from application.criteria import MAX_ACTIONS_IN_FILTER, LogFilter
+from application.criteria import (
+    MAX_ACTIONS_IN_FILTER,
+    LogFilter,
+    filter_document,
+    filter_of_document,
+)
 from domain.errors import InvalidField
 
 NOON = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
@@ -107,3 +113,24 @@ def test_an_empty_actions_list_is_rejected_rather_than_matching_nothing() -> Non
         LogFilter(actions=())
 
     assert raised.value.field == "filter.actions"
+
+
+def test_a_filter_document_has_every_field_and_reads_back_as_the_same_filter() -> None:
+    """Links and export trailers carry the filter as this document: a new field travels too."""
+    wanted = LogFilter(
+        account="acme", application="portal", actions=("auth.login", "auth.logout"),
+        email="Ann@Example.com", success=False, since=NOON, until=NOON + timedelta(hours=1),
+    )  # fmt: skip
+
+    document = filter_document(wanted, datetime.isoformat)
+
+    assert set(document) == {field.name for field in dataclasses.fields(LogFilter)}
+    assert document["actions"] == ["auth.login", "auth.logout"]
+    assert filter_of_document(document, datetime.fromisoformat) == wanted
+
+
+def test_a_trailer_states_the_filter_times_at_millisecond_precision_in_utc() -> None:
+    document = filter_document(LogFilter(since=NOON + timedelta(microseconds=1500)))
+
+    assert document["since"] == "2026-01-15T12:00:00.001+00:00"
+    assert document["until"] is None
