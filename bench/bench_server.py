@@ -31,15 +31,6 @@ from adapters.http.export_formats import as_row
 from application.criteria import LogFilter
 from application.principal import Principal
 from application.query import Page
-from bench.stores import (
-    AccountsView,
-    ApplicationsView,
-    Directory,
-    KeysView,
-    SealerState,
-    Seals,
-    TimeOrderedEntries,
-)
 from domain.entry import AuditEntry, AuditEvent
 from domain.tenancy import Account, ApiKey, Application, Scope, compose_secret, hash_secret
 from entrypoints.app import Overrides, create_app
@@ -50,6 +41,14 @@ from entrypoints.settings import (
     ServerSettings,
     Settings,
     StoreSettings,
+)
+from tests.fakes import (
+    InMemoryAccounts,
+    InMemoryApiKeys,
+    InMemoryApplications,
+    InMemoryAuditEntries,
+    InMemorySealerState,
+    InMemorySeals,
 )
 
 OPERATOR = "bench-operator-token-0123456789abcdef"
@@ -67,20 +66,20 @@ def settings(*, seal: bool) -> Settings:
     )
 
 
-def directory() -> Directory:
-    tables = Directory()
-    tables.accounts["acme"] = Account(id="acme", name="Acme", plan="pro")
-    tables.applications["portal"] = Application(id="portal", account="acme", name="Portal")
-    tables.keys[KEY_ID] = ApiKey(
+def directory() -> tuple[InMemoryAccounts, InMemoryApplications, InMemoryApiKeys]:
+    accounts, applications, keys = InMemoryAccounts(), InMemoryApplications(), InMemoryApiKeys()
+    accounts.accounts["acme"] = Account(id="acme", name="Acme", plan="pro")
+    applications.applications["portal"] = Application(id="portal", account="acme", name="Portal")
+    keys.keys[KEY_ID] = ApiKey(
         id=KEY_ID, account="acme", application=None,
         scopes=frozenset({Scope.RECORD, Scope.READ, Scope.EXPORT}),
         secret_hash=hash_secret(KEY), revoked=False, created_at=datetime.now(UTC),
     )  # fmt: skip
-    return tables
+    return accounts, applications, keys
 
 
-def seeded(count: int) -> TimeOrderedEntries:
-    entries = TimeOrderedEntries()
+def seeded(count: int) -> InMemoryAuditEntries:
+    entries = InMemoryAuditEntries()
     newest = datetime.now(UTC).replace(microsecond=0)
     rows = [
         AuditEntry(
@@ -212,16 +211,17 @@ def _floor_schema() -> strawberry.Schema:
 
 
 def build(*, embedded: bool, seed: int, seal: bool) -> FastAPI:
-    tables = directory()
-    overrides = Overrides(
-        accounts=AccountsView(tables), applications=ApplicationsView(tables), keys=KeysView(tables)
-    )
+    accounts, applications, keys = directory()
+    overrides = Overrides(accounts=accounts, applications=applications, keys=keys)
     if not embedded:
         # The embedded store is filled over HTTP by the runner, through the service itself.
         # Seals too: mongomock copying and sorting whole seals would be what a sealing run
         # measured.
         overrides = dataclasses.replace(
-            overrides, entries=seeded(seed), seals=Seals(), sealer_state=SealerState()
+            overrides,
+            entries=seeded(seed),
+            seals=InMemorySeals(),
+            sealer_state=InMemorySealerState(),
         )
     app = create_app(settings(seal=seal), overrides)
     mount_baselines(app)

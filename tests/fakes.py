@@ -1,14 +1,16 @@
-"""Hand-written in-memory fakes of the ports, for use-case tests (and as the benchmark floor)."""
+"""Hand-written in-memory fakes of the ports: for use-case tests, and the benchmarks' store
+(bench/), which must cost almost nothing so that the service's own cost is what they measure."""
 
+import bisect
 import hashlib
 import hmac
 import itertools
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from application.criteria import EntryCriteria, Position
+from application.criteria import EntryCriteria, LogFilter, Position
 from application.errors import Conflict
 from application.export_grant import ExportGrant, InvalidExportLink
 from domain.entry import AuditEntry
@@ -42,42 +44,146 @@ class SequentialIds:
         return f"{next(self._counter):024x}"
 
 
-class InMemoryAuditEntries:
-    """Append-only, like the real one: add and read only."""
+class _TimeOrder:
+    """Entries in (created_at, id) order, with their keys beside them for bisecting: a time
+    range or a keyset position is a bisect away, as an index makes it for a database."""
 
     def __init__(self) -> None:
-        self.entries: dict[str, AuditEntry] = {}
+        self.keys: list[tuple[datetime, str]] = []
+        self.rows: list[AuditEntry] = []
+
+    def insert(self, entry: AuditEntry) -> None:
+        at = bisect.bisect_right(self.keys, (entry.created_at, entry.id))
+        self.keys.insert(at, (entry.created_at, entry.id))
+        self.rows.insert(at, entry)
+
+    def remove(self, entry: AuditEntry) -> None:
+        key = (entry.created_at, entry.id)
+        at = bisect.bisect_left(self.keys, key)
+        while self.rows[at] is not entry:
+            at += 1
+        del self.keys[at], self.rows[at]
+
+    def span(self, wanted: LogFilter, after: Position | None) -> range:
+        """The indexes of rows in the filter's time range and after `after`, newest first."""
+        keys = self.keys
+        low = bisect.bisect_left(keys, (wanted.since, "")) if wanted.since else 0
+        high = bisect.bisect_left(keys, (wanted.until, "")) if wanted.until else len(keys)
+        if after is not None:
+            high = min(high, bisect.bisect_left(keys, (after.created_at, after.entry_id)))
+        return range(high - 1, low - 1, -1)
+
+
+class StoredEntries(MutableMapping[str, AuditEntry]):
+    """The stored entries by id, kept in time order as a whole and per action (what an index
+    on (action, created_at) gives a database, so a filtered page costs the page).
+
+    The port only adds; writing or deleting through this mapping is a test playing someone
+    with access to the database, who tampers behind the service's back."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[str, AuditEntry] = {}
+        self.all = _TimeOrder()
+        self.by_action: dict[str, _TimeOrder] = {}
+
+    def __getitem__(self, entry_id: str) -> AuditEntry:
+        return self.by_id[entry_id]
+
+    def insert(self, entry: AuditEntry) -> None:
+        """Store an entry under an id not yet taken (the caller has checked)."""
+        self.by_id[entry.id] = entry
+        self.all.insert(entry)
+        order = self.by_action.get(entry.action)
+        if order is None:
+            order = self.by_action[entry.action] = _TimeOrder()
+        order.insert(entry)
+
+    def __setitem__(self, entry_id: str, entry: AuditEntry) -> None:
+        assert entry_id == entry.id, "an entry is stored under its own id"
+        if entry_id in self.by_id:
+            del self[entry_id]
+        self.insert(entry)
+
+    def __delitem__(self, entry_id: str) -> None:
+        entry = self.by_id.pop(entry_id)
+        self.all.remove(entry)
+        self.by_action[entry.action].remove(entry)
+
+    def __contains__(self, entry_id: object) -> bool:
+        return entry_id in self.by_id
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.by_id)
+
+    def __len__(self) -> int:
+        return len(self.by_id)
+
+
+def _first_clash(entries: Sequence[AuditEntry], taken: Mapping[str, AuditEntry]) -> str:
+    seen: set[str] = set()
+    for entry in entries:
+        if entry.id in taken or entry.id in seen:
+            return entry.id
+        seen.add(entry.id)
+    raise AssertionError("no clash")
+
+
+class InMemoryAuditEntries:
+    """Append-only, like the real one: add and read only. Cheap enough to be the benchmarks'
+    store too, so a benchmark measures the service's own cost."""
+
+    def __init__(self) -> None:
+        self.entries = StoredEntries()
+
+    def __len__(self) -> int:
+        return len(self.entries)
 
     async def add(self, entry: AuditEntry) -> None:
         if entry.id in self.entries:
             raise Conflict("audit entry", entry.id)
-        self.entries[entry.id] = entry
+        self.entries.insert(entry)
 
     async def add_many(self, entries: Sequence[AuditEntry], *, skip_existing: bool = False) -> None:
-        if not skip_existing:
-            clash = next((e.id for e in entries if e.id in self.entries), None)
-            if clash is not None:
-                raise Conflict("audit entry", clash)
+        stored, taken = self.entries, self.entries.by_id
+        if skip_existing:
+            for entry in entries:
+                if entry.id not in taken:
+                    stored.insert(entry)
+            return
+        # All or nothing: a batch naming a stored id, or one id twice, stores none of it.
+        ids = {entry.id for entry in entries}
+        if len(ids) < len(entries) or not taken.keys().isdisjoint(ids):
+            raise Conflict("audit entry", _first_clash(entries, taken))
         for entry in entries:
-            self.entries.setdefault(entry.id, entry)
+            stored.insert(entry)
 
-    def _live_newest_first(self, criteria: EntryCriteria, now: datetime) -> list[AuditEntry]:
-        rows = [e for e in self.entries.values() if e.is_live(now) and criteria.admits(e)]
-        return sorted(rows, key=lambda e: (e.created_at, e.id), reverse=True)
+    def _newest_first(
+        self, criteria: EntryCriteria, now: datetime, after: Position | None
+    ) -> Iterator[AuditEntry]:
+        wanted = criteria.filter
+        order = self.entries.all
+        if wanted.actions is not None and len(wanted.actions) == 1:
+            found = self.entries.by_action.get(wanted.actions[0])
+            if found is None:
+                return
+            order = found
+        rows, admits = order.rows, criteria.admits
+        for index in order.span(wanted, after):
+            entry = rows[index]
+            if entry.is_live(now) and admits(entry):
+                yield entry
 
     async def query(
         self, criteria: EntryCriteria, *, now: datetime, after: Position | None, limit: int
     ) -> list[AuditEntry]:
-        rows = self._live_newest_first(criteria, now)
-        if after is not None:
-            rows = [e for e in rows if (e.created_at, e.id) < (after.created_at, after.entry_id)]
-        return rows[:limit]
+        return list(itertools.islice(self._newest_first(criteria, now, after), limit))
 
     async def first_created_at(self) -> datetime | None:
-        return min((e.created_at for e in self.entries.values()), default=None)
+        keys = self.entries.all.keys
+        return keys[0][0] if keys else None
 
     async def stream(self, criteria: EntryCriteria, *, now: datetime) -> AsyncIterator[AuditEntry]:
-        for entry in self._live_newest_first(criteria, now):
+        for entry in self._newest_first(criteria, now, None):
             yield entry
 
 
