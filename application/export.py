@@ -19,6 +19,7 @@ from application.ports import (
     ExportLinks,
     Seals,
     SealSigner,
+    Telemetry,
 )
 from application.principal import KeyHolder, Operator, Origin, Principal, System
 from application.rate_limit import RateLimiter
@@ -110,12 +111,12 @@ class DownloadExport:
         links: ExportLinks,
         self_audit: SelfAudit,
         limiter: RateLimiter,
+        telemetry: Telemetry,
     ) -> None:
         self._seals = seals
         self._signer = signer
         self._limiter = limiter
-        self.rows_streamed = 0
-        """Rows handed to downloads so far (for metrics)."""
+        self._telemetry = telemetry
         self._directory = directory
         self._plans = plans
         self._keys = keys
@@ -160,7 +161,7 @@ class DownloadExport:
     ) -> AsyncGenerator[AuditEntry, None]:
         with self._self_audit.exported(principal, account=criteria.account) as record:
             async for entry in self._entries.stream(criteria, now=now):
-                self.rows_streamed += 1
+                self._telemetry.export_rows(1)
                 tally.row(entry)
                 yield entry
             tally.rows_done = True

@@ -2,7 +2,7 @@
 
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 from application.criteria import EntryCriteria, Position
 from application.export_grant import ExportGrant
@@ -148,3 +148,62 @@ class IdGenerator(Protocol):
     def new_entry_id(self) -> str:
         """A fresh id."""
         ...
+
+
+RateLimitKind = Literal["record", "read", "auth"]
+"""Which limit refused a request: recording, reading, or too many failed authentications."""
+AuthFailureReason = Literal["unknown", "revoked"]
+"""Why an authentication failed: no such key or a wrong secret, or a revoked key."""
+InterceptorResult = Literal["queued", "sent", "retried", "dropped", "failed", "invalid"]
+"""What became of the service's own audit events (`invalid`: the event could not be built)."""
+
+
+class Telemetry(Protocol):
+    """Counts what the service does as it does it: each call is an event, nothing is read back."""
+
+    def entries_recorded(self, count: int) -> None:
+        """`count` entries were handed to the repository and stored."""
+
+    def export_rows(self, count: int) -> None:
+        """`count` rows went out to a download."""
+
+    def rate_limited(self, kind: RateLimitKind) -> None:
+        """A request was refused by the `kind` limit."""
+
+    def auth_failed(self, reason: AuthFailureReason) -> None:
+        """An authentication failed."""
+
+    def unknown_credential(self) -> None:
+        """A bearer secret matched no key: there is no tenant to record it under."""
+
+    def rejection_folded(self) -> None:
+        """A revoked key's attempt was counted into a later entry rather than recorded alone."""
+
+    def interceptor_events(self, result: InterceptorResult, count: int = 1) -> None:
+        """`count` of the service's own audit events came to `result`."""
+
+
+class NoTelemetry:
+    """Counts nothing: for an interceptor or use case built without metrics (a platform
+    service's own flows, a test that does not look). The service always wires the real one."""
+
+    def entries_recorded(self, count: int) -> None:
+        pass
+
+    def export_rows(self, count: int) -> None:
+        pass
+
+    def rate_limited(self, kind: RateLimitKind) -> None:
+        pass
+
+    def auth_failed(self, reason: AuthFailureReason) -> None:
+        pass
+
+    def unknown_credential(self) -> None:
+        pass
+
+    def rejection_folded(self) -> None:
+        pass
+
+    def interceptor_events(self, result: InterceptorResult, count: int = 1) -> None:
+        pass

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Literal, assert_never
 
 from application.errors import RateLimited
+from application.ports import AuthFailureReason, Telemetry
 from application.principal import KeyHolder, Operator, Principal, System
 
 Kind = Literal["record", "read"]
@@ -96,14 +97,19 @@ def retry_after(wait: float) -> RateLimited:
 
 
 class RateLimiter:
-    def __init__(self, limits: RateLimits, *, now: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        limits: RateLimits,
+        *,
+        telemetry: Telemetry,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._limits = limits
+        self._telemetry = telemetry
         self._buckets: dict[Kind, TokenBuckets] = {
             "record": TokenBuckets(self._limits.record, now),
             "read": TokenBuckets(self._limits.read, now),
         }
-        self.refused: dict[Kind, int] = {"record": 0, "read": 0}
-        """Requests refused so far, by kind (for metrics)."""
 
     def take(self, principal: Principal, kind: Kind, cost: int = 1) -> None:
         """Spend `cost` tokens of the principal's bucket, or raise `RateLimited`."""
@@ -112,7 +118,7 @@ class RateLimiter:
         wait = self._buckets[kind].take(_bucket_of(principal), cost)
         if wait is None:
             return
-        self.refused[kind] += 1
+        self._telemetry.rate_limited(kind)
         raise retry_after(wait)
 
     def burst(self, principal: Principal, kind: Kind) -> int | None:
@@ -152,7 +158,7 @@ class AuthFailureLimits:
     enabled: bool
 
 
-FailureReason = Literal["unknown", "revoked"]
+FailureReason = AuthFailureReason
 
 
 class FailedAuthentications:
@@ -170,15 +176,13 @@ class FailedAuthentications:
         self,
         limits: AuthFailureLimits,
         *,
+        telemetry: Telemetry,
         now: Callable[[], float] = time.monotonic,
     ) -> None:
         self._limits = limits
         self._addresses = TokenBuckets(self._limits.failures, now)
         self._keys = TokenBuckets(self._limits.failures, now)
-        self.refused = 0
-        """Authentications refused by this limit (for metrics)."""
-        self.failures: dict[FailureReason, int] = {"unknown": 0, "revoked": 0}
-        """Failed authentications by reason (for metrics)."""
+        self._telemetry = telemetry
 
     @property
     def tracked_addresses(self) -> int:
@@ -198,7 +202,7 @@ class FailedAuthentications:
 
     def failed(self, reason: FailureReason, address: str | None, key_id: str | None) -> None:
         """Count a failure against the address and, for a key that exists, its id."""
-        self.failures[reason] += 1
+        self._telemetry.auth_failed(reason)
         if not self._limits.enabled:
             return
         network = _network_of(address)
@@ -212,7 +216,7 @@ class FailedAuthentications:
             return
         wait = buckets.empty(name)
         if wait is not None:
-            self.refused += 1
+            self._telemetry.rate_limited("auth")
             raise retry_after(wait)
 
 

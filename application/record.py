@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from application.batch import BatchItemError
 from application.errors import Forbidden, NotFound, PlanNotConfigured
-from application.ports import AuditEntryRepository, Clock, IdGenerator
+from application.ports import AuditEntryRepository, Clock, IdGenerator, Telemetry
 from application.principal import Principal, System
 from application.rate_limit import RateLimiter
 from application.tenancy import Directory, application_for_recording, plan_of, require_scope
@@ -42,8 +42,6 @@ class Ingestion:
     ) -> None:
         self._limiter = limiter
         self._known_secrets = known_secrets or KnownSecrets()
-        self.recorded = 0
-        """Entries handed to the repository so far (for metrics)."""
         self._directory = directory
         self._plans = plans
         self._clock = clock
@@ -122,14 +120,17 @@ class Ingestion:
 
 
 class RecordAuditEvent:
-    def __init__(self, *, entries: AuditEntryRepository, ingestion: Ingestion) -> None:
+    def __init__(
+        self, *, entries: AuditEntryRepository, ingestion: Ingestion, telemetry: Telemetry
+    ) -> None:
         self._entries = entries
         self._ingestion = ingestion
+        self._telemetry = telemetry
 
     async def execute(self, principal: Principal, event: AuditEvent) -> AuditEntry:
         [entry] = await self._ingestion.entries(principal, [event], batch=False)
         await self._entries.add(entry)
-        self._ingestion.recorded += 1
+        self._telemetry.entries_recorded(1)
         return entry
 
 
@@ -145,9 +146,12 @@ class RecordAuditEvents:
     With a `delivery_id` (the interceptor's, the same on each attempt) the insert is
     idempotent: entries already stored by an earlier, partly written attempt are kept."""
 
-    def __init__(self, *, entries: AuditEntryRepository, ingestion: Ingestion) -> None:
+    def __init__(
+        self, *, entries: AuditEntryRepository, ingestion: Ingestion, telemetry: Telemetry
+    ) -> None:
         self._entries = entries
         self._ingestion = ingestion
+        self._telemetry = telemetry
 
     async def execute(
         self,
@@ -162,5 +166,5 @@ class RecordAuditEvents:
             principal, events, batch=True, delivery_id=delivery_id
         )
         await self._entries.add_many(entries, skip_existing=delivery_id is not None)
-        self._ingestion.recorded += len(entries)
+        self._telemetry.entries_recorded(len(entries))
         return entries

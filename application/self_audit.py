@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from application.interceptor import Auditor
+from application.ports import Telemetry
 from application.principal import Origin, Principal
 from application.tenancy import events_application
 from domain.tenancy import ApiKey
@@ -46,6 +47,7 @@ class SelfAudit:
         self,
         auditor: Auditor,
         *,
+        telemetry: Telemetry,
         rejection_interval: float = REJECTION_INTERVAL_SECONDS,
         now: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -53,10 +55,7 @@ class SelfAudit:
         self._rejection_interval = rejection_interval
         self._now = now
         self._rejections: dict[str, _Rejections] = {}
-        self.unknown_credentials = 0
-        """Secrets that matched nothing: there is no tenant to record them under."""
-        self.rejections_folded = 0
-        """Revoked-key attempts counted into a later entry rather than recorded alone."""
+        self._telemetry = telemetry
 
     @contextlib.contextmanager
     def viewed(self, principal: Principal, action: str = VIEWED) -> Iterator[None]:
@@ -132,7 +131,7 @@ class SelfAudit:
             return
         seen.pending += 1
         seen.origin = origin
-        self.rejections_folded += 1
+        self._telemetry.rejection_folded()
         if seen.flush is None:
             delay = max(0.0, seen.recorded_at + self._rejection_interval - now)
             seen.flush = asyncio.get_running_loop().call_later(delay, self._flush, seen)
@@ -163,7 +162,8 @@ class SelfAudit:
         )
 
     def unknown_secret(self) -> None:
-        self.unknown_credentials += 1
+        """A secret that matched nothing: there is no tenant to record it under, only a count."""
+        self._telemetry.unknown_credential()
 
 
 class AdminRecord:

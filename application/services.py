@@ -26,6 +26,7 @@ from application.ports import (
     SealKeys,
     Seals,
     SealSigner,
+    Telemetry,
 )
 from application.query import QueryAuditLogs
 from application.rate_limit import (
@@ -94,6 +95,7 @@ class Services:
         operator_token: str,
         export_links: ExportLinks,
         seal_keys: SealKeyPair,
+        telemetry: Telemetry,
         # Configuration: every value from the settings (entrypoints/config.py), none defaulted.
         sealing: SealingConfig,
         export_link_ttl: timedelta,
@@ -106,7 +108,7 @@ class Services:
         # Text that holds one of these is never stored; the operator token at the least.
         known = known_secrets or KnownSecrets(operator_token)
         directory = Directory(ports.accounts, ports.applications)
-        limiter = RateLimiter(rate_limits)
+        limiter = RateLimiter(rate_limits, telemetry=telemetry)
         ingestion = Ingestion(
             directory=directory,
             plans=plans,
@@ -115,12 +117,14 @@ class Services:
             limiter=limiter,
             known_secrets=known,
         )
-        record_many = RecordAuditEvents(entries=ports.entries, ingestion=ingestion)
+        record_many = RecordAuditEvents(
+            entries=ports.entries, ingestion=ingestion, telemetry=telemetry
+        )
         # The service records its own events through the same interceptor it offers.
-        emitter = AuditEmitter(RecordingSink(record_many), interceptor)
-        auditor = Auditor(emitter)
-        audit = SelfAudit(auditor)
-        failures = FailedAuthentications(auth_failure_limits)
+        emitter = AuditEmitter(RecordingSink(record_many), interceptor, telemetry=telemetry)
+        auditor = Auditor(emitter, telemetry=telemetry)
+        audit = SelfAudit(auditor, telemetry=telemetry)
+        failures = FailedAuthentications(auth_failure_limits, telemetry=telemetry)
         return cls(
             plans=plans,
             limiter=limiter,
@@ -135,7 +139,9 @@ class Services:
                 self_audit=audit,
                 failures=failures,
             ),
-            record=RecordAuditEvent(entries=ports.entries, ingestion=ingestion),
+            record=RecordAuditEvent(
+                entries=ports.entries, ingestion=ingestion, telemetry=telemetry
+            ),
             record_many=record_many,
             query=QueryAuditLogs(
                 entries=ports.entries,
@@ -204,5 +210,6 @@ class Services:
                 links=export_links,
                 self_audit=audit,
                 limiter=limiter,
+                telemetry=telemetry,
             ),
         )

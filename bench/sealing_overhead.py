@@ -20,37 +20,37 @@ from pathlib import Path
 
 from adapters.clock import SystemClock
 from adapters.ids import ObjectIdGenerator
+from adapters.observability.metrics import Metrics
 from adapters.seal_keys import Ed25519SealKeys, new_signing_key
 from application.principal import System
 from application.sealing import SealingConfig
 from application.services import Ports, Services
-from bench.stores import (
-    AccountsView,
-    ApplicationsView,
-    Directory,
-    KeysView,
-    SealerState,
-    Seals,
-    TimeOrderedEntries,
-)
 from domain import entry as entry_module
 from domain.entry import AuditEntry, AuditEvent, entry_digest
 from domain.plan import DEFAULT_PLANS, PlanCatalog
 from domain.tenancy import Account, Application
 from tests import configs
+from tests.fakes import (
+    InMemoryAccounts,
+    InMemoryApiKeys,
+    InMemoryApplications,
+    InMemoryAuditEntries,
+    InMemorySealerState,
+    InMemorySeals,
+)
 
 RESULTS = Path(__file__).parent / "results" / "sealing_overhead.json"
 BATCH = 500
 
 
 def services() -> Services:
-    tables = Directory()
-    tables.accounts["acme"] = Account(id="acme", name="Acme", plan="pro")
-    tables.applications["portal"] = Application(id="portal", account="acme", name="Portal")
+    accounts, applications = InMemoryAccounts(), InMemoryApplications()
+    accounts.accounts["acme"] = Account(id="acme", name="Acme", plan="pro")
+    applications.applications["portal"] = Application(id="portal", account="acme", name="Portal")
     ports = Ports(
-        entries=TimeOrderedEntries(), accounts=AccountsView(tables),
-        applications=ApplicationsView(tables), keys=KeysView(tables), seals=Seals(),
-        sealer_state=SealerState(), clock=SystemClock(), ids=ObjectIdGenerator(),
+        entries=InMemoryAuditEntries(), accounts=accounts, applications=applications,
+        keys=InMemoryApiKeys(), seals=InMemorySeals(), sealer_state=InMemorySealerState(),
+        clock=SystemClock(), ids=ObjectIdGenerator(),
     )  # fmt: skip
     return Services.build(
         ports,
@@ -58,6 +58,7 @@ def services() -> Services:
         operator_token="x" * 32,
         export_links=None,  # type: ignore[arg-type]
         seal_keys=Ed25519SealKeys(new_signing_key()),
+        telemetry=Metrics(),
         sealing=SealingConfig(
             window=timedelta(milliseconds=50),
             grace=timedelta(milliseconds=50),

@@ -57,9 +57,9 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
                 flush=True,
             )
         services = bootstrap.services(
-            store, settings, plans=plans, secrets=secrets, overrides=overrides
+            store, settings, plans=plans, secrets=secrets, telemetry=metrics, overrides=overrides
         )
-        metrics.watch(services)
+        metrics.watch_queue(services.emitter)
         services.emitter.start()
         sealer = None
         if settings.seals.enabled:

@@ -24,6 +24,7 @@ from application.ports import (
     IdGenerator,
     SealerState,
     Seals,
+    Telemetry,
 )
 from application.services import Ports, Services
 from domain.credentials import KnownSecrets
@@ -125,6 +126,7 @@ def services(
     *,
     plans: PlanCatalog,
     secrets: Secrets,
+    telemetry: Telemetry,
     overrides: Overrides,
 ) -> Services:
     """The use cases on the store's adapters (or the overrides), configured by the settings."""
@@ -146,6 +148,7 @@ def services(
         operator_token=secrets.operator_token,
         export_links=SignedExportLinks(secrets.export_signing_key),
         seal_keys=secrets.seal_keys,
+        telemetry=telemetry,
         sealing=config.sealing_config(settings),
         sealer_id=f"{socket.gethostname()}:{os.getpid()}:{token_hex(4)}",
         export_link_ttl=config.export_link_ttl(settings),

@@ -15,7 +15,7 @@ await emitter.stop()   # flushes within the grace period
 """
 
 from application.interceptor.auditor import Auditor, AuditScope, Call, safe_reason
-from application.interceptor.emitter import AuditEmitter, EmitterConfig, EmitterCounters
+from application.interceptor.emitter import AuditEmitter, EmitterConfig
 from application.interceptor.sinks import (
     AuditSink,
     PermanentSinkError,
@@ -30,7 +30,6 @@ __all__ = [
     "Auditor",
     "Call",
     "EmitterConfig",
-    "EmitterCounters",
     "PermanentSinkError",
     "RecordingSink",
     "TransientSinkError",

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, ParamSpec, Protocol, TypeVar
 
+from application.ports import NoTelemetry, Telemetry
 from domain.entry import AuditEvent
 
 log = logging.getLogger("auditlog.interceptor")
@@ -65,10 +66,10 @@ def _resolve(field: Field, call: Call) -> str | None:
 
 
 class Auditor:
-    def __init__(self, emitter: Emitter) -> None:
+    def __init__(self, emitter: Emitter, *, telemetry: Telemetry | None = None) -> None:
         self._emitter = emitter
-        self.invalid = 0
-        """Events that could not be built (a deriver failed or produced an invalid value)."""
+        # Counts events that could not be built (a deriver failed or gave an invalid value).
+        self._telemetry: Telemetry = NoTelemetry() if telemetry is None else telemetry
 
     def audited(
         self,
@@ -155,7 +156,7 @@ class Auditor:
                 **fields,
             )
         except Exception as exc:
-            self.invalid += 1
+            self._telemetry.interceptor_events("invalid")
             log.warning(
                 "audit event for %s not emitted: %s",
                 action,
@@ -185,7 +186,7 @@ class Auditor:
             call = Call(bound.arguments, result, error)
             values = {name: _resolve(field, call) for name, field in fields.items()}
         except Exception as exc:
-            self.invalid += 1
+            self._telemetry.interceptor_events("invalid")
             log.warning(
                 "audit event for %s not emitted: deriving failed (%s)", action, type(exc).__name__
             )

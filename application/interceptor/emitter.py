@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from application.interceptor.sinks import AuditSink, PermanentSinkError, TransientSinkError
+from application.ports import NoTelemetry, Telemetry
 from domain.entry import AuditEvent
 
 log = logging.getLogger("auditlog.interceptor")
@@ -41,23 +42,13 @@ class EmitterConfig:
             raise ValueError("durations must not be negative")
 
 
-@dataclass(slots=True)
-class EmitterCounters:
-    """Events accepted into the queue, persisted, sent again, dropped when full, given up."""
-
-    queued: int = 0
-    sent: int = 0
-    retried: int = 0
-    dropped: int = 0
-    failed: int = 0
-
-
 class AuditEmitter:
     def __init__(
         self,
         sink: AuditSink,
         config: EmitterConfig,
         *,
+        telemetry: Telemetry | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         jitter: Callable[[float, float], float] = random.uniform,
     ) -> None:
@@ -70,7 +61,8 @@ class AuditEmitter:
         self._closed = False
         self._closing = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self.counters = EmitterCounters()
+        # Events accepted into the queue, persisted, sent again, dropped when full, given up.
+        self._telemetry: Telemetry = NoTelemetry() if telemetry is None else telemetry
 
     @property
     def pending(self) -> int:
@@ -85,9 +77,9 @@ class AuditEmitter:
             except asyncio.QueueFull:
                 pass
             else:
-                self.counters.queued += 1
+                self._telemetry.interceptor_events("queued")
                 return True
-        self.counters.dropped += 1
+        self._telemetry.interceptor_events("dropped")
         # Action and application only: the email and reason may be personal data.
         log.warning(
             "audit event dropped (%s): action=%s application=%s",
@@ -177,7 +169,7 @@ class AuditEmitter:
                 for event in batch:
                     await self._deliver([event])
                 return
-            self.counters.failed += 1
+            self._telemetry.interceptor_events("failed")
             log.error(
                 "audit event refused by the sink (%s): action=%s application=%s",
                 exc.code,
@@ -185,7 +177,7 @@ class AuditEmitter:
                 batch[0].application,
             )
         except TransientSinkError:
-            self.counters.failed += len(batch)
+            self._telemetry.interceptor_events("failed", len(batch))
             log.error(
                 "audit events given up after %d attempts: %d events",
                 self._config.max_attempts,
@@ -195,13 +187,13 @@ class AuditEmitter:
             if _being_cancelled():
                 raise
             # The sink raised CancelledError of its own: a sink bug, not a stop.
-            self.counters.failed += len(batch)
+            self._telemetry.interceptor_events("failed", len(batch))
             log.error("audit sink was cancelled from within; %d events given up", len(batch))
         except Exception:
-            self.counters.failed += len(batch)
+            self._telemetry.interceptor_events("failed", len(batch))
             log.exception("audit sink failed unexpectedly; %d events given up", len(batch))
         else:
-            self.counters.sent += len(batch)
+            self._telemetry.interceptor_events("sent", len(batch))
 
     async def _send_with_retries(self, batch: Sequence[AuditEvent], delivery_id: str) -> None:
         config = self._config
@@ -213,7 +205,7 @@ class AuditEmitter:
                 if attempt + 1 == config.max_attempts:
                     raise
             ceiling = min(config.backoff_max_seconds, config.backoff_base_seconds * 2**attempt)
-            self.counters.retried += len(batch)
+            self._telemetry.interceptor_events("retried", len(batch))
             await self._sleep(self._jitter(0, ceiling))
 
 

@@ -12,6 +12,7 @@ from entrypoints.app import Overrides, create_app
 from entrypoints.settings import InterceptorSettings
 from tests.e2e.api import OPERATOR_TOKEN, Api
 from tests.e2e.conftest import Tenants, settings
+from tests.telemetry import scraped
 
 
 async def events(api: Api, action: str) -> list[dict[str, Any]]:
@@ -157,12 +158,13 @@ async def test_a_revoked_key_presented_is_recorded_in_its_account(
 async def test_an_unknown_secret_is_counted_but_has_no_tenant_to_record_under(
     app: FastAPI, api: Api, tenants: Tenants
 ) -> None:
-    counted = app.state.services.self_audit.unknown_credentials
+    unknown = "auditlog_unknown_credentials_total"
+    counted = await scraped(api.http, unknown)
 
     await api.logs("alk_0123456789abcdef_" + "A" * 43)
     await api.logs("something-else")
 
-    assert app.state.services.self_audit.unknown_credentials == counted + 2
+    assert await scraped(api.http, unknown) == counted + 2
     assert await events(api, "auth.api_key.rejected") == []
 
 

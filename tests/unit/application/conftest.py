@@ -27,6 +27,7 @@ from tests.fakes import (
     InMemorySeals,
     SequentialIds,
 )
+from tests.telemetry import RecordingTelemetry
 from tests.unit.application.support import OPERATOR_TOKEN, KeyFactory, Recorder
 
 
@@ -56,7 +57,13 @@ def keys() -> InMemoryApiKeys:
 
 
 @pytest.fixture
+def telemetry() -> RecordingTelemetry:
+    return RecordingTelemetry()
+
+
+@pytest.fixture
 def services(
+    telemetry: RecordingTelemetry,
     clock: FakeClock,
     entries: InMemoryAuditEntries,
     accounts: InMemoryAccounts,
@@ -79,6 +86,7 @@ def services(
         operator_token=OPERATOR_TOKEN,
         export_links=InMemoryExportLinks(),
         seal_keys=HmacSealKeys(),
+        telemetry=telemetry,
         sealing=configs.sealing_config(),
         export_link_ttl=configs.export_link_ttl(),
         interceptor=configs.emitter_config(),

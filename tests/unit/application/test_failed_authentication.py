@@ -2,6 +2,7 @@
 presented in a loop writes one trail entry per minute, counting the attempts it stands for."""
 
 import asyncio
+from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
@@ -20,6 +21,7 @@ from application.self_audit import KEY_REJECTED, SelfAudit
 from domain.entry import AuditEvent
 from domain.tenancy import ApiKey, Scope, compose_secret, hash_secret
 from tests.fakes import InMemoryApiKeys
+from tests.telemetry import RecordingTelemetry
 from tests.unit.application.test_rate_limit import FakeMonotonic
 
 OPERATOR = "operator-token-for-unit-tests-0123456789"
@@ -51,10 +53,18 @@ class World:
         self.clock = FakeMonotonic()
         self.events = Events()
         self.keys = InMemoryApiKeys()
+        self.telemetry = RecordingTelemetry()
         self.failures = FailedAuthentications(
-            AuthFailureLimits(failures=Bucket(1.0, BURST), enabled=enabled), now=self.clock
+            AuthFailureLimits(failures=Bucket(1.0, BURST), enabled=enabled),
+            telemetry=self.telemetry,
+            now=self.clock,
         )
-        self.audit = SelfAudit(Auditor(self.events), rejection_interval=interval, now=self.clock)
+        self.audit = SelfAudit(
+            Auditor(self.events),
+            telemetry=self.telemetry,
+            rejection_interval=interval,
+            now=self.clock,
+        )
         self.authenticate = Authenticate(
             keys=self.keys, operator_token=OPERATOR, self_audit=self.audit, failures=self.failures
         )
@@ -103,8 +113,8 @@ async def test_an_address_that_keeps_failing_is_refused_before_its_credentials_a
     # ...and it refills at the configured rate.
     world.clock.advance(1.0)
     assert await world.outcome(OPERATOR) == "ok"
-    assert world.failures.refused == 3
-    assert world.failures.failures == {"unknown": BURST, "revoked": 0}
+    assert world.telemetry.refused["auth"] == 3
+    assert world.telemetry.failures == Counter(unknown=BURST)
 
 
 async def test_ipv6_addresses_of_one_network_share_a_bucket(world: World) -> None:
@@ -122,7 +132,7 @@ async def test_a_revoked_key_presented_from_many_addresses_is_throttled_by_its_i
     outcomes = [await world.outcome(revoked, ip=f"198.51.100.{n}") for n in range(BURST + 2)]
 
     assert outcomes == ["UNAUTHENTICATED"] * BURST + ["RATE_LIMITED"] * 2
-    assert world.failures.failures["revoked"] == BURST
+    assert world.telemetry.failures["revoked"] == BURST
 
 
 async def test_wrong_secrets_for_a_key_id_do_not_lock_the_real_key_out(world: World) -> None:
@@ -144,7 +154,9 @@ async def test_invented_key_ids_do_not_grow_the_state(world: World) -> None:
 def test_addresses_that_have_refilled_are_forgotten_past_the_bound() -> None:
     clock = FakeMonotonic()
     failures = FailedAuthentications(
-        AuthFailureLimits(failures=Bucket(1.0, 2), enabled=True), now=clock
+        AuthFailureLimits(failures=Bucket(1.0, 2), enabled=True),
+        telemetry=RecordingTelemetry(),
+        now=clock,
     )
     for n in range(MAX_TRACKED_NAMES):
         failures.failed("unknown", f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}", None)
@@ -160,8 +172,8 @@ async def test_the_limit_off_counts_failures_but_refuses_nothing() -> None:
     outcomes = {await world.outcome("wrong") for _ in range(BURST * 3)}
 
     assert outcomes == {"UNAUTHENTICATED"}
-    assert world.failures.failures["unknown"] == BURST * 3
-    assert world.failures.refused == 0
+    assert world.telemetry.failures["unknown"] == BURST * 3
+    assert world.telemetry.refused["auth"] == 0
 
 
 async def test_a_revoked_key_writes_one_entry_per_interval_with_the_count() -> None:
@@ -178,7 +190,7 @@ async def test_a_revoked_key_writes_one_entry_per_interval_with_the_count() -> N
         "revoked",
         "revoked, presented 39 times since the last entry",
     ]
-    assert world.audit.rejections_folded == 39
+    assert world.telemetry.rejections_folded == 39
 
 
 async def test_a_revoked_key_presented_again_after_a_quiet_interval_is_recorded_at_once() -> None:

@@ -1,5 +1,7 @@
 """RateLimiter: a token bucket per API key and kind, on a clock the tests move by hand."""
 
+from collections import Counter
+
 import pytest
 
 from application.errors import RateLimited
@@ -7,6 +9,7 @@ from application.principal import KeyHolder, Operator, Principal, System
 from application.rate_limit import Bucket, RateLimiter, RateLimits
 from domain.tenancy import Scope
 from tests import configs
+from tests.telemetry import RecordingTelemetry
 
 
 class FakeMonotonic:
@@ -46,9 +49,10 @@ def limiter(
     read: Bucket = READ,
     enabled: bool = True,
     limit_operator: bool = False,
+    telemetry: RecordingTelemetry | None = None,
 ) -> RateLimiter:
     limits = RateLimits(record=record, read=read, enabled=enabled, limit_operator=limit_operator)
-    return RateLimiter(limits, now=clock)
+    return RateLimiter(limits, telemetry=telemetry or RecordingTelemetry(), now=clock)
 
 
 def allowed(rates: RateLimiter, principal: Principal, kind: str = "read", cost: int = 1) -> bool:
@@ -220,13 +224,14 @@ class TestSeparateBuckets:
 
 class TestWhoIsLimited:
     def test_the_operator_is_exempt_by_default(self, clock: FakeMonotonic) -> None:
-        rates = limiter(clock, record=Bucket(1.0, 10), read=Bucket(1.0, 1))
+        telemetry = RecordingTelemetry()
+        rates = limiter(clock, record=Bucket(1.0, 10), read=Bucket(1.0, 1), telemetry=telemetry)
 
         for _ in range(50):
             rates.take(Operator(), "read")
             rates.take(Operator(), "record", cost=10)
 
-        assert rates.refused == {"record": 0, "read": 0}
+        assert telemetry.refused == Counter()
 
     def test_the_operator_is_limited_when_asked(self, clock: FakeMonotonic) -> None:
         rates = limiter(clock, record=Bucket(1.0, 10), read=Bucket(1.0, 2), limit_operator=True)
@@ -246,19 +251,30 @@ class TestWhoIsLimited:
     def test_the_service_itself_is_never_limited(
         self, clock: FakeMonotonic, limit_operator: bool
     ) -> None:
+        telemetry = RecordingTelemetry()
         rates = limiter(
-            clock, record=Bucket(1.0, 10), read=Bucket(1.0, 1), limit_operator=limit_operator
+            clock,
+            record=Bucket(1.0, 10),
+            read=Bucket(1.0, 1),
+            limit_operator=limit_operator,
+            telemetry=telemetry,
         )
 
         for _ in range(50):
             rates.take(System(), "record", cost=10)
             rates.take(System(), "read")
 
-        assert rates.refused == {"record": 0, "read": 0}
+        assert telemetry.refused == Counter()
 
     def test_disabled_limits_never_refuse(self, clock: FakeMonotonic) -> None:
+        telemetry = RecordingTelemetry()
         rates = limiter(
-            clock, record=Bucket(1.0, 10), read=Bucket(1.0, 1), enabled=False, limit_operator=True
+            clock,
+            record=Bucket(1.0, 10),
+            read=Bucket(1.0, 1),
+            enabled=False,
+            limit_operator=True,
+            telemetry=telemetry,
         )
 
         for _ in range(50):
@@ -266,12 +282,12 @@ class TestWhoIsLimited:
                 rates.take(principal, "read")
                 rates.take(principal, "record", cost=10)
 
-        assert rates.refused == {"record": 0, "read": 0}
+        assert telemetry.refused == Counter()
 
     def test_at_the_settings_defaults_a_key_reads_30_at_once_and_records_2000(
         self, clock: FakeMonotonic
     ) -> None:
-        rates = RateLimiter(configs.rate_limits(), now=clock)
+        rates = RateLimiter(configs.rate_limits(), telemetry=RecordingTelemetry(), now=clock)
 
         assert [allowed(rates, key()) for _ in range(31)] == [True] * 30 + [False]
         assert allowed(rates, key(), "record", cost=2_000)
@@ -279,7 +295,8 @@ class TestWhoIsLimited:
 
 
 def test_refusals_are_counted_by_kind(clock: FakeMonotonic) -> None:
-    rates = limiter(clock, record=Bucket(1.0, 10), read=Bucket(1.0, 1))
+    telemetry = RecordingTelemetry()
+    rates = limiter(clock, record=Bucket(1.0, 10), read=Bucket(1.0, 1), telemetry=telemetry)
     rates.take(key(), "read")
     rates.take(key(), "record", cost=10)
 
@@ -288,13 +305,14 @@ def test_refusals_are_counted_by_kind(clock: FakeMonotonic) -> None:
     refusal(rates, key(), "record", cost=5)
     refusal(rates, key("k2"), "record", cost=11)  # more than a full bucket
 
-    assert rates.refused == {"record": 2, "read": 3}
+    assert telemetry.refused == Counter(record=2, read=3)
 
 
 def test_allowed_requests_are_not_counted_as_refused(clock: FakeMonotonic) -> None:
-    rates = limiter(clock, read=Bucket(1.0, 3))
+    telemetry = RecordingTelemetry()
+    rates = limiter(clock, read=Bucket(1.0, 3), telemetry=telemetry)
 
     for _ in range(3):
         rates.take(key(), "read")
 
-    assert rates.refused == {"record": 0, "read": 0}
+    assert telemetry.refused == Counter()

@@ -8,6 +8,7 @@ import pytest
 
 from application.interceptor import AuditEmitter, Auditor
 from tests import configs
+from tests.telemetry import RecordingTelemetry
 from tests.unit.application.interceptor.support import (
     FakeSink,
     MakeEmitter,
@@ -28,8 +29,9 @@ def sink() -> FakeSink:
 
 
 @pytest.fixture
-async def make_emitter() -> AsyncIterator[MakeEmitter]:
-    """Build (not start) an emitter with tiny durations; every one is stopped at teardown."""
+async def make_emitter(telemetry: RecordingTelemetry) -> AsyncIterator[MakeEmitter]:
+    """Build (not start) an emitter with tiny durations, counting into the `telemetry`
+    fixture; every one is stopped at teardown."""
     made: list[tuple[AuditEmitter, FakeSink]] = []
 
     def make(
@@ -44,7 +46,9 @@ async def make_emitter() -> AsyncIterator[MakeEmitter]:
             options["sleep"] = sleep
         if jitter is not None:
             options["jitter"] = jitter
-        emitter = AuditEmitter(sink, configs.emitter_config(**{**TINY, **config}), **options)
+        emitter = AuditEmitter(
+            sink, configs.emitter_config(**{**TINY, **config}), telemetry=telemetry, **options
+        )
         made.append((emitter, sink))
         return emitter
 
@@ -60,5 +64,5 @@ def emitter_fake() -> RecordingEmitter:
 
 
 @pytest.fixture
-def auditor(emitter_fake: RecordingEmitter) -> Auditor:
-    return Auditor(emitter_fake)
+def auditor(emitter_fake: RecordingEmitter, telemetry: RecordingTelemetry) -> Auditor:
+    return Auditor(emitter_fake, telemetry=telemetry)

@@ -9,6 +9,7 @@ import pytest
 
 from application.interceptor import Auditor, AuditScope
 from domain.entry import AuditEvent
+from tests.telemetry import RecordingTelemetry
 from tests.unit.application.interceptor.support import RecordingEmitter, field_values
 
 
@@ -178,7 +179,10 @@ async def test_without_record_failures_a_success_is_still_recorded(
 
 @SCOPES
 async def test_an_invalid_field_set_in_the_block_emits_nothing_and_leaves_the_block_alone(
-    auditor: Auditor, emitter_fake: RecordingEmitter, run: Runner
+    auditor: Auditor,
+    emitter_fake: RecordingEmitter,
+    run: Runner,
+    telemetry: RecordingTelemetry,
 ) -> None:
     def body(audit: AuditScope) -> None:
         audit.application = "portal"
@@ -187,12 +191,15 @@ async def test_an_invalid_field_set_in_the_block_emits_nothing_and_leaves_the_bl
     await run(auditor, body)
 
     assert emitter_fake.events == []
-    assert auditor.invalid == 1
+    assert telemetry.interceptor["invalid"] == 1
 
 
 @SCOPES
 async def test_a_missing_application_on_failure_emits_nothing_and_the_error_still_propagates(
-    auditor: Auditor, emitter_fake: RecordingEmitter, run: Runner
+    auditor: Auditor,
+    emitter_fake: RecordingEmitter,
+    run: Runner,
+    telemetry: RecordingTelemetry,
 ) -> None:
     error = EnrolmentFailed()
 
@@ -204,7 +211,7 @@ async def test_a_missing_application_on_failure_emits_nothing_and_the_error_stil
 
     assert raised.value is error
     assert emitter_fake.events == []
-    assert auditor.invalid == 1
+    assert telemetry.interceptor["invalid"] == 1
 
 
 async def test_a_scope_in_a_generator_context_manager_records_the_callers_failure(

@@ -7,6 +7,7 @@ import pytest
 
 from application.interceptor import Auditor, Call
 from domain.entry import AuditEvent
+from tests.telemetry import RecordingTelemetry
 from tests.unit.application.interceptor.support import RecordingEmitter, field_values
 
 SECRET_MESSAGE = "password=hunter2 for bob@example.com"
@@ -239,7 +240,10 @@ async def test_a_deriver_sees_the_error_on_failure(
     ],
 )
 async def test_a_broken_deriver_leaves_the_result_alone_and_counts_an_invalid_event(
-    auditor: Auditor, emitter_fake: RecordingEmitter, email: object
+    auditor: Auditor,
+    emitter_fake: RecordingEmitter,
+    email: object,
+    telemetry: RecordingTelemetry,
 ) -> None:
     outcome = object()
 
@@ -248,7 +252,7 @@ async def test_a_broken_deriver_leaves_the_result_alone_and_counts_an_invalid_ev
         return outcome
 
     assert await login() is outcome
-    assert auditor.invalid == 1
+    assert telemetry.interceptor["invalid"] == 1
     assert emitter_fake.events == []
 
 
@@ -261,7 +265,10 @@ async def test_a_broken_deriver_leaves_the_result_alone_and_counts_an_invalid_ev
     ],
 )
 async def test_a_broken_deriver_leaves_the_exception_alone_and_counts_an_invalid_event(
-    auditor: Auditor, emitter_fake: RecordingEmitter, application: object
+    auditor: Auditor,
+    emitter_fake: RecordingEmitter,
+    application: object,
+    telemetry: RecordingTelemetry,
 ) -> None:
     error = LoginRefused()
 
@@ -273,24 +280,28 @@ async def test_a_broken_deriver_leaves_the_exception_alone_and_counts_an_invalid
         await login()
 
     assert raised.value is error
-    assert auditor.invalid == 1
+    assert telemetry.interceptor["invalid"] == 1
     assert emitter_fake.events == []
 
 
 async def test_an_invalid_action_emits_nothing_and_leaves_the_flow_alone(
-    auditor: Auditor, emitter_fake: RecordingEmitter
+    auditor: Auditor,
+    emitter_fake: RecordingEmitter,
+    telemetry: RecordingTelemetry,
 ) -> None:
     @auditor.audited("Not An Action", application="portal")
     async def login() -> str:
         return "ok"
 
     assert await login() == "ok"
-    assert auditor.invalid == 1
+    assert telemetry.interceptor["invalid"] == 1
     assert emitter_fake.events == []
 
 
 async def test_the_flow_is_unaffected_when_its_event_is_dropped(
-    auditor: Auditor, emitter_fake: RecordingEmitter
+    auditor: Auditor,
+    emitter_fake: RecordingEmitter,
+    telemetry: RecordingTelemetry,
 ) -> None:
     emitter_fake.accept = False
 
@@ -299,7 +310,7 @@ async def test_the_flow_is_unaffected_when_its_event_is_dropped(
         return "ok"
 
     assert await login() == "ok"
-    assert auditor.invalid == 0
+    assert telemetry.interceptor["invalid"] == 0
 
 
 async def test_methods_are_audited_with_self_bound(

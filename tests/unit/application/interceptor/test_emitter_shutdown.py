@@ -6,6 +6,7 @@ import logging
 
 import pytest
 
+from tests.telemetry import RecordingTelemetry
 from tests.unit.application.interceptor.support import (
     WAIT,
     FakeSink,
@@ -85,7 +86,10 @@ async def test_stop_before_start_reports_the_queued_events_unsent(
 
 
 async def test_an_event_emitted_after_stop_is_dropped_and_counted(
-    sink: FakeSink, make_emitter: MakeEmitter, caplog: pytest.LogCaptureFixture
+    sink: FakeSink,
+    make_emitter: MakeEmitter,
+    caplog: pytest.LogCaptureFixture,
+    telemetry: RecordingTelemetry,
 ) -> None:
     caplog.set_level(logging.INFO, logger="auditlog.interceptor")
     emitter = make_emitter(sink)
@@ -97,8 +101,8 @@ async def test_an_event_emitted_after_stop_is_dropped_and_counted(
         await asyncio.sleep(0)
 
     assert accepted is False
-    assert emitter.counters.dropped == 1
-    assert emitter.counters.queued == 0
+    assert telemetry.interceptor["dropped"] == 1
+    assert telemetry.interceptor["queued"] == 0
     assert sink.attempts == []
     assert "secret@example.com" not in caplog.text
     assert "hunter2" not in caplog.text

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from application.interceptor import AuditEmitter, Auditor
+from tests.telemetry import RecordingTelemetry
 from tests.unit.application.interceptor.support import WAIT, FakeSink, MakeEmitter, until_sending
 
 
@@ -80,7 +81,10 @@ async def test_flow_completes_while_the_sink_is_blocked_in_a_send(
 
 @FLOWS
 async def test_flow_completes_while_the_sink_keeps_raising(
-    sink: FakeSink, make_emitter: MakeEmitter, build_flow: Callable[[Auditor], Flow]
+    sink: FakeSink,
+    make_emitter: MakeEmitter,
+    build_flow: Callable[[Auditor], Flow],
+    telemetry: RecordingTelemetry,
 ) -> None:
     sink.explode(1_000)
     emitter = make_emitter(sink, batch_size=1)
@@ -93,13 +97,16 @@ async def test_flow_completes_while_the_sink_keeps_raising(
     await asyncio.wait_for(emitter.drain(), WAIT)
 
     assert [s.email for s in later] == ["user0@example.com", "user1@example.com"]
-    assert emitter.counters.failed == 3
+    assert telemetry.interceptor["failed"] == 3
     assert sink.delivered == []
 
 
 @FLOWS
 async def test_flow_completes_while_the_emitter_is_stuck_backing_off(
-    sink: FakeSink, make_emitter: MakeEmitter, build_flow: Callable[[Auditor], Flow]
+    sink: FakeSink,
+    make_emitter: MakeEmitter,
+    build_flow: Callable[[Auditor], Flow],
+    telemetry: RecordingTelemetry,
 ) -> None:
     never = asyncio.Event()
 
@@ -119,4 +126,4 @@ async def test_flow_completes_while_the_emitter_is_stuck_backing_off(
 
     assert [s.email for s in later] == ["user0@example.com", "user1@example.com"]
     assert len(sink.attempts) == 1
-    assert emitter.counters.retried == 1
+    assert telemetry.interceptor["retried"] == 1

@@ -16,6 +16,7 @@ from application.services import Services
 from domain.entry import AuditEntry
 from tests import configs
 from tests.fakes import InMemoryAuditEntries
+from tests.telemetry import RecordingTelemetry
 from tests.unit.application.interceptor.support import event, events
 
 pytestmark = pytest.mark.usefixtures("tenants")
@@ -60,8 +61,10 @@ def sink(services: Services) -> RecordingSink:
 
 
 @pytest.fixture
-async def emitter(sink: RecordingSink) -> AsyncIterator[AuditEmitter]:
-    emitter = AuditEmitter(sink, FAST)
+async def emitter(
+    sink: RecordingSink, telemetry: RecordingTelemetry
+) -> AsyncIterator[AuditEmitter]:
+    emitter = AuditEmitter(sink, FAST, telemetry=telemetry)
     yield emitter
     await emitter.stop()
 
@@ -155,7 +158,9 @@ async def test_a_batch_over_the_record_limit_is_a_permanent_failure(
 
 
 async def test_an_event_for_an_unknown_application_does_not_lose_the_rest_of_its_batch(
-    emitter: AuditEmitter, entries: FlakyEntries
+    emitter: AuditEmitter,
+    entries: FlakyEntries,
+    telemetry: RecordingTelemetry,
 ) -> None:
     for index in range(5):
         emitter.emit(event(index, application="nowhere" if index == 2 else "acme-web"))
@@ -164,11 +169,13 @@ async def test_an_event_for_an_unknown_application_does_not_lose_the_rest_of_its
     assert await emitter.stop() == 0
 
     assert [e.request_id for e in logins(entries)] == ["req-0", "req-1", "req-3", "req-4"]
-    assert (emitter.counters.sent, emitter.counters.failed) == (4, 1)
+    assert (telemetry.interceptor["sent"], telemetry.interceptor["failed"]) == (4, 1)
 
 
 async def test_a_store_that_fails_twice_then_recovers_ends_with_every_event_stored_once(
-    emitter: AuditEmitter, entries: FlakyEntries
+    emitter: AuditEmitter,
+    entries: FlakyEntries,
+    telemetry: RecordingTelemetry,
 ) -> None:
     entries.failures = 2
     emitted = [event(i, application="globex-web" if i % 2 else "acme-web") for i in range(5)]
@@ -182,9 +189,9 @@ async def test_a_store_that_fails_twice_then_recovers_ends_with_every_event_stor
     assert [e.request_id for e in stored] == [e.request_id for e in emitted]
     assert [e.account for e in stored] == ["acme", "globex", "acme", "globex", "acme"]
     assert entries.add_many_calls == 3
-    assert emitter.counters.sent == 5
-    assert emitter.counters.retried == 2 * 5
-    assert emitter.counters.failed == 0
+    assert telemetry.interceptor["sent"] == 5
+    assert telemetry.interceptor["retried"] == 2 * 5
+    assert telemetry.interceptor["failed"] == 0
 
 
 async def test_a_store_that_fails_after_a_partial_write_ends_with_every_event_stored_once(

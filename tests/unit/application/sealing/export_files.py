@@ -13,6 +13,7 @@ from application.export import DownloadExport
 from application.export_grant import ExportFormat, ExportGrant
 from application.export_lines import Row, SealLine, read_line
 from application.offline_verify import ExportReport, verify_export
+from application.ports import NoTelemetry
 from application.services import Services
 from application.tenancy import Directory
 from domain.export_trailer import Digests, ExportTrailer, SealsSummary
@@ -74,6 +75,7 @@ def exporter(
         links=links,
         self_audit=services.self_audit,
         limiter=services.limiter,
+        telemetry=NoTelemetry(),
     )
     return Exporter(download, links, clock)
 

@@ -8,6 +8,7 @@ import pytest
 
 from application.errors import RateLimited
 from application.interceptor import Auditor
+from application.ports import NoTelemetry
 from application.principal import Operator, Principal
 from application.rate_limit import Bucket, RateLimiter, RateLimits
 from application.self_audit import VERIFIED, SelfAudit
@@ -55,9 +56,12 @@ class Metered:
                 enabled=True,
                 limit_operator=False,
             ),
+            telemetry=NoTelemetry(),
             now=self.clock,
         )
-        self.verifier = build(self.limiter, SelfAudit(Auditor(self.events)))
+        self.verifier = build(
+            self.limiter, SelfAudit(Auditor(self.events), telemetry=NoTelemetry())
+        )
 
     def tokens_left(self, key: Principal) -> int:
         spent = 0
