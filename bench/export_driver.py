@@ -1,10 +1,10 @@
-"""Shared by the export benchmarks: entries made on the fly, the app ready to export, and a
+"""Shared by the export benchmarks: the exported trail, the app ready to export, and a
 hand-written ASGI client that counts the body and drops it (httpx.ASGITransport would
 buffer the whole body, which is what an export must never need)."""
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,7 +14,6 @@ import httpx
 from fastapi import FastAPI
 from pydantic import SecretStr
 
-from application.criteria import EntryCriteria, Position
 from domain.entry import AuditEntry
 from entrypoints.app import Overrides, create_app
 from entrypoints.settings import (
@@ -25,67 +24,31 @@ from entrypoints.settings import (
     Settings,
     StoreSettings,
 )
+from tests.builders import nth_entry
 
-_REASON = "second factor accepted after the password; session bound to the device certificate"
-_USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
-_RETENTION = timedelta(days=90)
-_DIGEST = "d" * 64
 _EXPORT = """query($f: ExportFormat!) {
   exportAuditLogs(filter: {account: "acme"}, format: $f) { url }
 }"""
+_REASON = "second factor accepted after the password; session bound to the device certificate"
+_DIGEST = "d" * 64
+_MS = timedelta(milliseconds=1)
+_ONE_ACTION = ("auth.login",)
 
 
-def generated(i: int, newest: datetime, account: str = "acme") -> AuditEntry:
-    """The i-th entry of acme, newest first, 1 ms apart; no field contains a newline."""
-    created = newest - timedelta(milliseconds=i)
-    return AuditEntry(
-        id=f"{10**10 - i:024x}",
-        account=account,
-        application="portal",
-        action="auth.login",
-        success=i % 7 != 0,
-        email=f"user{i % 1000}@example.com",
-        reason=_REASON,
-        ip="203.0.113.7",
-        user_agent=_USER_AGENT,
-        request_id=None,
-        created_at=created,
-        expires_at=created + _RETENTION,
-        # Stored entries carry their ingestion digest; computing one per row here would
-        # measure the generator, not the export.
-        digest=_DIGEST,
-    )
+def generated(i: int, newest: datetime) -> AuditEntry:
+    """The i-th entry of acme's exported trail, newest first, 1 ms apart, with a long reason
+    on every row; no field contains a newline. Stored entries carry their ingestion digest;
+    computing one per row here would measure the generator, not the export."""
+    return nth_entry(
+        i, newest=newest, step=_MS, actions=_ONE_ACTION, users=1000,
+        reasons=(_REASON, _REASON), request_ids=False, digest=_DIGEST,
+    )  # fmt: skip
 
 
 def newest_now() -> datetime:
     """Now, at the millisecond precision the store keeps."""
     now = datetime.now(UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
-class GeneratedEntries:
-    """An entry repository whose stream makes `count` entries as it goes and keeps none.
-    The service's own audit events are counted and dropped."""
-
-    def __init__(self, count: int, newest: datetime) -> None:
-        self.count = count
-        self.newest = newest
-        self.dropped = 0
-
-    async def add(self, entry: AuditEntry) -> None:
-        self.dropped += 1
-
-    async def add_many(self, entries: Sequence[AuditEntry], *, skip_existing: bool = False) -> None:
-        self.dropped += len(entries)
-
-    async def query(
-        self, criteria: EntryCriteria, *, now: datetime, after: Position | None, limit: int
-    ) -> list[AuditEntry]:
-        return []
-
-    async def stream(self, criteria: EntryCriteria, *, now: datetime) -> AsyncIterator[AuditEntry]:
-        for i in range(self.count):
-            yield generated(i, self.newest)
 
 
 def bench_settings(operator_token: str) -> Settings:

@@ -35,16 +35,10 @@ import orjson
 
 from adapters.http.export_formats import COLUMNS, ROWS_PER_CHUNK, as_row, neutralise
 from application.criteria import EntryCriteria, LogFilter
-from bench.export_driver import (
-    Exporter,
-    GeneratedEntries,
-    download,
-    generated,
-    newest_now,
-    running_app,
-)
+from bench.export_driver import Exporter, download, generated, newest_now, running_app
 from domain.entry import AuditEntry
 from entrypoints.app import Overrides
+from tests.fakes import GeneratedEntries
 
 RESULTS = Path(__file__).parent / "results" / "export_throughput.json"
 SEED_BATCH = 5_000
@@ -139,7 +133,9 @@ def paired(export: dict[str, float], baseline: dict[str, float]) -> dict[str, An
 
 async def generated_case(rows: int, fmt: str) -> dict[str, Any]:
     newest = newest_now()
-    async with running_app(Overrides(entries=GeneratedEntries(rows, newest))) as exporter:
+    async with running_app(
+        Overrides(entries=GeneratedEntries(rows, lambda i: generated(i, newest)))
+    ) as exporter:
         url = await exporter.link(fmt)
         export = await measure(exported(exporter, url, fmt))
     baseline = await measure(looped(lambda: (generated(i, newest) for i in range(rows)), fmt))

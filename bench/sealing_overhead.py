@@ -26,10 +26,11 @@ from application.principal import System
 from application.sealing import SealingConfig
 from application.services import Ports, Services
 from domain import entry as entry_module
-from domain.entry import AuditEntry, AuditEvent, entry_digest
+from domain.entry import entry_digest
 from domain.plan import DEFAULT_PLANS, PlanCatalog
 from domain.tenancy import Account, Application
 from tests import configs
+from tests.builders import nth_entry, nth_event
 from tests.fakes import (
     InMemoryAccounts,
     InMemoryApiKeys,
@@ -89,10 +90,9 @@ async def _ingest(events: int, sealing: bool) -> tuple[float, int]:
     built = services()
     principal = System()
     batch = [
-        AuditEvent(application="portal", action="auth.login", success=i % 7 != 0,
-                   email=f"user{i}@example.com", ip="203.0.113.7", request_id=f"r-{i}")
+        nth_event(i, actions=("auth.login",), users=BATCH, reasons=(None, None), user_agent=None)
         for i in range(BATCH)
-    ]  # fmt: skip
+    ]
     stop = asyncio.Event()
 
     async def seal() -> None:
@@ -114,13 +114,7 @@ async def _ingest(events: int, sealing: bool) -> tuple[float, int]:
 
 
 def digest_cost(samples: int = 20_000) -> float:
-    now = datetime.now(UTC)
-    entry = AuditEntry(
-        id="6b09e4243001d0723d888490", account="acme", application="portal",
-        action="auth.login", success=True, email="bob@example.com", reason=None,
-        ip="203.0.113.7", user_agent="Mozilla/5.0", request_id="r-1", created_at=now,
-        expires_at=now + timedelta(days=90), digest="x",
-    )  # fmt: skip
+    entry = nth_entry(1, newest=datetime.now(UTC), digest="x")
     started = time.perf_counter()
     for _ in range(samples):
         entry.content_digest()

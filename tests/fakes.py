@@ -6,12 +6,12 @@ import hashlib
 import hmac
 import itertools
 import secrets
-from collections.abc import AsyncIterator, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from application.criteria import EntryCriteria, LogFilter, Position
-from application.errors import Conflict
+from application.errors import Conflict, StoreUnavailable
 from application.export_grant import ExportGrant, InvalidExportLink
 from domain.entry import AuditEntry
 from domain.integrity import Seal
@@ -185,6 +185,42 @@ class InMemoryAuditEntries:
     async def stream(self, criteria: EntryCriteria, *, now: datetime) -> AsyncIterator[AuditEntry]:
         for entry in self._newest_first(criteria, now, None):
             yield entry
+
+
+class GeneratedEntries:
+    """An entry repository whose stream makes `count` entries as it goes (`make(i)`, newest
+    first) and keeps none: an export of any size, in the memory of one entry. What is added
+    (the service's own audit events) is counted and dropped. With `fail_after`, the stream
+    raises StoreUnavailable after yielding that many, as a store going away would."""
+
+    def __init__(
+        self, count: int, make: Callable[[int], AuditEntry], *, fail_after: int | None = None
+    ) -> None:
+        self.count = count
+        self.make = make
+        self.fail_after = fail_after
+        self.dropped = 0
+
+    async def add(self, entry: AuditEntry) -> None:
+        self.dropped += 1
+
+    async def add_many(self, entries: Sequence[AuditEntry], *, skip_existing: bool = False) -> None:
+        self.dropped += len(entries)
+
+    async def query(
+        self, criteria: EntryCriteria, *, now: datetime, after: Position | None, limit: int
+    ) -> list[AuditEntry]:
+        return []
+
+    async def first_created_at(self) -> datetime | None:
+        return None
+
+    async def stream(self, criteria: EntryCriteria, *, now: datetime) -> AsyncIterator[AuditEntry]:
+        make = self.make
+        for i in range(self.count):
+            if i == self.fail_after:
+                raise StoreUnavailable()
+            yield make(i)
 
 
 class InMemoryAccounts:
