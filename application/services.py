@@ -62,29 +62,71 @@ class SealKeyPair(SealSigner, SealKeys, Protocol):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Services:
-    plans: PlanCatalog
-    limiter: RateLimiter
-    failed_authentications: FailedAuthentications
-    ingestion: Ingestion
-    emitter: AuditEmitter
-    """Carries the service's own audit events; the entrypoint starts and stops it."""
-    auditor: Auditor
-    self_audit: SelfAudit
-    authenticate: Authenticate
+class Recording:
+    """Storing entries: one event, or a batch all or nothing."""
+
     record: RecordAuditEvent
     record_many: RecordAuditEvents
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reading:
+    """Reading the trail: pages of entries, who the caller is, whether the trail is intact."""
+
     query: QueryAuditLogs
+    describe_viewer: DescribeViewer
+    verify: VerifyAuditLogs
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Exporting:
+    """Downloads: a signed link asked for, then the download it allows."""
+
+    request: RequestExport
+    download: DownloadExport
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Administration:
+    """The operator's changes to tenants: accounts and their plans, applications, API keys."""
+
     create_account: CreateAccount
     change_account_plan: ChangeAccountPlan
     create_application: CreateApplication
     issue_api_key: IssueApiKey
     revoke_api_key: RevokeApiKey
-    request_export: RequestExport
-    download_export: DownloadExport
-    describe_viewer: DescribeViewer
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Access:
+    """Who is calling: a bearer secret turned into a principal, repeated failures throttled."""
+
+    authenticate: Authenticate
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Services:
+    """The use cases by capability, as the inbound adapters call them; then what they all
+    share, and the parts the entrypoint runs beside the requests."""
+
+    recording: Recording
+    reading: Reading
+    export: Exporting
+    administration: Administration
+    access: Access
+    plans: PlanCatalog
+    """What the adapters show of the plans (GraphQL `plans`, an account's plan)."""
+    limiter: RateLimiter
+    """One per service, not per capability: recording, reading, export and verification
+    spend from the same buckets."""
+    emitter: AuditEmitter
+    """Carries the service's own audit events; the entrypoint starts and stops it."""
+    auditor: Auditor
+    """Declares the service's own flows audited, over `emitter`."""
+    self_audit: SelfAudit
+    """The service's own events; the entrypoint flushes the rejections it holds at shutdown."""
     seal_trail: SealTrail
-    verify: VerifyAuditLogs
+    """The sealing pass the entrypoint's sealer loop repeats."""
 
     @classmethod
     def build(
@@ -126,60 +168,91 @@ class Services:
         audit = SelfAudit(auditor, telemetry=telemetry)
         failures = FailedAuthentications(auth_failure_limits, telemetry=telemetry)
         return cls(
+            recording=Recording(
+                record=RecordAuditEvent(
+                    entries=ports.entries, ingestion=ingestion, telemetry=telemetry
+                ),
+                record_many=record_many,
+            ),
+            reading=Reading(
+                query=QueryAuditLogs(
+                    entries=ports.entries,
+                    directory=directory,
+                    clock=ports.clock,
+                    self_audit=audit,
+                    limiter=limiter,
+                ),
+                describe_viewer=DescribeViewer(accounts=ports.accounts),
+                verify=VerifyAuditLogs(
+                    entries=ports.entries,
+                    seals=ports.seals,
+                    state=ports.sealer_state,
+                    keys=seal_keys,
+                    accounts=ports.accounts,
+                    clock=ports.clock,
+                    limiter=limiter,
+                    self_audit=audit,
+                ),
+            ),
+            export=Exporting(
+                request=RequestExport(
+                    directory=directory,
+                    plans=plans,
+                    clock=ports.clock,
+                    links=export_links,
+                    self_audit=audit,
+                    link_ttl=export_link_ttl,
+                    limiter=limiter,
+                ),
+                download=DownloadExport(
+                    directory=directory,
+                    plans=plans,
+                    keys=ports.keys,
+                    entries=ports.entries,
+                    seals=ports.seals,
+                    signer=seal_keys,
+                    clock=ports.clock,
+                    links=export_links,
+                    self_audit=audit,
+                    limiter=limiter,
+                    telemetry=telemetry,
+                ),
+            ),
+            administration=Administration(
+                create_account=CreateAccount(
+                    accounts=ports.accounts, plans=plans, audit=audit, known_secrets=known
+                ),
+                change_account_plan=ChangeAccountPlan(
+                    accounts=ports.accounts, plans=plans, audit=audit
+                ),
+                create_application=CreateApplication(
+                    accounts=ports.accounts,
+                    applications=ports.applications,
+                    audit=audit,
+                    known_secrets=known,
+                ),
+                issue_api_key=IssueApiKey(
+                    accounts=ports.accounts,
+                    applications=ports.applications,
+                    keys=ports.keys,
+                    clock=ports.clock,
+                    audit=audit,
+                ),
+                revoke_api_key=RevokeApiKey(keys=ports.keys, audit=audit),
+            ),
+            access=Access(
+                authenticate=Authenticate(
+                    keys=ports.keys,
+                    operator_token=operator_token,
+                    self_audit=audit,
+                    failures=failures,
+                ),
+            ),
             plans=plans,
             limiter=limiter,
-            failed_authentications=failures,
-            ingestion=ingestion,
             emitter=emitter,
             auditor=auditor,
             self_audit=audit,
-            authenticate=Authenticate(
-                keys=ports.keys,
-                operator_token=operator_token,
-                self_audit=audit,
-                failures=failures,
-            ),
-            record=RecordAuditEvent(
-                entries=ports.entries, ingestion=ingestion, telemetry=telemetry
-            ),
-            record_many=record_many,
-            query=QueryAuditLogs(
-                entries=ports.entries,
-                directory=directory,
-                clock=ports.clock,
-                self_audit=audit,
-                limiter=limiter,
-            ),
-            create_account=CreateAccount(
-                accounts=ports.accounts, plans=plans, audit=audit, known_secrets=known
-            ),
-            change_account_plan=ChangeAccountPlan(
-                accounts=ports.accounts, plans=plans, audit=audit
-            ),
-            create_application=CreateApplication(
-                accounts=ports.accounts,
-                applications=ports.applications,
-                audit=audit,
-                known_secrets=known,
-            ),
-            issue_api_key=IssueApiKey(
-                accounts=ports.accounts,
-                applications=ports.applications,
-                keys=ports.keys,
-                clock=ports.clock,
-                audit=audit,
-            ),
-            revoke_api_key=RevokeApiKey(keys=ports.keys, audit=audit),
-            request_export=RequestExport(
-                directory=directory,
-                plans=plans,
-                clock=ports.clock,
-                links=export_links,
-                self_audit=audit,
-                link_ttl=export_link_ttl,
-                limiter=limiter,
-            ),
-            describe_viewer=DescribeViewer(accounts=ports.accounts),
             seal_trail=SealTrail(
                 entries=ports.entries,
                 seals=ports.seals,
@@ -188,28 +261,5 @@ class Services:
                 clock=ports.clock,
                 holder=sealer_id,
                 config=sealing,
-            ),
-            verify=VerifyAuditLogs(
-                entries=ports.entries,
-                seals=ports.seals,
-                state=ports.sealer_state,
-                keys=seal_keys,
-                accounts=ports.accounts,
-                clock=ports.clock,
-                limiter=limiter,
-                self_audit=audit,
-            ),
-            download_export=DownloadExport(
-                directory=directory,
-                plans=plans,
-                keys=ports.keys,
-                entries=ports.entries,
-                seals=ports.seals,
-                signer=seal_keys,
-                clock=ports.clock,
-                links=export_links,
-                self_audit=audit,
-                limiter=limiter,
-                telemetry=telemetry,
             ),
         )

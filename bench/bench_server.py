@@ -103,7 +103,9 @@ def seeded(count: int) -> InMemoryAuditEntries:
 async def _principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     services = request.app.state.services
-    return await services.authenticate.execute(header.removeprefix("Bearer ").strip() or None)
+    return await services.access.authenticate.execute(
+        header.removeprefix("Bearer ").strip() or None
+    )
 
 
 def _row(entry: AuditEntry) -> dict[str, Any]:
@@ -120,7 +122,7 @@ def mount_baselines(app: FastAPI) -> None:
             email=body.get("email"), reason=body.get("reason"), ip=body.get("ip"),
             user_agent=body.get("userAgent"), request_id=body.get("requestId"),
         )  # fmt: skip
-        entry = await request.app.state.services.record.execute(principal, event)
+        entry = await request.app.state.services.recording.record.execute(principal, event)
         return JSONResponse(_row(entry))
 
     @app.post("/bare/record-many")
@@ -128,7 +130,7 @@ def mount_baselines(app: FastAPI) -> None:
         principal = await _principal(request)
         body = await request.json()
         inputs = [AuditEventInput(**{_snake(k): v for k, v in i.items()}) for i in body["inputs"]]
-        entries = await request.app.state.services.record_many.execute(
+        entries = await request.app.state.services.recording.record_many.execute(
             principal, parse_batch(inputs)
         )
         return JSONResponse({"recorded": len(entries)})
@@ -142,7 +144,7 @@ def mount_baselines(app: FastAPI) -> None:
             since=datetime.fromisoformat(params["since"]) if "since" in params else None,
             until=datetime.fromisoformat(params["until"]) if "until" in params else None,
         )
-        page = await request.app.state.services.query.execute(
+        page = await request.app.state.services.reading.query.execute(
             principal, wanted, first=int(params.get("first", 50)), after=params.get("after")
         )
         return JSONResponse(_page(page))

@@ -32,7 +32,7 @@ class Context:
             raise self._refused
         if self._principal is None:
             try:
-                self._principal = await self.services.authenticate.execute(
+                self._principal = await self.services.access.authenticate.execute(
                     self._secret, self._origin
                 )
             except (Unauthenticated, RateLimited) as refused:

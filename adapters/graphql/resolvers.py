@@ -45,7 +45,7 @@ class Query:
     ) -> AuditLogConnection:
         principal = await info.context.principal()
         wanted = LogFilter() if filter is None else filter.to_filter()
-        page = await info.context.services.query.execute(
+        page = await info.context.services.reading.query.execute(
             principal, wanted, first=DEFAULT_PAGE_SIZE if first is None else first, after=after
         )
         return AuditLogConnection.of(page)
@@ -62,7 +62,7 @@ class Query:
     ) -> AuditLogExport:
         principal = await info.context.principal()
         wanted = LogFilter() if filter is None else filter.to_filter()
-        link = await info.context.services.request_export.execute(
+        link = await info.context.services.export.request.execute(
             principal, wanted, format.to_application()
         )
         return AuditLogExport.of(link)
@@ -70,7 +70,7 @@ class Query:
     @strawberry.field(description="Who the credentials belong to: the account, its plan, scopes.")
     async def viewer(self, info: Info) -> ViewerType:
         services = info.context.services
-        viewer = await services.describe_viewer.execute(await info.context.principal())
+        viewer = await services.reading.describe_viewer.execute(await info.context.principal())
         return ViewerType.of(viewer, services.plans)
 
     @strawberry.field(
@@ -84,7 +84,7 @@ class Query:
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> IntegrityReportType:
-        findings = await info.context.services.verify.execute(
+        findings = await info.context.services.reading.verify.execute(
             await info.context.principal(),
             account=None if account is None else str(account),
             since=moment(since, "since"),
@@ -103,7 +103,7 @@ class Mutation:
     @strawberry.mutation(description="Append one entry. Its account is its application's.")
     async def record_audit_event(self, info: Info, input: AuditEventInput) -> AuditLogEntryType:
         principal = await info.context.principal()
-        entry = await info.context.services.record.execute(principal, input.to_event())
+        entry = await info.context.services.recording.record.execute(principal, input.to_event())
         return AuditLogEntryType.of(entry)
 
     @strawberry.mutation(
@@ -119,7 +119,7 @@ class Mutation:
             if len(inputs) <= INLINE_BATCH
             else await asyncio.to_thread(parse_batch, inputs)
         )
-        entries = await info.context.services.record_many.execute(principal, events)
+        entries = await info.context.services.recording.record_many.execute(principal, events)
         return RecordAuditEventsResult.of(entries)
 
     @strawberry.mutation(description="Operator only.")
@@ -131,7 +131,7 @@ class Mutation:
         plan: str,
     ) -> AccountType:
         services = info.context.services
-        account = await services.create_account.execute(
+        account = await services.administration.create_account.execute(
             await info.context.principal(), account_id=str(id), name=name, plan=plan
         )
         return AccountType.of(account, services.plans)
@@ -141,7 +141,7 @@ class Mutation:
         self, info: Info, account: strawberry.ID, plan: str
     ) -> AccountType:
         services = info.context.services
-        updated = await services.change_account_plan.execute(
+        updated = await services.administration.change_account_plan.execute(
             await info.context.principal(), account_id=str(account), plan=plan
         )
         return AccountType.of(updated, services.plans)
@@ -154,7 +154,7 @@ class Mutation:
         id: strawberry.ID,
         name: str,
     ) -> ApplicationType:
-        application = await info.context.services.create_application.execute(
+        application = await info.context.services.administration.create_application.execute(
             await info.context.principal(),
             account_id=str(account),
             application_id=str(id),
@@ -171,7 +171,7 @@ class Mutation:
         *,
         scopes: list[ScopeEnum],
     ) -> IssuedApiKeyType:
-        issued = await info.context.services.issue_api_key.execute(
+        issued = await info.context.services.administration.issue_api_key.execute(
             await info.context.principal(),
             account_id=str(account),
             application_id=None if application is None else str(application),
@@ -181,7 +181,7 @@ class Mutation:
 
     @strawberry.mutation(description="Operator only. A revoked key is refused at once.")
     async def revoke_api_key(self, info: Info, id: strawberry.ID) -> ApiKeyType:
-        key = await info.context.services.revoke_api_key.execute(
+        key = await info.context.services.administration.revoke_api_key.execute(
             await info.context.principal(), key_id=str(id)
         )
         return ApiKeyType.of(key)

@@ -69,7 +69,7 @@ def exports_router() -> APIRouter:
     async def download(token: str, request: Request) -> Response:
         services: Services = request.app.state.services
         try:
-            export = await services.download_export.execute(token, origin_of(request))
+            export = await services.export.download.execute(token, origin_of(request))
         except (ApplicationError, InvalidField) as exc:
             row = error_code(exc)
             if row is None:

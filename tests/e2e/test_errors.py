@@ -81,7 +81,7 @@ async def test_an_unexpected_failure_is_masked_for_the_client_and_logged_for_ope
     async def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("internal detail: key=hunter2")
 
-    monkeypatch.setattr(services.query, "execute", explode)
+    monkeypatch.setattr(services.reading.query, "execute", explode)
     result = await api.logs(tenants.acme_read)
 
     assert result.code == "INTERNAL_SERVER_ERROR"

@@ -105,7 +105,7 @@ def operator() -> Principal:
 @pytest.fixture
 async def tenants(services: Services, operator: Principal) -> None:
     for account_id, plan in (("acme", "pro"), ("globex", "free")):
-        await services.create_account.execute(
+        await services.administration.create_account.execute(
             operator, account_id=account_id, name=account_id.title(), plan=plan
         )
     for account_id, application_id in (
@@ -113,7 +113,7 @@ async def tenants(services: Services, operator: Principal) -> None:
         ("acme", "acme-mobile"),
         ("globex", "globex-web"),
     ):
-        await services.create_application.execute(
+        await services.administration.create_application.execute(
             operator, account_id=account_id, application_id=application_id, name=application_id
         )
 
@@ -127,10 +127,10 @@ def key_for(services: Services, operator: Principal, tenants: None) -> KeyFactor
         application: str | None = None,
         scopes: Iterable[Scope] = (Scope.RECORD, Scope.READ),
     ) -> KeyHolder:
-        issued = await services.issue_api_key.execute(
+        issued = await services.administration.issue_api_key.execute(
             operator, account_id=account, application_id=application, scopes=frozenset(scopes)
         )
-        principal = await services.authenticate.execute(issued.secret)
+        principal = await services.access.authenticate.execute(issued.secret)
         assert isinstance(principal, KeyHolder)
         return principal
 
@@ -149,6 +149,6 @@ def record(services: Services) -> Recorder:
         **fields: str,
     ) -> AuditEntry:
         event = AuditEvent(application=application, action=action, success=success, **fields)
-        return await services.record.execute(principal, event)
+        return await services.recording.record.execute(principal, event)
 
     return record_one

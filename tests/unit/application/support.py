@@ -24,7 +24,9 @@ async def read_page(
     first: int = 500,
     after: str | None = None,
 ) -> Page:
-    return await services.query.execute(principal, wanted or LogFilter(), first=first, after=after)
+    return await services.reading.query.execute(
+        principal, wanted or LogFilter(), first=first, after=after
+    )
 
 
 async def read_ids(

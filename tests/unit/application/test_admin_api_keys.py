@@ -26,7 +26,7 @@ async def issue(
     application: str | None = None,
     scopes: frozenset[Scope] = READ,
 ) -> tuple[ApiKey, str]:
-    issued = await services.issue_api_key.execute(
+    issued = await services.administration.issue_api_key.execute(
         principal, account_id=account, application_id=application, scopes=scopes
     )
     return issued.key, issued.secret
@@ -108,7 +108,7 @@ async def test_operator_revokes_a_key(
     services: Services, operator: Principal, keys: InMemoryApiKeys
 ) -> None:
     key, _ = await issue(services, operator)
-    revoked = await services.revoke_api_key.execute(operator, key_id=key.id)
+    revoked = await services.administration.revoke_api_key.execute(operator, key_id=key.id)
     assert revoked.revoked is True
     assert keys.keys[key.id].revoked is True
 
@@ -117,7 +117,7 @@ async def test_revoking_an_unknown_key_is_not_found(
     services: Services, operator: Principal
 ) -> None:
     with pytest.raises(NotFound):
-        await services.revoke_api_key.execute(operator, key_id="0123456789abcdef")
+        await services.administration.revoke_api_key.execute(operator, key_id="0123456789abcdef")
 
 
 async def test_an_api_key_may_not_issue_keys(
@@ -136,5 +136,5 @@ async def test_an_api_key_may_not_revoke_keys_even_its_own(
     key = await key_for("acme", scopes=list(Scope))
     assert key.key_id is not None
     with pytest.raises(Forbidden):
-        await services.revoke_api_key.execute(key, key_id=key.key_id)
+        await services.administration.revoke_api_key.execute(key, key_id=key.key_id)
     assert keys.keys[key.key_id].revoked is False

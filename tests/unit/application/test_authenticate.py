@@ -14,7 +14,7 @@ pytestmark = pytest.mark.usefixtures("tenants")
 async def issue_secret(
     services: Services, operator: Principal, application: str | None = "acme-web"
 ) -> tuple[str, str]:
-    issued = await services.issue_api_key.execute(
+    issued = await services.administration.issue_api_key.execute(
         operator,
         account_id="acme",
         application_id=application,
@@ -28,11 +28,11 @@ async def test_missing_credentials_are_unauthenticated(
     services: Services, secret: str | None
 ) -> None:
     with pytest.raises(Unauthenticated):
-        await services.authenticate.execute(secret)
+        await services.access.authenticate.execute(secret)
 
 
 async def test_operator_token_authenticates_as_the_operator(services: Services) -> None:
-    principal = await services.authenticate.execute(OPERATOR_TOKEN)
+    principal = await services.access.authenticate.execute(OPERATOR_TOKEN)
     assert principal == Operator()
     assert principal.scopes == frozenset(Scope)
 
@@ -42,7 +42,7 @@ async def test_key_secret_authenticates_as_that_keys_tenant_and_scopes(
     services: Services, operator: Principal, application: str | None
 ) -> None:
     key_id, secret = await issue_secret(services, operator, application)
-    principal = await services.authenticate.execute(secret)
+    principal = await services.access.authenticate.execute(secret)
     assert principal == KeyHolder(
         key_id=key_id,
         account="acme",
@@ -53,9 +53,9 @@ async def test_key_secret_authenticates_as_that_keys_tenant_and_scopes(
 
 async def test_revoked_key_is_unauthenticated(services: Services, operator: Principal) -> None:
     key_id, secret = await issue_secret(services, operator)
-    await services.revoke_api_key.execute(operator, key_id=key_id)
+    await services.administration.revoke_api_key.execute(operator, key_id=key_id)
     with pytest.raises(Unauthenticated):
-        await services.authenticate.execute(secret)
+        await services.access.authenticate.execute(secret)
 
 
 async def test_wrong_secret_for_a_real_key_id_is_unauthenticated(
@@ -65,7 +65,7 @@ async def test_wrong_secret_for_a_real_key_id_is_unauthenticated(
     forged = compose_secret(key_id, "A" * 43)
     assert forged != secret
     with pytest.raises(Unauthenticated):
-        await services.authenticate.execute(forged)
+        await services.access.authenticate.execute(forged)
 
 
 async def test_secret_of_one_key_does_not_open_another_key(
@@ -77,14 +77,14 @@ async def test_secret_of_one_key_does_not_open_another_key(
     assert len(second_token) == 43
     spliced = compose_secret(first_id, second_token)
     with pytest.raises(Unauthenticated):
-        await services.authenticate.execute(spliced)
+        await services.access.authenticate.execute(spliced)
 
 
 async def test_well_formed_secret_of_an_unknown_key_is_unauthenticated(
     services: Services,
 ) -> None:
     with pytest.raises(Unauthenticated):
-        await services.authenticate.execute(compose_secret("0123456789abcdef", "A" * 43))
+        await services.access.authenticate.execute(compose_secret("0123456789abcdef", "A" * 43))
 
 
 @pytest.mark.parametrize(
@@ -105,7 +105,7 @@ async def test_malformed_credentials_are_unauthenticated(
     services: Services, malformed: str
 ) -> None:
     with pytest.raises(Unauthenticated):
-        await services.authenticate.execute(malformed)
+        await services.access.authenticate.execute(malformed)
 
 
 async def test_key_secret_with_anything_appended_is_unauthenticated(
@@ -114,4 +114,4 @@ async def test_key_secret_with_anything_appended_is_unauthenticated(
     _, secret = await issue_secret(services, operator)
     for variant in (secret + "\n", secret + "A", " " + secret, secret[:-1]):
         with pytest.raises(Unauthenticated):
-            await services.authenticate.execute(variant)
+            await services.access.authenticate.execute(variant)

@@ -125,7 +125,7 @@ async def test_forged_cursor_from_the_far_future_cannot_widen_a_keys_scope(
 ) -> None:
     key = await key_for("acme", "acme-web")
     forged = encode_cursor(Position(datetime(9999, 12, 31, tzinfo=UTC), "f" * 24))
-    page = await services.query.execute(key, LogFilter(), first=500, after=forged)
+    page = await services.reading.query.execute(key, LogFilter(), first=500, after=forged)
     assert {e.id for e in page.entries} == logged["acme-web"]
 
 
@@ -138,7 +138,7 @@ async def test_cursor_taken_from_another_tenants_entry_only_moves_within_own_sco
     everything: list[AuditEntry] = await walk_all_pages(services, operator, first=500)
     newest_globex = next(e for e in everything if e.account == "globex")
     key = await key_for("acme")
-    page = await services.query.execute(
+    page = await services.reading.query.execute(
         key, LogFilter(), first=500, after=Page.cursor_of(newest_globex)
     )
     assert page.entries

@@ -19,7 +19,7 @@ async def test_ingesting_a_full_batch_yields_every_hundred_events(
         for _ in range(MAX_BATCH)
     ]
     async with turns_taken() as turns:
-        entries = await services.record_many.execute(operator, events)
+        entries = await services.recording.record_many.execute(operator, events)
 
     assert len(entries) == MAX_BATCH
     assert turns.count >= MAX_BATCH // YIELD_EVERY - 1

@@ -39,7 +39,9 @@ async def test_plan_change_keeps_existing_expiry_and_applies_to_new_entries(
     clock: FakeClock,
 ) -> None:
     before = await record(operator, "acme-web")
-    await services.change_account_plan.execute(operator, account_id="acme", plan="free")
+    await services.administration.change_account_plan.execute(
+        operator, account_id="acme", plan="free"
+    )
     clock.advance(hours=1)
     after = await record(operator, "acme-web")
 
@@ -51,7 +53,9 @@ async def test_upgrading_the_plan_does_not_extend_entries_already_stored(
     services: Services, operator: Principal, record: Recorder, entries: InMemoryAuditEntries
 ) -> None:
     before = await record(operator, "globex-web")
-    await services.change_account_plan.execute(operator, account_id="globex", plan="enterprise")
+    await services.administration.change_account_plan.execute(
+        operator, account_id="globex", plan="enterprise"
+    )
     after = await record(operator, "globex-web")
 
     assert entries.entries[before.id].expires_at == before.created_at + timedelta(days=7)
@@ -62,7 +66,9 @@ async def test_entry_kept_past_a_downgrade_stays_readable_until_its_own_expiry(
     services: Services, operator: Principal, record: Recorder, clock: FakeClock
 ) -> None:
     kept = await record(operator, "acme-web")
-    await services.change_account_plan.execute(operator, account_id="acme", plan="free")
+    await services.administration.change_account_plan.execute(
+        operator, account_id="acme", plan="free"
+    )
     clock.advance(days=30)
     assert await read_ids(services, operator, LogFilter(account="acme")) == [kept.id]
 

@@ -57,7 +57,7 @@ def entries() -> FlakyEntries:
 
 @pytest.fixture
 def sink(services: Services) -> RecordingSink:
-    return RecordingSink(services.record_many)
+    return RecordingSink(services.recording.record_many)
 
 
 @pytest.fixture

@@ -315,9 +315,9 @@ async def test_entries_recorded_through_the_use_case_are_sealed_with_their_recei
     for seconds in (5, 25, 45):
         clock.set(in_window(0, seconds))
         event = AuditEvent(application="acme-web", action="auth.login", success=True)
-        recorded.append(await services.record.execute(key, event))
+        recorded.append(await services.recording.record.execute(key, event))
     clock.set(in_window(1))
-    batch = await services.record_many.execute(
+    batch = await services.recording.record_many.execute(
         key, [AuditEvent(application="acme-web", action="auth.logout", success=True)] * 2
     )
     await seal_at(closes(1))

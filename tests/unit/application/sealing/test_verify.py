@@ -611,7 +611,7 @@ async def record_at(
     clock.set(moment)
     application = key.application or f"{key.account}-web"
     event = AuditEvent(application=application, action="auth.login", success=True)
-    return await services.record_many.execute(key, [event] * count)
+    return await services.recording.record_many.execute(key, [event] * count)
 
 
 async def test_a_downgrade_lets_newer_entries_and_their_seal_expire_first(
@@ -629,7 +629,9 @@ async def test_a_downgrade_lets_newer_entries_and_their_seal_expire_first(
     key = await key_for("acme")
     older = await record_at(services, key, in_window(0), clock)  # pro: 90 days
     await seal_at(closes(0))
-    await services.change_account_plan.execute(operator, account_id="acme", plan="free")
+    await services.administration.change_account_plan.execute(
+        operator, account_id="acme", plan="free"
+    )
     newer = await record_at(services, key, in_window(5), clock)  # free: 7 days
     await seal_at(closes(5))
     first, second = sorted_seals(seals)
@@ -662,7 +664,9 @@ async def test_an_upgrade_lets_older_entries_and_their_seal_expire_first(
     key = await key_for("globex")
     older = await record_at(services, key, in_window(0), clock)  # free: 7 days
     await seal_at(closes(0))
-    await services.change_account_plan.execute(operator, account_id="globex", plan="pro")
+    await services.administration.change_account_plan.execute(
+        operator, account_id="globex", plan="pro"
+    )
     newer = await record_at(services, key, in_window(5), clock)  # pro: 90 days
     await seal_at(closes(5))
     first, second = sorted_seals(seals, "globex")
@@ -689,7 +693,9 @@ async def test_a_plan_change_inside_a_window_lets_part_of_its_entries_expire(
 ) -> None:
     key = await key_for("acme")
     await record_at(services, key, in_window(0, 10), clock)
-    await services.change_account_plan.execute(operator, account_id="acme", plan="free")
+    await services.administration.change_account_plan.execute(
+        operator, account_id="acme", plan="free"
+    )
     await record_at(services, key, in_window(0, 50), clock)
     await seal_at(closes(0))
     clock.set(in_window(0) + 8 * DAY)
