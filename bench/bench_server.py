@@ -14,7 +14,7 @@ Mounted only here:
 import argparse
 import asyncio
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import strawberry
@@ -42,6 +42,7 @@ from entrypoints.settings import (
     Settings,
     StoreSettings,
 )
+from tests.builders import trail
 from tests.fakes import (
     InMemoryAccounts,
     InMemoryApiKeys,
@@ -80,19 +81,8 @@ def directory() -> tuple[InMemoryAccounts, InMemoryApplications, InMemoryApiKeys
 
 def seeded(count: int) -> InMemoryAuditEntries:
     entries = InMemoryAuditEntries()
-    newest = datetime.now(UTC).replace(microsecond=0)
-    rows = [
-        AuditEntry(
-            id=f"{i:024x}", account="acme", application="portal",
-            action=("auth.login", "auth.logout", "mfa.enrolled", "portal.access")[i % 4],
-            success=i % 7 != 0, email=f"user{i % 500}@example.com",
-            reason=None if i % 7 else "invalid_password", ip="203.0.113.7",
-            user_agent="Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0", request_id=f"r-{i}",
-            created_at=newest - timedelta(seconds=count - i),
-            expires_at=newest + timedelta(days=90),
-        )
-        for i in range(count)
-    ]  # fmt: skip
+    rows = list(trail(count, newest=datetime.now(UTC).replace(microsecond=0)))
+    rows.reverse()  # oldest first: each lands at the end of the store's time order
     asyncio.run(entries.add_many(rows))
     return entries
 
@@ -170,15 +160,7 @@ def _snake(name: str) -> str:
 def _floor_entries() -> list[AuditEntry]:
     """The page the floor serves: 100 entries like the seeded ones, built once."""
     newest = datetime.now(UTC).replace(microsecond=0)
-    return [
-        AuditEntry(
-            id=f"{i:024x}", account="acme", application="portal", action="auth.login",
-            success=i % 7 != 0, email=f"user{i}@example.com", reason=None, ip="203.0.113.7",
-            user_agent="Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0", request_id=f"r-{i}",
-            created_at=newest - timedelta(seconds=i), expires_at=newest + timedelta(days=90),
-        )
-        for i in range(100)
-    ]  # fmt: skip
+    return list(trail(100, newest=newest, actions=("auth.login",), reasons=(None, None)))
 
 
 def _floor_schema() -> strawberry.Schema:
