@@ -6,6 +6,7 @@ code, the exception's `audit_reason`, or its class name), never the exception's 
 or arguments, which may hold secrets.
 """
 
+import dataclasses
 import functools
 import inspect
 import logging
@@ -48,6 +49,32 @@ class Call:
 Field = str | Callable[[Call], str | None] | None
 ErrorCodes = Mapping[type[BaseException], str]
 
+# What the auditor sets itself: the action it was given, and whether the flow succeeded.
+_OWN_FIELDS = frozenset({"action", "success"})
+EVENT_FIELDS = tuple(f.name for f in dataclasses.fields(AuditEvent) if f.name not in _OWN_FIELDS)
+"""The fields a flow declares: every field of the event but those the auditor sets itself."""
+_REQUIRED_FIELDS = frozenset(
+    f.name
+    for f in dataclasses.fields(AuditEvent)
+    if f.name in EVENT_FIELDS
+    and f.default is dataclasses.MISSING
+    and f.default_factory is dataclasses.MISSING
+)
+
+
+def _not_a_field(name: str) -> str:
+    return f"{name!r} is not a field of an audit event (its fields: {', '.join(EVENT_FIELDS)})"
+
+
+def _check_names(given: Mapping[str, object], *, required: frozenset[str]) -> None:
+    """Refuse, naming it, a keyword that is not a field of the event, or a required one left out."""
+    unknown = [name for name in given if name not in EVENT_FIELDS]
+    if unknown:
+        raise TypeError(_not_a_field(unknown[0]))
+    missing = sorted(required - given.keys())
+    if missing:
+        raise TypeError(f"missing required field of an audit event: {', '.join(missing)}")
+
 
 def safe_reason(error: BaseException, codes: ErrorCodes | None = None) -> str:
     """A code for a failure that cannot leak what the exception carries."""
@@ -75,23 +102,13 @@ class Auditor:
         self,
         action: str,
         *,
-        application: Field,
-        email: Field = None,
-        reason: Field = None,
-        ip: Field = None,
-        user_agent: Field = None,
-        request_id: Field = None,
         error_codes: ErrorCodes | None = None,
+        **fields: Field,
     ) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
-        """Audit every call of an async function. Fields are values or `Call -> value`."""
-        fields = {
-            "application": application,
-            "email": email,
-            "reason": reason,
-            "ip": ip,
-            "user_agent": user_agent,
-            "request_id": request_id,
-        }
+        """Audit every call of an async function. Fields are the event's (`EVENT_FIELDS`),
+        each a value or `Call -> value`; those the event requires must be given. Raises
+        `TypeError` here, at decoration, for a name that is not a field of the event."""
+        _check_names(fields, required=_REQUIRED_FIELDS)
 
         def decorate(flow: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             signature = inspect.signature(flow)
@@ -116,27 +133,14 @@ class Auditor:
         self,
         action: str,
         *,
-        application: str | None = None,
-        email: str | None = None,
-        reason: str | None = None,
-        ip: str | None = None,
-        user_agent: str | None = None,
-        request_id: str | None = None,
         error_codes: ErrorCodes | None = None,
         record_failures: bool = True,
+        **fields: str | None,
     ) -> "AuditScope":
-        """A context manager; set fields on it as the flow learns them."""
+        """A context manager; set fields on it as the flow learns them. Raises `TypeError`
+        for a name that is not a field of the event."""
         return AuditScope(
-            self,
-            action,
-            application=application,
-            email=email,
-            reason=reason,
-            ip=ip,
-            user_agent=user_agent,
-            request_id=request_id,
-            error_codes=error_codes,
-            record_failures=record_failures,
+            self, action, error_codes=error_codes, record_failures=record_failures, **fields
         )
 
     def emit(
@@ -199,7 +203,10 @@ class Auditor:
 
 class AuditScope:
     """`with auditor.audit(...) as audit:` emits when the block ends; an exception in the
-    block makes it a failure with a safe reason, and is re-raised untouched."""
+    block makes it a failure with a safe reason, and is re-raised untouched.
+
+    The event's fields (`EVENT_FIELDS`) are its attributes, None until set; any other name
+    is an `AttributeError`."""
 
     def __init__(
         self,
@@ -210,17 +217,28 @@ class AuditScope:
         record_failures: bool,
         **fields: str | None,
     ) -> None:
+        _check_names(fields, required=frozenset())
         self._auditor = auditor
         self._action = action
         self._error_codes = error_codes
         self._record_failures = record_failures
         self._skipped = False
-        self.application = fields.get("application")
-        self.email = fields.get("email")
-        self.reason = fields.get("reason")
-        self.ip = fields.get("ip")
-        self.user_agent = fields.get("user_agent")
-        self.request_id = fields.get("request_id")
+        self._fields: dict[str, str | None] = dict.fromkeys(EVENT_FIELDS) | fields
+
+    def __getattr__(self, name: str) -> str | None:
+        # Only reached when `name` is not an attribute of the scope itself.
+        fields: dict[str, str | None] | None = self.__dict__.get("_fields")
+        if fields is None or name not in fields:
+            raise AttributeError(_not_a_field(name))
+        return fields[name]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_"):
+            object.__setattr__(self, name, value)
+        elif name in self._fields:
+            self._fields[name] = value
+        else:
+            raise AttributeError(_not_a_field(name))
 
     def skip(self) -> None:
         """Emit nothing for this block."""
@@ -237,17 +255,11 @@ class AuditScope:
     ) -> None:
         if self._skipped or (error is not None and not self._record_failures):
             return
-        reason = self.reason if error is None else safe_reason(error, self._error_codes)
-        self._auditor.emit(
-            self._action,
-            success=error is None,
-            application=self.application,
-            email=self.email,
-            reason=reason,
-            ip=self.ip,
-            user_agent=self.user_agent,
-            request_id=self.request_id,
-        )
+        values = dict(self._fields)
+        if error is not None:
+            values["reason"] = safe_reason(error, self._error_codes)
+        application = values.pop("application")
+        self._auditor.emit(self._action, success=error is None, application=application, **values)
 
     async def __aenter__(self) -> "AuditScope":
         return self
