@@ -258,8 +258,8 @@ def render() -> str:
         "runs. Absolute figures on a shared two-core machine drift from run to run: read the "
         "ratios, which are measured side by side.",
         "",
-        "The service runs over a store that costs almost nothing (`bench/stores.py`, like the "
-        "tests' in-memory fake) so that its own cost is what is measured; the embedded store "
+        "The service runs over a store that costs almost nothing (`tests/fakes.py`, the "
+        "in-memory store the use-case tests run on) so that its own cost is what is measured; the embedded store "
         "(mongomock, which scans every document on every query) is shown beside it, for "
         "information, with the number of entries.",
         "",

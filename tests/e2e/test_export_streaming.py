@@ -15,7 +15,7 @@ import json
 import logging
 import socket
 import tracemalloc
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,13 +25,12 @@ import uvicorn
 from fastapi import FastAPI
 
 from adapters.http.export_formats import COLUMNS
-from application.criteria import EntryCriteria, Position
-from application.errors import StoreUnavailable
 from domain.entry import AuditEntry
 from entrypoints.app import Overrides, create_app
+from tests.builders import nth_entry
 from tests.e2e.api import Api
 from tests.e2e.conftest import settings
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, GeneratedEntries
 
 ROWS = 100_000
 PEAK_GROWTH_LIMIT = 20 * 1024 * 1024
@@ -47,56 +46,24 @@ EXPORT = """query($f: ExportFormat!) {
 REASON = "second factor accepted after the password; session bound to the device certificate"
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 RETENTION = timedelta(days=90)
+_MS = timedelta(milliseconds=1)
 
 
-def generated(i: int, account: str = "acme") -> AuditEntry:
+def generated(i: int) -> AuditEntry:
     """The i-th entry, newest first (1 ms apart). No field contains a newline."""
-    created = NOW - timedelta(milliseconds=i + 1)
-    return AuditEntry(
-        id=f"{10**9 - i:024x}",
-        account=account,
-        application="portal",
-        action="auth.login",
-        success=i % 7 != 0,
-        email=f"user{i % 1000}@example.com",
-        reason=REASON,
-        ip="203.0.113.7",
+    return nth_entry(
+        i,
+        newest=NOW - _MS,
+        step=_MS,
+        reasons=(REASON, REASON),
         user_agent=USER_AGENT,
-        request_id=None,
-        created_at=created,
-        expires_at=created + RETENTION,
+        request_ids=False,
+        retention=RETENTION,
     )
 
 
-class GeneratedEntries:
-    """An entry repository whose `stream` makes `count` entries as it goes and keeps none.
-
-    With `fail_after`, the stream raises StoreUnavailable after yielding that many. What the
-    service records about itself (account creation, the export) is kept in `added`.
-    """
-
-    def __init__(self, count: int, *, fail_after: int | None = None) -> None:
-        self.count = count
-        self.fail_after = fail_after
-        self.added: list[AuditEntry] = []
-
-    async def add(self, entry: AuditEntry) -> None:
-        self.added.append(entry)
-
-    async def add_many(self, entries: Sequence[AuditEntry], *, skip_existing: bool = False) -> None:
-        self.added.extend(entries)
-
-    async def query(
-        self, criteria: EntryCriteria, *, now: datetime, after: Position | None, limit: int
-    ) -> list[AuditEntry]:
-        return []
-
-    async def stream(self, criteria: EntryCriteria, *, now: datetime) -> AsyncIterator[AuditEntry]:
-        assert criteria.account is not None
-        for i in range(self.count):
-            if i == self.fail_after:
-                raise StoreUnavailable()
-            yield generated(i, criteria.account)
+def generating(count: int, *, fail_after: int | None = None) -> GeneratedEntries:
+    return GeneratedEntries(count, generated, fail_after=fail_after)
 
 
 @contextlib.asynccontextmanager
@@ -219,7 +186,7 @@ async def download(app: FastAPI, url: str, rows: Rows) -> Download:
 @pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["NDJSON", "CSV"])
 async def test_an_export_of_100000_entries_streams_in_constant_memory(fmt: str) -> None:
-    async with started_app(GeneratedEntries(ROWS)) as (app, api):
+    async with started_app(generating(ROWS)) as (app, api):
         url = await export_url(api, fmt)
         rows = Rows(fmt)
         tracemalloc.start()
@@ -289,7 +256,7 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
 @contextlib.asynccontextmanager
 async def failing_server() -> AsyncIterator[tuple[httpx.AsyncClient, Api]]:
     """A real server whose store fails after FAIL_AFTER entries, and a client of it."""
-    entries = GeneratedEntries(ROWS, fail_after=FAIL_AFTER)
+    entries = generating(ROWS, fail_after=FAIL_AFTER)
     app = create_app(settings(), Overrides(clock=FakeClock(NOW), entries=entries))
     async with serving(app) as base, httpx.AsyncClient(base_url=base, timeout=20) as http:
         api = Api(http, app.state.services.emitter.drain)
