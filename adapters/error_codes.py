@@ -19,7 +19,7 @@ from application.errors import (
     StoreUnavailable,
     Unauthenticated,
 )
-from application.export_grant import InvalidExportLink
+from application.exporting.grant import InvalidExportLink
 from domain.errors import InvalidField
 
 BAD_USER_INPUT = "BAD_USER_INPUT"

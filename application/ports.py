@@ -4,8 +4,8 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Literal, Protocol
 
-from application.criteria import EntryCriteria, Position
-from application.export_grant import ExportGrant
+from application.exporting.grant import ExportGrant
+from application.reading.criteria import EntryCriteria, Position
 from domain.entry import AuditEntry
 from domain.integrity import Seal
 from domain.tenancy import Account, ApiKey, Application

@@ -11,10 +11,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from application.access.principal import Origin, Principal
+from application.access.tenancy import events_application
 from application.interceptor import Auditor
 from application.ports import Telemetry
-from application.principal import Origin, Principal
-from application.tenancy import events_application
 from domain.tenancy import ApiKey
 
 VIEWED = "portal.audit_logs.viewed"

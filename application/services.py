@@ -4,15 +4,24 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
-from application.admin import (
+from application.access.authenticate import Authenticate
+from application.access.rate_limit import (
+    AuthFailureLimits,
+    FailedAuthentications,
+    RateLimiter,
+    RateLimits,
+)
+from application.access.tenancy import Directory
+from application.administration import (
     ChangeAccountPlan,
     CreateAccount,
     CreateApplication,
     IssueApiKey,
     RevokeApiKey,
 )
-from application.authenticate import Authenticate
-from application.export import DownloadExport, RequestExport
+from application.exporting.export import DownloadExport, RequestExport
+from application.integrity.sealing import SealingConfig, SealTrail
+from application.integrity.verify import VerifyAuditLogs
 from application.interceptor import AuditEmitter, Auditor, EmitterConfig, RecordingSink
 from application.ports import (
     Accounts,
@@ -28,19 +37,10 @@ from application.ports import (
     SealSigner,
     Telemetry,
 )
-from application.query import QueryAuditLogs
-from application.rate_limit import (
-    AuthFailureLimits,
-    FailedAuthentications,
-    RateLimiter,
-    RateLimits,
-)
-from application.record import Ingestion, RecordAuditEvent, RecordAuditEvents
-from application.sealing import SealingConfig, SealTrail
+from application.reading.query import QueryAuditLogs
+from application.reading.viewer import DescribeViewer
+from application.recording import Ingestion, RecordAuditEvent, RecordAuditEvents
 from application.self_audit import SelfAudit
-from application.tenancy import Directory
-from application.verify import VerifyAuditLogs
-from application.viewer import DescribeViewer
 from domain.credentials import KnownSecrets
 from domain.plan import PlanCatalog
 

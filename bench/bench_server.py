@@ -24,13 +24,13 @@ from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 from strawberry.fastapi import GraphQLRouter
 
-from adapters.graphql.inputs import AuditEventInput, AuditLogFilterInput, parse_batch
-from adapters.graphql.scalars import DateTime
-from adapters.graphql.types import AuditLogConnection
-from adapters.http.export_formats import as_row
-from application.criteria import LogFilter
-from application.principal import Principal
-from application.query import Page
+from adapters.inbound.graphql.inputs import AuditEventInput, AuditLogFilterInput, parse_batch
+from adapters.inbound.graphql.scalars import DateTime
+from adapters.inbound.graphql.types import AuditLogConnection
+from adapters.inbound.http.export_formats import as_row
+from application.access.principal import Principal
+from application.reading.criteria import LogFilter
+from application.reading.query import Page
 from domain.entry import AuditEntry, AuditEvent
 from domain.tenancy import Account, ApiKey, Application, Scope, compose_secret, hash_secret
 from entrypoints.app import Overrides, create_app

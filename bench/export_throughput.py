@@ -33,8 +33,8 @@ from typing import Any
 
 import orjson
 
-from adapters.http.export_formats import COLUMNS, ROWS_PER_CHUNK, as_row, neutralise
-from application.criteria import EntryCriteria, LogFilter
+from adapters.inbound.http.export_formats import COLUMNS, ROWS_PER_CHUNK, as_row, neutralise
+from application.reading.criteria import EntryCriteria, LogFilter
 from bench.export_driver import Exporter, download, generated, newest_now, running_app
 from domain.entry import AuditEntry
 from entrypoints.app import Overrides

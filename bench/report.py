@@ -259,9 +259,9 @@ def render() -> str:
         "ratios, which are measured side by side.",
         "",
         "The service runs over a store that costs almost nothing (`tests/fakes.py`, the "
-        "in-memory store the use-case tests run on) so that its own cost is what is measured; the embedded store "
-        "(mongomock, which scans every document on every query) is shown beside it, for "
-        "information, with the number of entries.",
+        "in-memory store the use-case tests run on) so that its own cost is what is measured; "
+        "the embedded store (mongomock, which scans every document on every query) is shown "
+        "beside it, for information, with the number of entries.",
         "",
         "Baselines, mounted only in the benchmark app (`bench/bench_server.py`): the **bare "
         "route** is a plain Starlette JSON endpoint doing the same work through the same use "
@@ -438,7 +438,7 @@ def render() -> str:
         "responses and export lines encoded with orjson; the request origin read only when "
         "an audit event needs it; one `insert_many` per batch; plain objects (entries, "
         "edges, page info) completed in one loop instead of graphql-core's per-field path "
-        "(`adapters/graphql/execution.py`, which falls back to graphql-core for anything "
+        "(`adapters/inbound/graphql/execution.py`, which falls back to graphql-core for anything "
         "not plain, and is tested against it result for result); the sealer writes a "
         "seal's body out once for both its signature and its link, and remembers the link "
         "to the last seal it wrote instead of hashing it again (about a fifth of its cost "

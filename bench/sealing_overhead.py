@@ -18,12 +18,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from adapters.clock import SystemClock
-from adapters.ids import ObjectIdGenerator
 from adapters.observability.metrics import Metrics
-from adapters.seal_keys import Ed25519SealKeys, new_signing_key
-from application.principal import System
-from application.sealing import SealingConfig
+from adapters.outbound.clock import SystemClock
+from adapters.outbound.ids import ObjectIdGenerator
+from adapters.outbound.seal_keys import Ed25519SealKeys, new_signing_key
+from application.access.principal import System
+from application.integrity.sealing import SealingConfig
 from application.services import Ports, Services
 from domain import entry as entry_module
 from domain.entry import entry_digest

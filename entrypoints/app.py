@@ -11,16 +11,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from starlette.routing import Route
 
-from adapters.graphql.context import Context
-from adapters.graphql.schema import graphql_app
-from adapters.http.exports import exports_router
-from adapters.http.middleware import ObservedRequests
-from adapters.http.operations import mount_operations
-from adapters.http.origin import origin_of
-from adapters.http.portal import mount_portal
+from adapters.inbound.graphql.context import Context
+from adapters.inbound.graphql.schema import graphql_app
+from adapters.inbound.http.exports import exports_router
+from adapters.inbound.http.middleware import ObservedRequests
+from adapters.inbound.http.operations import mount_operations
+from adapters.inbound.http.origin import origin_of
+from adapters.inbound.http.portal import mount_portal
 from adapters.observability.metrics import Metrics
-from adapters.plans_file import load_plans
-from application.sealing import SealingLoop
+from adapters.outbound.plans_file import load_plans
+from application.integrity.sealing import SealingLoop
 from entrypoints import bootstrap, config
 from entrypoints.bootstrap import Overrides
 from entrypoints.config import ConfigError

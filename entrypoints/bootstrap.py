@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from secrets import token_hex
 from typing import TypeVar
 
-from adapters.clock import SystemClock
-from adapters.export_links import SignedExportLinks
-from adapters.ids import ObjectIdGenerator
-from adapters.mongo.store import MongoStore
-from adapters.seal_keys import Ed25519SealKeys
+from adapters.outbound.clock import SystemClock
+from adapters.outbound.export_links import SignedExportLinks
+from adapters.outbound.ids import ObjectIdGenerator
+from adapters.outbound.mongo.store import MongoStore
+from adapters.outbound.seal_keys import Ed25519SealKeys
 from application.ports import (
     Accounts,
     ApiKeys,

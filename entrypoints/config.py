@@ -5,12 +5,12 @@ from datetime import timedelta
 
 from pydantic import SecretStr
 
-from adapters.graphql.schema import GraphQLLimits
-from adapters.mongo.client import ClientOptions
-from adapters.seal_keys import Ed25519SealKeys, SealKeyError
+from adapters.inbound.graphql.schema import GraphQLLimits
+from adapters.outbound.mongo.client import ClientOptions
+from adapters.outbound.seal_keys import Ed25519SealKeys, SealKeyError
+from application.access.rate_limit import AuthFailureLimits, Bucket, RateLimits
+from application.integrity.sealing import SealingConfig
 from application.interceptor import EmitterConfig
-from application.rate_limit import AuthFailureLimits, Bucket, RateLimits
-from application.sealing import SealingConfig
 from entrypoints.settings import Settings, StoreSettings
 
 

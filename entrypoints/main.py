@@ -10,10 +10,10 @@ import uvicorn
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
-from adapters.http.connections import header_deadline_protocol
-from adapters.mongo.store import StoreUnreachable
+from adapters.inbound.http.connections import header_deadline_protocol
 from adapters.observability.logs import configure_logging
-from adapters.plans_file import PlanFileError
+from adapters.outbound.mongo.store import StoreUnreachable
+from adapters.outbound.plans_file import PlanFileError
 from entrypoints.app import create_app
 from entrypoints.config import ConfigError, client_options
 from entrypoints.settings import ServerSettings, Settings, SettingsError

@@ -20,8 +20,8 @@ import json
 import os
 import sys
 
-from adapters.mongo.role import create_role, privileges
-from adapters.mongo.store import StoreUnreachable
+from adapters.outbound.mongo.role import create_role, privileges
+from adapters.outbound.mongo.store import StoreUnreachable
 from entrypoints.config import admin_client_options
 
 

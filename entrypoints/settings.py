@@ -8,7 +8,7 @@ from typing import Literal, TypeVar
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from application.record import MAX_BATCH
+from application.recording import MAX_BATCH
 
 MIN_OPERATOR_TOKEN_LENGTH = 24
 

@@ -20,8 +20,8 @@ from typing import Any
 
 import httpx
 
-from adapters.seal_keys import PublishedSealKeys
-from application.offline_verify import verify_export
+from adapters.outbound.seal_keys import PublishedSealKeys
+from application.integrity.offline_verify import verify_export
 
 
 def _load_keys(source: str) -> dict[str, Any]:

@@ -10,11 +10,11 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from adapters.graphql.schema import GraphQLLimits
-from adapters.mongo.client import ClientOptions
+from adapters.inbound.graphql.schema import GraphQLLimits
+from adapters.outbound.mongo.client import ClientOptions
+from application.access.rate_limit import AuthFailureLimits, RateLimits
+from application.integrity.sealing import SealingConfig
 from application.interceptor import EmitterConfig
-from application.rate_limit import AuthFailureLimits, RateLimits
-from application.sealing import SealingConfig
 from entrypoints import config
 from entrypoints.settings import (
     AccessSettings,

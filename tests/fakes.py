@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, MutableM
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from application.criteria import EntryCriteria, LogFilter, Position
 from application.errors import Conflict, StoreUnavailable
-from application.export_grant import ExportGrant, InvalidExportLink
+from application.exporting.grant import ExportGrant, InvalidExportLink
+from application.reading.criteria import EntryCriteria, LogFilter, Position
 from domain.entry import AuditEntry
 from domain.integrity import Seal
 from domain.tenancy import Account, ApiKey, Application

@@ -3,14 +3,14 @@
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
+from application.access.principal import System
 from application.batch import BatchItemError
 from application.errors import ApplicationError, StoreUnavailable
-from application.principal import System
 from domain.entry import AuditEvent
 from domain.errors import DomainError
 
 if TYPE_CHECKING:
-    from application.record import RecordAuditEvents
+    from application.recording import RecordAuditEvents
 
 
 class TransientSinkError(Exception):

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from adapters.mongo.store import MongoStore
+from adapters.outbound.mongo.store import MongoStore
 from tests import configs
 
 REAL_MONGODB_URI = os.environ.get("AUDITLOG_TEST_MONGODB_URI")

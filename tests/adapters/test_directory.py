@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from adapters.mongo.store import MongoStore
+from adapters.outbound.mongo.store import MongoStore
 from application.errors import Conflict
 from domain.tenancy import Account, ApiKey, Application, Scope, hash_secret
 

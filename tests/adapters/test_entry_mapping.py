@@ -3,10 +3,10 @@
 import dataclasses
 from typing import Any
 
-from adapters.http_sink import as_input
-from adapters.mongo.documents import AuditLogDocument
-from adapters.mongo.mappers import entry_to_document, entry_to_domain
-from adapters.mongo.store import MongoStore
+from adapters.outbound.http_sink import as_input
+from adapters.outbound.mongo.documents import AuditLogDocument
+from adapters.outbound.mongo.mappers import entry_to_document, entry_to_domain
+from adapters.outbound.mongo.store import MongoStore
 from domain.entry import AuditEntry, AuditEvent
 from tests.builders import entry
 

@@ -5,11 +5,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters.mongo.entries import BeanieAuditEntryRepository
-from adapters.mongo.store import MongoStore
-from application.criteria import EntryCriteria, LogFilter, Position
+from adapters.outbound.mongo.entries import BeanieAuditEntryRepository
+from adapters.outbound.mongo.store import MongoStore
 from application.errors import Conflict
 from application.ports import AuditEntryRepository
+from application.reading.criteria import EntryCriteria, LogFilter, Position
 from tests.builders import entry
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, 250000, tzinfo=UTC)

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from adapters.mongo.documents import AuditLogDocument
-from adapters.mongo.entries import STREAM_BATCH_SIZE
-from adapters.mongo.store import MongoStore
-from application.criteria import EntryCriteria, LogFilter
+from adapters.outbound.mongo.documents import AuditLogDocument
+from adapters.outbound.mongo.entries import STREAM_BATCH_SIZE
+from adapters.outbound.mongo.store import MongoStore
+from application.reading.criteria import EntryCriteria, LogFilter
 from domain.entry import AuditEntry
 from tests.builders import entry
 

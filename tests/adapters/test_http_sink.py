@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.http_sink import GraphQLHttpSink
+from adapters.outbound.http_sink import GraphQLHttpSink
 from application.interceptor import PermanentSinkError, TransientSinkError
 from domain.entry import AuditEvent
 

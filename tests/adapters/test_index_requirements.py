@@ -2,8 +2,8 @@
 
 import pytest
 
-from adapters.mongo.documents import AuditLogDocument, SealDocument
-from adapters.mongo.store import MongoStore, StoreUnreachable, _require_indexes
+from adapters.outbound.mongo.documents import AuditLogDocument, SealDocument
+from adapters.outbound.mongo.store import MongoStore, StoreUnreachable, _require_indexes
 
 
 async def test_every_index_present_is_enough(embedded_store: MongoStore) -> None:

@@ -2,8 +2,8 @@
 
 from typing import Any
 
-from adapters.mongo.documents import AuditLogDocument
-from adapters.mongo.store import MongoStore
+from adapters.outbound.mongo.documents import AuditLogDocument
+from adapters.outbound.mongo.store import MongoStore
 
 
 def keys(index: dict[str, Any]) -> list[tuple[str, int]]:

@@ -19,10 +19,10 @@ import pytest
 from motor.motor_asyncio import AsyncIOMotorClient
 from pymongo.errors import OperationFailure
 
-from adapters.mongo.role import create_role, privileges
-from adapters.mongo.store import MongoStore, StoreUnreachable
-from adapters.seal_keys import Ed25519SealKeys, new_signing_key
-from application.criteria import EntryCriteria, LogFilter
+from adapters.outbound.mongo.role import create_role, privileges
+from adapters.outbound.mongo.store import MongoStore, StoreUnreachable
+from adapters.outbound.seal_keys import Ed25519SealKeys, new_signing_key
+from application.reading.criteria import EntryCriteria, LogFilter
 from domain.integrity import new_seal
 from entrypoints.mongodb_role import main
 from tests import configs

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.plans_file import PlanFileError, load_plans
+from adapters.outbound.plans_file import PlanFileError, load_plans
 from domain.plan import PlanCatalog
 
 

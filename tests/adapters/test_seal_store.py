@@ -5,9 +5,9 @@ import dataclasses
 import random
 from datetime import UTC, datetime, timedelta
 
-from adapters.mongo.documents import SealDocument
-from adapters.mongo.store import MongoStore
-from adapters.seal_keys import Ed25519SealKeys, new_signing_key
+from adapters.outbound.mongo.documents import SealDocument
+from adapters.outbound.mongo.store import MongoStore
+from adapters.outbound.seal_keys import Ed25519SealKeys, new_signing_key
 from domain.integrity import Seal, SealLink, new_seal
 
 WINDOW = timedelta(minutes=1)

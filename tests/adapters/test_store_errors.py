@@ -16,17 +16,17 @@ from pymongo.errors import (
     ServerSelectionTimeoutError,
 )
 
-from adapters.mongo.documents import AuditLogDocument
-from adapters.mongo.errors import translated_errors
-from adapters.mongo.store import MongoStore, StoreUnreachable
-from application.criteria import EntryCriteria, LogFilter
+from adapters.outbound.mongo.documents import AuditLogDocument
+from adapters.outbound.mongo.errors import translated_errors
+from adapters.outbound.mongo.store import MongoStore, StoreUnreachable
 from application.errors import Conflict, StoreUnavailable
+from application.reading.criteria import EntryCriteria, LogFilter
 from tests import configs
 from tests.builders import entry
 
 DRIVER_DETAIL = "db-host-7:27017 secret-detail"
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-ERRORS_LOGGER = "adapters.mongo.errors"
+ERRORS_LOGGER = "adapters.outbound.mongo.errors"
 
 
 def everything() -> EntryCriteria:
@@ -282,7 +282,7 @@ async def test_a_database_that_refuses_at_start_is_named_by_its_code_not_its_mes
             "auth failed for auditor:hunter2", code=18, details={"codeName": "AuthenticationFailed"}
         )
 
-    monkeypatch.setattr("adapters.mongo.store.init_beanie", refuses)
+    monkeypatch.setattr("adapters.outbound.mongo.store.init_beanie", refuses)
 
     with pytest.raises(StoreUnreachable) as raised:
         await MongoStore.open(configs.client_options(None), database="x", manage_indexes=True)

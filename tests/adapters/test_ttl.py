@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from mongomock.store import CollectionStore
 
-from adapters.mongo.documents import AuditLogDocument
-from adapters.mongo.store import MongoStore
+from adapters.outbound.mongo.documents import AuditLogDocument
+from adapters.outbound.mongo.store import MongoStore
 from tests.adapters.conftest import NO_REAL_MONGODB, REAL_MONGODB_URI, open_embedded_store
 from tests.builders import entry
 

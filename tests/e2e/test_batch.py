@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from adapters.mongo.documents import AuditLogDocument
+from adapters.outbound.mongo.documents import AuditLogDocument
 from tests.e2e.api import ENTRY_FIELDS, OPERATOR_TOKEN, Api
 from tests.e2e.conftest import Tenants
 from tests.loop_turns import turns_taken

@@ -12,7 +12,7 @@ from graphql import (
     print_ast,
 )
 
-from adapters.graphql.schema import build_schema as served_schema
+from adapters.inbound.graphql.schema import build_schema as served_schema
 from tests import configs
 
 # Copied from the issues that fix the contract (core, batches, export, portal, integrity).

@@ -6,7 +6,7 @@ import pytest
 from fastapi import FastAPI
 from pymongo.errors import ServerSelectionTimeoutError
 
-from adapters.mongo.documents import AuditLogDocument
+from adapters.outbound.mongo.documents import AuditLogDocument
 from application.services import Services
 from tests.e2e.api import OPERATOR_TOKEN, Api
 from tests.e2e.conftest import Tenants

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from adapters.export_links import SignedExportLinks
-from application.criteria import LogFilter
-from application.export_grant import ExportFormat, ExportGrant
+from adapters.outbound.export_links import SignedExportLinks
+from application.exporting.grant import ExportFormat, ExportGrant
+from application.reading.criteria import LogFilter
 from tests.e2e.api import EXPORT_SIGNING_KEY, OPERATOR_TOKEN, Api, Result
 from tests.e2e.conftest import Tenants
 from tests.fakes import FakeClock

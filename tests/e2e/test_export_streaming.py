@@ -24,7 +24,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from adapters.http.export_formats import COLUMNS
+from adapters.inbound.http.export_formats import COLUMNS
 from domain.entry import AuditEntry
 from entrypoints.app import Overrides, create_app
 from tests.builders import nth_entry

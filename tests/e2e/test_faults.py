@@ -17,7 +17,7 @@ import pytest
 from fastapi import FastAPI
 from pymongo.errors import AutoReconnect, PyMongoError, ServerSelectionTimeoutError
 
-from adapters.mongo.documents import (
+from adapters.outbound.mongo.documents import (
     AccountDocument,
     ApiKeyDocument,
     ApplicationDocument,

@@ -20,8 +20,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from adapters.mongo.documents import AuditLogDocument, SealDocument
-from adapters.seal_keys import Ed25519SealKeys, PublishedSealKeys, new_signing_key
+from adapters.outbound.mongo.documents import AuditLogDocument, SealDocument
+from adapters.outbound.seal_keys import Ed25519SealKeys, PublishedSealKeys, new_signing_key
 from domain.entry import DIGEST_FIELDS, AuditEntry, entry_digest
 from domain.integrity import new_seal, seal_id, window_of
 from entrypoints.app import Overrides, create_app

@@ -18,8 +18,8 @@ import uvicorn
 from bson import ObjectId
 from fastapi import FastAPI
 
-from adapters.http.export_formats import as_row
-from adapters.seal_keys import Ed25519SealKeys, PublishedSealKeys, new_signing_key
+from adapters.inbound.http.export_formats import as_row
+from adapters.outbound.seal_keys import Ed25519SealKeys, PublishedSealKeys, new_signing_key
 from domain.entry import AuditEntry, entry_digest
 from domain.export_trailer import Digests, ExportTrailer, SealsSummary
 from domain.integrity import Seal

@@ -4,7 +4,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from adapters.http_sink import GraphQLHttpSink
+from adapters.outbound.http_sink import GraphQLHttpSink
 from application.interceptor import AuditEmitter, Auditor
 from tests import configs
 from tests.e2e.api import OPERATOR_TOKEN, Api

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from adapters.mongo.documents import AuditLogDocument
+from adapters.outbound.mongo.documents import AuditLogDocument
 from entrypoints.app import Overrides, create_app
 from entrypoints.settings import InterceptorSettings
 from tests.e2e.api import OPERATOR_TOKEN, Api

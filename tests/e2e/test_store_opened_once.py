@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from adapters.mongo.store import MongoStore
+from adapters.outbound.mongo.store import MongoStore
 from entrypoints.app import create_app
 from tests.e2e.conftest import settings
 

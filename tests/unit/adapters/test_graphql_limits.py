@@ -13,11 +13,11 @@ from graphql import (
 )
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 
-from adapters.graphql import limits
-from adapters.graphql.document import chosen_operation, introspection_only, root_fields
-from adapters.graphql.errors import classify, schema_names
-from adapters.graphql.limits import measure, validation_rules
-from adapters.graphql.schema import build_schema
+from adapters.inbound.graphql import limits
+from adapters.inbound.graphql.document import chosen_operation, introspection_only, root_fields
+from adapters.inbound.graphql.errors import classify, schema_names
+from adapters.inbound.graphql.limits import measure, validation_rules
+from adapters.inbound.graphql.schema import build_schema
 from tests import configs
 
 SCHEMA = build_schema(configs.graphql_limits())._schema

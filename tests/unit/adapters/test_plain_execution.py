@@ -19,9 +19,9 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from adapters.graphql.execution import PlainObjectsExecution, plain_fields
-from adapters.graphql.scalars import DateTime
-from adapters.graphql.schema import build_schema
+from adapters.inbound.graphql.execution import PlainObjectsExecution, plain_fields
+from adapters.inbound.graphql.scalars import DateTime
+from adapters.inbound.graphql.schema import build_schema
 from tests import configs
 
 MOMENT = datetime(2026, 11, 27, 12, 30, 15, 123456, tzinfo=UTC)

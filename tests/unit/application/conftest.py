@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 import pytest
 
-from application.principal import KeyHolder, Operator, Principal
+from application.access.principal import KeyHolder, Operator, Principal
 from application.services import Ports, Services
 from domain.entry import AuditEntry, AuditEvent
 from domain.plan import DEFAULT_PLANS, PlanCatalog

@@ -2,9 +2,9 @@
 
 from collections.abc import Awaitable, Callable
 
-from application.criteria import LogFilter
-from application.principal import KeyHolder, Principal
-from application.query import Page
+from application.access.principal import KeyHolder, Principal
+from application.reading.criteria import LogFilter
+from application.reading.query import Page
 from application.services import Services
 from domain.entry import AuditEntry
 

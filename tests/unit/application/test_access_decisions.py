@@ -1,4 +1,4 @@
-"""The access decisions of application/tenancy.py that the use cases ask, each on its own:
+"""The access decisions of application/access/tenancy.py that the use cases ask, each on its own:
 scopes, administration, who may verify or export what, the key a download acts as, who
 sees seals, and where a principal's own events go."""
 
@@ -6,11 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from application.criteria import LogFilter
-from application.errors import Forbidden, NotFound
-from application.export_grant import ExportFormat, ExportGrant
-from application.principal import KeyHolder, Operator, Origin, Principal, System
-from application.tenancy import (
+from application.access.principal import KeyHolder, Operator, Origin, Principal, System
+from application.access.tenancy import (
     EXPORT_NOT_IN_PLAN,
     Directory,
     account_of,
@@ -23,6 +20,9 @@ from application.tenancy import (
     require_scope,
     sees_seals,
 )
+from application.errors import Forbidden, NotFound
+from application.exporting.grant import ExportFormat, ExportGrant
+from application.reading.criteria import LogFilter
 from domain.errors import InvalidField
 from domain.plan import DEFAULT_PLANS, PlanCatalog
 from domain.tenancy import Account, ApiKey, Application, Scope

@@ -2,8 +2,8 @@
 
 import pytest
 
+from application.access.principal import Principal
 from application.errors import Conflict, Forbidden, NotFound
-from application.principal import Principal
 from application.services import Services
 from domain.errors import InvalidField
 from domain.tenancy import Account, Application, Scope

@@ -5,8 +5,8 @@ from dataclasses import fields
 
 import pytest
 
+from application.access.principal import Principal
 from application.errors import Forbidden, NotFound
-from application.principal import Principal
 from application.services import Services
 from domain.errors import InvalidField
 from domain.tenancy import ApiKey, Scope, hash_secret, key_id_of

@@ -2,8 +2,8 @@
 
 import pytest
 
+from application.access.principal import KeyHolder, Operator, Principal
 from application.errors import Unauthenticated
-from application.principal import KeyHolder, Operator, Principal
 from application.services import Services
 from domain.tenancy import Scope, compose_secret
 from tests.unit.application.support import OPERATOR_TOKEN

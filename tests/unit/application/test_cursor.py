@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from application.criteria import Position
-from application.cursor import decode_cursor, encode_cursor
+from application.reading.criteria import Position
+from application.reading.cursor import decode_cursor, encode_cursor
 from domain.errors import InvalidField
 
 

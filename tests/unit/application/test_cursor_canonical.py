@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from application.criteria import Position
-from application.cursor import decode_cursor, encode_cursor
+from application.reading.criteria import Position
+from application.reading.cursor import decode_cursor, encode_cursor
 from domain.errors import InvalidField
 
 POSITION = Position(datetime(2026, 1, 31, 12, 0, 0, 123000, tzinfo=UTC), "65b1f0c2a1b2c3d4e5f60718")

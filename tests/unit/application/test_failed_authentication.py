@@ -7,16 +7,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from application.authenticate import Authenticate
-from application.errors import RateLimited, Unauthenticated
-from application.interceptor import Auditor
-from application.principal import Origin
-from application.rate_limit import (
+from application.access.authenticate import Authenticate
+from application.access.principal import Origin
+from application.access.rate_limit import (
     MAX_TRACKED_NAMES,
     AuthFailureLimits,
     Bucket,
     FailedAuthentications,
 )
+from application.errors import RateLimited, Unauthenticated
+from application.interceptor import Auditor
 from application.self_audit import KEY_REJECTED, SelfAudit
 from domain.entry import AuditEvent
 from domain.tenancy import ApiKey, Scope, compose_secret, hash_secret

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from application.criteria import EntryCriteria, LogFilter, Position
 from application.errors import Conflict
+from application.reading.criteria import EntryCriteria, LogFilter, Position
 from domain.entry import AuditEntry
 from tests.builders import entry
 from tests.fakes import InMemoryAuditEntries

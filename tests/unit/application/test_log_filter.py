@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from application.criteria import (
+from application.reading.criteria import (
     MAX_ACTIONS_IN_FILTER,
     LogFilter,
     filter_document,

@@ -7,13 +7,13 @@ from dataclasses import replace
 
 import pytest
 
+from application.access.principal import Principal
+from application.access.tenancy import EXPORT_NOT_IN_PLAN
 from application.batch import BatchItemError
-from application.criteria import LogFilter
 from application.errors import Forbidden, PlanNotConfigured
-from application.export_grant import ExportFormat
-from application.principal import Principal
+from application.exporting.grant import ExportFormat
+from application.reading.criteria import LogFilter
 from application.services import Services
-from application.tenancy import EXPORT_NOT_IN_PLAN
 from domain.entry import AuditEvent
 from domain.plan import DEFAULT_PLANS, Plan
 from tests.fakes import InMemoryAccounts, InMemoryAuditEntries

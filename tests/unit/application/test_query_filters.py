@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from application.criteria import LogFilter
-from application.principal import Principal
+from application.access.principal import Principal
+from application.reading.criteria import LogFilter
 from application.services import Services
 from domain.entry import AuditEntry
 from tests.fakes import FakeClock

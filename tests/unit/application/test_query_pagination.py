@@ -4,10 +4,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from application.criteria import LogFilter
+from application.access.principal import Principal
 from application.errors import Forbidden
-from application.principal import Principal
-from application.query import Page
+from application.reading.criteria import LogFilter
+from application.reading.query import Page
 from application.services import Services
 from domain.entry import AuditEntry
 from domain.errors import InvalidField

@@ -4,11 +4,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from application.criteria import LogFilter, Position
-from application.cursor import encode_cursor
+from application.access.principal import Principal
 from application.errors import Forbidden, NotFound
-from application.principal import Principal
-from application.query import Page
+from application.reading.criteria import LogFilter, Position
+from application.reading.cursor import encode_cursor
+from application.reading.query import Page
 from application.services import Services
 from domain.entry import AuditEntry
 from tests.unit.application.support import KeyFactory, Recorder, read_ids, walk_all_pages

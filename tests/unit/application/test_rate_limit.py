@@ -4,9 +4,9 @@ from collections import Counter
 
 import pytest
 
+from application.access.principal import KeyHolder, Operator, Principal, System
+from application.access.rate_limit import Bucket, RateLimiter, RateLimits
 from application.errors import RateLimited
-from application.principal import KeyHolder, Operator, Principal, System
-from application.rate_limit import Bucket, RateLimiter, RateLimits
 from domain.tenancy import Scope
 from tests import configs
 from tests.telemetry import RecordingTelemetry

@@ -2,8 +2,8 @@
 
 import pytest
 
+from application.access.principal import Principal
 from application.errors import Forbidden, NotFound
-from application.principal import Principal
 from domain.tenancy import Scope
 from tests.fakes import InMemoryAuditEntries
 from tests.unit.application.support import KeyFactory, Recorder

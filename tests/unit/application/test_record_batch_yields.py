@@ -2,8 +2,8 @@
 
 import pytest
 
-from application.principal import Principal
-from application.record import MAX_BATCH, YIELD_EVERY
+from application.access.principal import Principal
+from application.recording import MAX_BATCH, YIELD_EVERY
 from application.services import Services
 from domain.entry import AuditEvent
 from tests.loop_turns import turns_taken

@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from application.criteria import LogFilter
+from application.access.principal import Principal
 from application.errors import PlanNotConfigured
-from application.principal import Principal
+from application.reading.criteria import LogFilter
 from application.services import Services
 from domain.tenancy import Account, Application
 from tests.fakes import FakeClock, InMemoryAccounts, InMemoryApplications, InMemoryAuditEntries

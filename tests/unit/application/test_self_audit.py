@@ -11,10 +11,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from application.criteria import LogFilter
+from application.access.principal import KeyHolder, Operator, Origin, Principal
 from application.errors import Conflict, Forbidden, NotFound, Unauthenticated
-from application.export_grant import ExportFormat
-from application.principal import KeyHolder, Operator, Origin, Principal
+from application.exporting.grant import ExportFormat
+from application.reading.criteria import LogFilter
 from application.self_audit import SelfAudit
 from application.services import Services
 from domain.entry import AuditEntry, AuditEvent

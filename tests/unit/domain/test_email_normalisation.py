@@ -5,7 +5,7 @@ lowercased local parts whose letters keep to one script."""
 
 import pytest
 
-from application.criteria import LogFilter
+from application.reading.criteria import LogFilter
 from domain import validation
 from domain.errors import InvalidField
 

@@ -8,11 +8,11 @@ from datetime import timedelta
 
 import pytest
 
-from adapters.graphql.schema import GraphQLLimits
-from adapters.mongo.client import ClientOptions
+from adapters.inbound.graphql.schema import GraphQLLimits
+from adapters.outbound.mongo.client import ClientOptions
+from application.access.rate_limit import AuthFailureLimits, Bucket, RateLimits
+from application.integrity.sealing import SealingConfig
 from application.interceptor import EmitterConfig
-from application.rate_limit import AuthFailureLimits, Bucket, RateLimits
-from application.sealing import SealingConfig
 from entrypoints import config
 from entrypoints.settings import Settings
 from tests import configs

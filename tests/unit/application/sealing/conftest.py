@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from application.principal import Operator
-from application.sealing import SealingConfig, SealTrail
+from application.access.principal import Operator
+from application.integrity.sealing import SealingConfig, SealTrail
+from application.integrity.verify import VerifyAuditLogs
 from application.services import Services
-from application.verify import VerifyAuditLogs
 from domain.entry import AuditEntry
 from domain.integrity import Findings, Seal
 from tests import builders

@@ -7,15 +7,15 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from adapters.http.exports import export_body
-from application.criteria import LogFilter
-from application.export import DownloadExport
-from application.export_grant import ExportFormat, ExportGrant
-from application.export_lines import Row, SealLine, read_line
-from application.offline_verify import ExportReport, verify_export
+from adapters.inbound.http.exports import export_body
+from application.access.tenancy import Directory
+from application.exporting.export import DownloadExport
+from application.exporting.grant import ExportFormat, ExportGrant
+from application.exporting.lines import Row, SealLine, read_line
+from application.integrity.offline_verify import ExportReport, verify_export
 from application.ports import NoTelemetry
+from application.reading.criteria import LogFilter
 from application.services import Services
-from application.tenancy import Directory
 from domain.export_trailer import Digests, ExportTrailer, SealsSummary
 from domain.integrity import Problem
 from tests.fakes import (

@@ -4,8 +4,8 @@ import dataclasses
 
 import orjson
 
-from adapters.http.export_formats import COLUMNS, as_row
-from application.export_lines import _KEYS, CHECKED, ROW_KEYS, Row, read_line, row_key
+from adapters.inbound.http.export_formats import COLUMNS, as_row
+from application.exporting.lines import _KEYS, CHECKED, ROW_KEYS, Row, read_line, row_key
 from domain.entry import AuditEntry
 from domain.timestamps import iso_utc
 from tests.builders import entry

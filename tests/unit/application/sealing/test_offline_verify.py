@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from adapters.http.export_formats import as_row, seal_line
-from application.criteria import LogFilter
-from application.offline_verify import EXPORT_INVALID
+from adapters.inbound.http.export_formats import as_row, seal_line
+from application.integrity.offline_verify import EXPORT_INVALID
+from application.reading.criteria import LogFilter
 from domain.entry import AuditEntry
 from domain.integrity import INJECTED, MISSING, MODIFIED, SEAL_INVALID, seal_id
 from tests.fakes import (

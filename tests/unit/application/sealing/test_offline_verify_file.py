@@ -9,11 +9,16 @@ from typing import Any
 
 import pytest
 
-from application.criteria import LogFilter
 from application.errors import StoreUnavailable
-from application.export import DownloadExport
-from application.export_grant import ExportFormat, ExportGrant
-from application.offline_verify import EXPORT_INVALID, MALFORMED, ExportReport, verify_export
+from application.exporting.export import DownloadExport
+from application.exporting.grant import ExportFormat, ExportGrant
+from application.integrity.offline_verify import (
+    EXPORT_INVALID,
+    MALFORMED,
+    ExportReport,
+    verify_export,
+)
+from application.reading.criteria import LogFilter
 from application.services import Services
 from domain.entry import AuditEntry
 from domain.export_trailer import ExportTrailer

@@ -5,9 +5,9 @@ import itertools
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from application.sealing import SealTrail
+from application.integrity.sealing import SealTrail
+from application.integrity.verify import VerifyAuditLogs
 from application.services import Services
-from application.verify import VerifyAuditLogs
 from domain.entry import AuditEntry, AuditEvent
 from domain.integrity import MODIFIED, Findings, SealedEntry, merkle_root, seal_id, window_of
 from tests.fakes import (

@@ -9,7 +9,7 @@ import logging
 
 import pytest
 
-from application.sealing import SealingLoop
+from application.integrity.sealing import SealingLoop
 
 
 class ScriptedTrail:

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from application.access.principal import Principal
 from application.errors import Forbidden, NotFound
-from application.principal import Principal
+from application.integrity.verify import VerifyAuditLogs
 from application.services import Services
-from application.verify import VerifyAuditLogs
 from domain.entry import AuditEntry, AuditEvent
 from domain.errors import InvalidField
 from domain.integrity import (

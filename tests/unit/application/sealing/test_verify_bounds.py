@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from application.principal import Principal
-from application.sealing import SealTrail
-from application.verify import VerifyAuditLogs
+from application.access.principal import Principal
+from application.integrity.sealing import SealTrail
+from application.integrity.verify import VerifyAuditLogs
 from domain.entry import AuditEntry
 from domain.integrity import INJECTED, MODIFIED, Findings
 from tests import builders

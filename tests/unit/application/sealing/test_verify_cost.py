@@ -6,13 +6,13 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from application.access.principal import Operator, Principal
+from application.access.rate_limit import Bucket, RateLimiter, RateLimits
 from application.errors import RateLimited
+from application.integrity.verify import ENTRIES_PER_READ_TOKEN, YIELD_EVERY, VerifyAuditLogs
 from application.interceptor import Auditor
 from application.ports import NoTelemetry
-from application.principal import Operator, Principal
-from application.rate_limit import Bucket, RateLimiter, RateLimits
 from application.self_audit import VERIFIED, SelfAudit
-from application.verify import ENTRIES_PER_READ_TOKEN, YIELD_EVERY, VerifyAuditLogs
 from domain.entry import AuditEntry, AuditEvent
 from domain.errors import InvalidField
 from domain.tenancy import Scope

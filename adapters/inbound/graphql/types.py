@@ -1,0 +1,253 @@
+"""GraphQL output types and their mapping from domain objects."""
+
+import enum
+from dataclasses import fields
+from datetime import datetime
+from typing import assert_never
+
+import strawberry
+
+from application.access.principal import KeyHolder, Operator, System
+from application.access.tenancy import plan_of
+from application.administration import IssuedKey
+from application.exporting.export import ExportLink
+from application.exporting.grant import ExportFormat
+from application.reading.query import Page
+from application.reading.viewer import Viewer
+from domain.entry import AuditEntry
+from domain.integrity import Findings
+from domain.plan import Plan, PlanCatalog
+from domain.tenancy import Account, ApiKey, Application, Scope
+
+_ENTRY_FIELDS = tuple(f.name for f in fields(AuditEntry))
+
+
+@strawberry.enum(name="Scope")
+class ScopeEnum(enum.Enum):
+    RECORD = "RECORD"
+    READ = "READ"
+    EXPORT = "EXPORT"
+
+    def to_domain(self) -> Scope:
+        return Scope(self.value)
+
+
+@strawberry.enum(name="ExportFormat")
+class ExportFormatEnum(enum.Enum):
+    CSV = "CSV"
+    NDJSON = "NDJSON"
+
+    def to_application(self) -> ExportFormat:
+        return ExportFormat[self.value]
+
+
+@strawberry.type(name="AuditLogExport")
+class AuditLogExport:
+    url: str = strawberry.field(description="Relative to this service; valid until expiresAt.")
+    format: ExportFormatEnum
+    expires_at: datetime
+
+    @classmethod
+    def of(cls, link: ExportLink) -> "AuditLogExport":
+        return cls(
+            url=f"/exports/{link.token}",
+            format=ExportFormatEnum[link.format.name],
+            expires_at=link.expires_at,
+        )
+
+
+@strawberry.type(name="AuditLogEntry")
+class AuditLogEntryType:
+    id: strawberry.ID
+    action: str
+    email: str | None
+    success: bool
+    reason: str | None
+    application: str
+    account: str
+    created_at: datetime
+    expires_at: datetime
+    ip: str | None
+    user_agent: str | None
+    request_id: str | None
+    digest: str = strawberry.field(
+        description="SHA-256 of the entry at ingestion: a receipt its seal will list."
+    )
+
+    @classmethod
+    def of(cls, entry: AuditEntry) -> "AuditLogEntryType":
+        # Every entry field is shown under its own name (strawberry writes it in camelCase).
+        return cls(**{name: getattr(entry, name) for name in _ENTRY_FIELDS})
+
+
+@strawberry.type(name="IntegrityProblem")
+class IntegrityProblemType:
+    kind: str = strawberry.field(
+        description="MODIFIED, MISSING, INJECTED, SEAL_MISSING or SEAL_INVALID."
+    )
+    entry_id: strawberry.ID | None
+    window: datetime | None
+    detail: str
+
+
+@strawberry.type(name="IntegrityReport")
+class IntegrityReportType:
+    ok: bool
+    windows_checked: int
+    entries_verified: int
+    unsealed_entries: int = strawberry.field(
+        description="Entries in windows the sealer has not closed yet; not a problem."
+    )
+    problems: list[IntegrityProblemType]
+
+    @classmethod
+    def of(cls, findings: Findings) -> "IntegrityReportType":
+        return cls(
+            ok=findings.ok,
+            windows_checked=findings.windows_checked,
+            entries_verified=findings.entries_verified,
+            unsealed_entries=findings.unsealed_entries,
+            problems=[
+                IntegrityProblemType(
+                    kind=p.kind,
+                    entry_id=None if p.entry_id is None else strawberry.ID(p.entry_id),
+                    window=p.window,
+                    detail=p.detail,
+                )
+                for p in findings.problems
+            ],
+        )
+
+
+@strawberry.type(name="RecordAuditEventsResult")
+class RecordAuditEventsResult:
+    recorded: int
+    entries: list[AuditLogEntryType]
+
+    @classmethod
+    def of(cls, entries: list[AuditEntry]) -> "RecordAuditEventsResult":
+        return cls(recorded=len(entries), entries=[AuditLogEntryType.of(e) for e in entries])
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type(name="AuditLogEdge")
+class AuditLogEdge:
+    cursor: str
+    node: AuditLogEntryType
+
+
+@strawberry.type(name="AuditLogConnection")
+class AuditLogConnection:
+    edges: list[AuditLogEdge]
+    page_info: PageInfo
+
+    @classmethod
+    def of(cls, page: Page) -> "AuditLogConnection":
+        edges = [
+            AuditLogEdge(cursor=Page.cursor_of(e), node=AuditLogEntryType.of(e))
+            for e in page.entries
+        ]
+        end_cursor = edges[-1].cursor if edges else None
+        return cls(
+            edges=edges,
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=end_cursor),
+        )
+
+
+@strawberry.type(name="Plan")
+class PlanType:
+    name: str
+    retention_days: int
+    can_download: bool
+
+    @classmethod
+    def of(cls, plan: Plan) -> "PlanType":
+        return cls(
+            name=plan.name,
+            retention_days=plan.auditlog.retention.days,
+            can_download=plan.auditlog.can_download,
+        )
+
+
+@strawberry.type(name="Account")
+class AccountType:
+    id: strawberry.ID
+    name: str
+    plan: PlanType
+
+    @classmethod
+    def of(cls, account: Account, plans: PlanCatalog) -> "AccountType":
+        plan = PlanType.of(plan_of(account, plans))
+        return cls(id=strawberry.ID(account.id), name=account.name, plan=plan)
+
+
+@strawberry.type(name="Application")
+class ApplicationType:
+    id: strawberry.ID
+    account: str
+    name: str
+
+    @classmethod
+    def of(cls, application: Application) -> "ApplicationType":
+        return cls(
+            id=strawberry.ID(application.id), account=application.account, name=application.name
+        )
+
+
+@strawberry.type(name="ApiKey")
+class ApiKeyType:
+    id: strawberry.ID
+    account: str
+    application: str | None
+    scopes: list[ScopeEnum]
+    revoked: bool
+
+    @classmethod
+    def of(cls, key: ApiKey) -> "ApiKeyType":
+        return cls(
+            id=strawberry.ID(key.id),
+            account=key.account,
+            application=key.application,
+            scopes=[ScopeEnum(s.value) for s in sorted(key.scopes, key=lambda s: s.value)],
+            revoked=key.revoked,
+        )
+
+
+@strawberry.type(name="IssuedApiKey")
+class IssuedApiKeyType:
+    api_key: ApiKeyType
+    secret: str = strawberry.field(description="Shown once; only its hash is stored.")
+
+    @classmethod
+    def of(cls, issued: IssuedKey) -> "IssuedApiKeyType":
+        return cls(api_key=ApiKeyType.of(issued.key), secret=issued.secret)
+
+
+@strawberry.type(name="Viewer")
+class ViewerType:
+    is_operator: bool
+    account: AccountType | None
+    application: str | None
+    scopes: list[ScopeEnum]
+
+    @classmethod
+    def of(cls, viewer: Viewer, plans: PlanCatalog) -> "ViewerType":
+        principal = viewer.principal
+        match principal:
+            case KeyHolder():
+                is_operator, application = False, principal.application
+            case Operator() | System():  # the service would be shown with the operator's rights
+                is_operator, application = True, None
+            case _:
+                assert_never(principal)
+        return cls(
+            is_operator=is_operator,
+            account=None if viewer.account is None else AccountType.of(viewer.account, plans),
+            application=application,
+            scopes=[ScopeEnum(s.value) for s in sorted(principal.scopes, key=lambda s: s.value)],
+        )

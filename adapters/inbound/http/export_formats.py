@@ -1,0 +1,101 @@
+"""Entries as NDJSON or CSV, encoded in chunks as they stream from the store.
+
+Columns and keys are the GraphQL `AuditLogEntry` fields, timestamps ISO 8601 UTC. CSV
+follows RFC 4180 (CRLF, quotes doubled) and neutralises spreadsheet formulas: a text cell
+that starts with =, +, -, @, tab or carriage return gets a leading apostrophe (OWASP, "CSV
+Injection"), so opening an export in a spreadsheet never runs what a caller recorded.
+"""
+
+import csv
+import io
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
+
+import orjson
+
+from domain.entry import AuditEntry
+from domain.export_trailer import ExportTrailer
+from domain.integrity import Seal
+from domain.timestamps import iso_utc
+
+COLUMNS = (
+    "id", "action", "email", "success", "reason", "application", "account",
+    "createdAt", "expiresAt", "ip", "userAgent", "requestId", "digest",
+)  # fmt: skip
+ROWS_PER_CHUNK = 500
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def seal_line(seal: Seal) -> bytes:
+    """A seal as an NDJSON line: its signed body, key id and signature, under `_seal`."""
+    document = {**seal.body(), "id": seal.id, "key_id": seal.key_id, "signature": seal.signature}
+    return orjson.dumps({"_seal": document}) + b"\n"
+
+
+def trailer_line(trailer: ExportTrailer) -> bytes:
+    """The last line of an NDJSON export: the signed body under `_export`, then the signature."""
+    return orjson.dumps({"_export": trailer.body(), "signature": trailer.signature}) + b"\n"
+
+
+def as_row(entry: AuditEntry) -> dict[str, Any]:
+    # Written out: a dict built from `dataclasses.fields` costs a quarter more per row. The
+    # keys are `application.exporting.lines.ROW_KEYS`, which a unit test holds this to.
+    return {
+        "id": entry.id,
+        "action": entry.action,
+        "email": entry.email,
+        "success": entry.success,
+        "reason": entry.reason,
+        "application": entry.application,
+        "account": entry.account,
+        "createdAt": iso_utc(entry.created_at),
+        "expiresAt": iso_utc(entry.expires_at),
+        "ip": entry.ip,
+        "userAgent": entry.user_agent,
+        "requestId": entry.request_id,
+        "digest": entry.digest,
+    }
+
+
+async def ndjson_chunks(entries: AsyncIterator[AuditEntry]) -> AsyncGenerator[bytes, None]:
+    # orjson (UTF-8 out, no escaping of non-ASCII) is several times faster than json here.
+    lines: list[bytes] = []
+    try:
+        async for entry in entries:
+            lines.append(orjson.dumps(as_row(entry)))
+            if len(lines) == ROWS_PER_CHUNK:
+                yield b"\n".join(lines) + b"\n"
+                lines.clear()
+    except Exception:
+        # The rows already read go out before the caller writes the error line.
+        if lines:
+            yield b"\n".join(lines) + b"\n"
+        raise
+    if lines:
+        yield b"\n".join(lines) + b"\n"
+
+
+def neutralise(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+async def csv_chunks(entries: AsyncIterator[AuditEntry]) -> AsyncGenerator[bytes, None]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    rows = 0
+    async for entry in entries:
+        row = as_row(entry)
+        writer.writerow([neutralise(row[column]) for column in COLUMNS])
+        rows += 1
+        if rows == ROWS_PER_CHUNK:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+            rows = 0
+    yield buffer.getvalue().encode()

@@ -1,0 +1,1 @@
+"""Export: one-time signed links, the download stream and its signed trailer."""

@@ -1,0 +1,234 @@
+"""Use cases: request an export link, and download through it.
+
+Download is enforced here, not only in a UI: a link needs the EXPORT scope (or the
+operator) and an account whose *current* plan allows download, and both are checked again
+when the link is used, so a plan downgrade or a revoked key closes links already handed out.
+"""
+
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import assert_never
+
+from application.access.principal import KeyHolder, Operator, Origin, Principal, System
+from application.access.rate_limit import RateLimiter
+from application.access.tenancy import (
+    Directory,
+    bound_application,
+    criteria_for_export,
+    link_holder,
+    sees_seals,
+)
+from application.exporting.grant import ExportFormat, ExportGrant, InvalidExportLink
+from application.ports import (
+    ApiKeys,
+    AuditEntryRepository,
+    Clock,
+    ExportLinks,
+    Seals,
+    SealSigner,
+    Telemetry,
+)
+from application.reading.criteria import EntryCriteria, LogFilter, filter_document
+from application.self_audit import SelfAudit
+from domain.entry import AuditEntry
+from domain.export_trailer import Digests, ExportTrailer, SealsSummary
+from domain.integrity import Seal
+from domain.plan import PlanCatalog
+
+
+@dataclass(frozen=True, slots=True)
+class ExportLink:
+    token: str
+    format: ExportFormat
+    expires_at: datetime
+
+
+@dataclass(slots=True)
+class Export:
+    account: str
+    format: ExportFormat
+    entries: AsyncGenerator[AuditEntry, None]
+    """Newest first, live entries only, read from the store in batches."""
+    seals: Callable[[], AsyncIterator[Seal]]
+    """Once the entries are read: the seals of the windows they came from, oldest first,
+    so a verifier can check the file offline; none for a key bound to one application."""
+    trailer: Callable[[], ExportTrailer]
+    """Once the entries and seals are read: the signed statement of what the export holds.
+    RuntimeError if either was not read to its end."""
+
+
+class RequestExport:
+    def __init__(
+        self,
+        *,
+        directory: Directory,
+        plans: PlanCatalog,
+        clock: Clock,
+        links: ExportLinks,
+        self_audit: SelfAudit,
+        link_ttl: timedelta,
+        limiter: RateLimiter,
+    ) -> None:
+        self._limiter = limiter
+        self._directory = directory
+        self._plans = plans
+        self._clock = clock
+        self._links = links
+        self._self_audit = self_audit
+        self._ttl = link_ttl
+
+    async def execute(
+        self, principal: Principal, wanted: LogFilter, export_format: ExportFormat
+    ) -> ExportLink:
+        self._limiter.take(principal, "read")
+        with self._self_audit.exported(principal, account=wanted.account) as record:
+            criteria = await criteria_for_export(principal, wanted, self._directory, self._plans)
+            assert criteria.account is not None
+            record.account = criteria.account
+            grant = ExportGrant(
+                key_id=_key_id(principal),
+                account=criteria.account,
+                filter=criteria.filter,
+                format=export_format,
+                expires_at=self._clock.now() + self._ttl,
+            )
+            record.reason = f"link created for {export_format.value}"
+            return ExportLink(self._links.seal(grant), export_format, grant.expires_at)
+
+
+class DownloadExport:
+    def __init__(
+        self,
+        *,
+        directory: Directory,
+        plans: PlanCatalog,
+        keys: ApiKeys,
+        entries: AuditEntryRepository,
+        seals: Seals,
+        signer: SealSigner,
+        clock: Clock,
+        links: ExportLinks,
+        self_audit: SelfAudit,
+        limiter: RateLimiter,
+        telemetry: Telemetry,
+    ) -> None:
+        self._seals = seals
+        self._signer = signer
+        self._limiter = limiter
+        self._telemetry = telemetry
+        self._directory = directory
+        self._plans = plans
+        self._keys = keys
+        self._entries = entries
+        self._clock = clock
+        self._links = links
+        self._self_audit = self_audit
+
+    async def execute(self, token: str, origin: Origin | None = None) -> Export:
+        grant = self._links.open(token)
+        now = self._clock.now()
+        if grant.expires_at <= now:
+            raise InvalidExportLink("this export link has expired")
+        principal = await self._principal(grant, origin or Origin())
+        self._limiter.take(principal, "read")
+        with self._self_audit.exported(principal, account=grant.account, only_failures=True):
+            criteria = await criteria_for_export(
+                principal, grant.filter, self._directory, self._plans
+            )
+        tally = _Tally(with_seals=sees_seals(principal))
+        return Export(
+            account=grant.account,
+            format=grant.format,
+            entries=self._stream(principal, criteria, grant.format, tally, now),
+            seals=lambda: self._covering(grant.account, tally),
+            trailer=lambda: self._trailer(principal, criteria, grant.format, tally, now),
+        )
+
+    async def _principal(self, grant: ExportGrant, origin: Origin) -> Principal:
+        key = None if grant.key_id is None else await self._keys.get(grant.key_id)
+        if key is not None and key.revoked:
+            self._self_audit.key_rejected(key, origin)
+        return link_holder(grant, key, origin)
+
+    async def _stream(
+        self,
+        principal: Principal,
+        criteria: EntryCriteria,
+        export_format: ExportFormat,
+        tally: "_Tally",
+        now: datetime,
+    ) -> AsyncGenerator[AuditEntry, None]:
+        with self._self_audit.exported(principal, account=criteria.account) as record:
+            async for entry in self._entries.stream(criteria, now=now):
+                self._telemetry.export_rows(1)
+                tally.row(entry)
+                yield entry
+            tally.rows_done = True
+            record.reason = f"downloaded {tally.rows.count} entries as {export_format.value}"
+
+    async def _covering(self, account: str, tally: "_Tally") -> AsyncIterator[Seal]:
+        if tally.seals is not None and tally.oldest is not None and tally.newest is not None:
+            for seal in await self._seals.in_range(account, tally.oldest, tally.newest + _MS):
+                tally.seals.add(seal.hash())
+                yield seal
+        tally.seals_done = True
+
+    def _trailer(
+        self,
+        principal: Principal,
+        criteria: EntryCriteria,
+        export_format: ExportFormat,
+        tally: "_Tally",
+        now: datetime,
+    ) -> ExportTrailer:
+        if not (tally.rows_done and tally.seals_done):
+            raise RuntimeError("a trailer is signed only once every row and seal went out")
+        assert criteria.account is not None
+        seals = tally.seals
+        trailer = ExportTrailer(
+            account=criteria.account,
+            filter=filter_document(criteria.filter),
+            key=_key_id(principal),
+            application=bound_application(principal),
+            format=export_format.value,
+            exported_at=now,
+            count=tally.rows.count,
+            oldest=tally.oldest,
+            newest=tally.newest,
+            rows_digest=tally.rows.hexdigest(),
+            seals=None if seals is None else SealsSummary(seals.count, seals.hexdigest()),
+        )
+        return trailer.signed(self._signer.key_id, self._signer.sign)
+
+
+_MS = timedelta(milliseconds=1)
+
+
+class _Tally:
+    """What went out so far: the rows' count, digest and time span, and the seals' digest."""
+
+    def __init__(self, *, with_seals: bool) -> None:
+        self.rows = Digests()
+        self.seals = Digests() if with_seals else None
+        self.oldest: datetime | None = None
+        self.newest: datetime | None = None
+        self.rows_done = False
+        self.seals_done = False
+
+    def row(self, entry: AuditEntry) -> None:
+        self.rows.add(entry.digest)
+        moment = entry.created_at
+        self.oldest = moment if self.oldest is None else min(self.oldest, moment)
+        self.newest = moment if self.newest is None else max(self.newest, moment)
+
+
+def _key_id(principal: Principal) -> str | None:
+    """The key a link and a trailer name; None for the operator."""
+    match principal:
+        case KeyHolder():
+            return principal.key_id
+        case Operator() | System():  # the service, were it to export, as the operator
+            return None
+        case _:
+            assert_never(principal)

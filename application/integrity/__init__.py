@@ -1,0 +1,1 @@
+"""Tamper evidence: sealing windows of entries, and verifying seals online and offline."""

@@ -1,0 +1,154 @@
+"""Checking an NDJSON export offline, whole, against the published keys. It fails closed.
+
+A file is its entry lines (newest first), the `_seal` lines of their windows, then one signed
+`_export` trailer. The trailer, signed when the export was made, shows what the service sent:
+its count and digest over the rows catch deleted, added, duplicated, reordered and cut rows,
+and edits that rewrote a row's digest too. The seals, signed when each window closed, show
+that what was sent is what was recorded: a row edited in the store before the export is
+`MODIFIED`, one added is `INJECTED` and, for an export of every entry of a time range, one
+deleted while still live is `MISSING`.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from application.exporting.lines import ErrorLine, Malformed, Row, SealLine, TrailerLine, read_line
+from application.integrity.seal_checks import check_against_seals
+from application.ports import SealKeys
+from domain.export_trailer import Digests, ExportTrailer
+from domain.integrity import Problem, Seal
+
+MALFORMED = "MALFORMED"
+"""A line is not what the service writes."""
+EXPORT_INVALID = "EXPORT_INVALID"
+"""The file as a whole is not the export its trailer describes (or has no trailer)."""
+
+
+@dataclass
+class ExportReport:
+    entries: int = 0
+    verified: int = 0
+    unsealed: int = 0
+    """Entries not checked against a seal: their window was not sealed yet, or the export
+    carries no seals."""
+    seals: int = 0
+    incomplete: str | None = None
+    """The `_error` code if the export was cut short."""
+    trailer: ExportTrailer | None = None
+    """The trailer, once its signature verified."""
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and self.incomplete is None and self.trailer is not None
+
+    @property
+    def carries_seals(self) -> bool:
+        return self.trailer is None or self.trailer.seals is not None
+
+
+class _File:
+    """The lines read so far, and what their order and content owe the trailer."""
+
+    def __init__(self, report: ExportReport) -> None:
+        self.report = report
+        self.rows: list[Row] = []
+        self.seals: list[Seal] = []
+        self.row_digests = Digests()
+        self.seal_hashes = Digests()
+        self.trailer: TrailerLine | None = None
+        self.seen: dict[str, int] = {}
+
+    def problem(self, kind: str, detail: str, entry_id: str | None = None) -> None:
+        self.report.problems.append(Problem(kind, detail, entry_id))
+
+    def add(self, line: Row | SealLine | TrailerLine | ErrorLine) -> None:
+        if isinstance(line, Row):
+            self._row(line)
+        elif isinstance(line, SealLine):
+            self.seals.append(line.seal)
+            self.seal_hashes.add(line.seal.hash())
+        elif isinstance(line, TrailerLine):
+            self.trailer = line
+        else:
+            self.report.incomplete = line.code
+
+    def _row(self, row: Row) -> None:
+        if self.seals:
+            self.problem(EXPORT_INVALID, f"line {row.number}: an entry after the seal lines")
+        first = self.seen.setdefault(row.id, row.number)
+        if first != row.number:
+            detail = f"line {row.number} repeats the entry of line {first}"
+            self.problem(EXPORT_INVALID, detail, row.id)
+        elif self.rows and (row.created_at, row.id) >= (self.rows[-1].created_at, self.rows[-1].id):
+            self.problem(EXPORT_INVALID, f"line {row.number} is out of order (newest first)")
+        self.rows.append(row)
+        self.row_digests.add(row.digest)
+
+
+def verify_export(lines: Iterable[str | bytes], keys: SealKeys) -> ExportReport:
+    report = ExportReport()
+    file = _File(report)
+    for number, raw in enumerate(lines, start=1):
+        if file.trailer is not None:
+            file.problem(EXPORT_INVALID, f"line {number} comes after the trailer")
+            continue
+        try:
+            line = read_line(number, raw)
+        except Malformed as exc:
+            file.problem(MALFORMED, str(exc))
+            continue
+        file.add(line)
+    report.entries = len(file.rows)
+    report.seals = len(file.seals)
+    trailer = _check_trailer(file, keys)
+    check_against_seals(file.rows, file.seals, keys, trailer, report)
+    return report
+
+
+def _check_trailer(file: _File, keys: SealKeys) -> ExportTrailer | None:
+    """The trailer if it is the file's, else None with the reason among the problems."""
+    report, found = file.report, file.trailer
+    if found is None:
+        if report.incomplete is None:
+            file.problem(EXPORT_INVALID, "the file has no trailer: it is not a whole export")
+        return None
+    trailer = found.trailer
+    if not keys.verify(trailer.key_id, trailer.message(), trailer.signature):
+        file.problem(
+            EXPORT_INVALID, f"line {found.number}: the trailer's signature does not verify"
+        )
+        return None
+    report.trailer = trailer
+    rows = file.rows
+    if trailer.format != "ndjson":
+        file.problem(EXPORT_INVALID, "the trailer is not of an NDJSON export")
+    if trailer.count != len(rows):
+        file.problem(
+            EXPORT_INVALID, f"the file has {len(rows)} entries, its trailer says {trailer.count}"
+        )
+    if trailer.rows_digest != file.row_digests.hexdigest():
+        file.problem(EXPORT_INVALID, "the entries are not the ones the export was made with")
+    created = [row.created_at for row in rows]
+    span = (min(created), max(created)) if created else (None, None)
+    if (trailer.oldest, trailer.newest) != span:
+        file.problem(EXPORT_INVALID, "the entries do not span the time the trailer states")
+    summary = trailer.seals
+    if summary is None:
+        if file.seals:
+            file.problem(EXPORT_INVALID, "the trailer says this export carries no seals")
+    elif (summary.count, summary.digest) != (len(file.seals), file.seal_hashes.hexdigest()):
+        file.problem(EXPORT_INVALID, "the seal lines are not the ones the export was made with")
+    _check_scope(file, trailer)
+    return trailer
+
+
+def _check_scope(file: _File, trailer: ExportTrailer) -> None:
+    """Every line is of the trailer's account, and of its application if it names one."""
+    application = trailer.filter.get("application")
+    for row in file.rows:
+        if row.account != trailer.account or application not in (None, row.application):
+            file.problem(EXPORT_INVALID, f"line {row.number}: an entry outside the export's filter")
+    for seal in file.seals:
+        if seal.account != trailer.account:
+            file.problem(EXPORT_INVALID, "a seal of another account")

@@ -1,0 +1,230 @@
+"""Use case: check an account's trail against its seals.
+
+Reported: an entry changed since it was sealed (MODIFIED), a sealed entry gone before its
+`expires_at` (MISSING), an entry in a closed window that no seal lists (INJECTED), a seal
+gone before its `expires_at` (SEAL_MISSING), and a seal whose signature, Merkle root or
+link to its predecessor does not hold (SEAL_INVALID). What expired is not flagged, in
+whatever order the TTL monitor removed it.
+"""
+
+import asyncio
+import math
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+
+from application.access.principal import Principal
+from application.access.rate_limit import RateLimiter
+from application.access.tenancy import account_to_verify
+from application.ports import Accounts, AuditEntryRepository, Clock, SealerState, SealKeys, Seals
+from application.reading.criteria import EntryCriteria
+from application.self_audit import VERIFIED, SelfAudit
+from domain.entry import AuditEntry
+from domain.errors import InvalidField
+from domain.integrity import INJECTED, Findings, Problem, Seal, window_of
+from domain.seal_verdict import Absence, Held, judge_seal
+
+# A missing entry or seal whose expiry is at most this far ahead of this service's clock is
+# taken to have expired: the database's clock (which its TTL monitor goes by) may run ahead.
+EXPIRY_TOLERANCE = timedelta(minutes=5)
+# A verification costs one read token per this many seals and entries it checks (at least one):
+# aliasing it, or asking for a long range, costs what the separate requests would.
+ENTRIES_PER_READ_TOKEN = 1_000
+# Checking is CPU work (a digest per entry): hand the event loop back this often, so one
+# long verification does not hold up /healthz or other requests.
+YIELD_EVERY = 200
+
+
+class VerifyAuditLogs:
+    def __init__(
+        self,
+        *,
+        entries: AuditEntryRepository,
+        seals: Seals,
+        state: SealerState,
+        keys: SealKeys,
+        accounts: Accounts,
+        clock: Clock,
+        limiter: RateLimiter,
+        self_audit: SelfAudit,
+    ) -> None:
+        self._entries = entries
+        self._seals = seals
+        self._state = state
+        self._keys = keys
+        self._accounts = accounts
+        self._clock = clock
+        self._limiter = limiter
+        self._self_audit = self_audit
+
+    async def execute(
+        self,
+        principal: Principal,
+        *,
+        account: str | None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Findings:
+        # Before the audit scope, as for reads: a flood of refusals must not flood the trail.
+        self._limiter.take(principal, "read")
+        with self._self_audit.viewed(principal, VERIFIED):
+            if since is not None and until is not None and since >= until:
+                raise InvalidField("until", "must be later than since")
+            account = await account_to_verify(principal, account, self._accounts)
+            run = _Run(
+                entries=self._entries, seals=self._seals, state=self._state, keys=self._keys,
+                limiter=self._limiter, principal=principal, account=account,
+                now=self._clock.now(),
+            )  # fmt: skip
+            await run.check(since, until)
+            return run.findings
+
+
+class _Run:
+    """One verification: walks the seals in window order, with what it has found so far."""
+
+    def __init__(
+        self,
+        *,
+        entries: AuditEntryRepository,
+        seals: Seals,
+        state: SealerState,
+        keys: SealKeys,
+        limiter: RateLimiter,
+        principal: Principal,
+        account: str,
+        now: datetime,
+    ) -> None:
+        self._entries = entries
+        self._seals = seals
+        self._state = state
+        self._keys = keys
+        self._limiter = limiter
+        self._principal = principal
+        self._account = account
+        self._now = now
+        # Gone is fine for whatever has expired by the database's clock too.
+        self._expired_before = now + EXPIRY_TOLERANCE
+        self._read = 0
+        self._paid_for = 0
+        self.findings = Findings()
+
+    async def check(self, since: datetime | None, until: datetime | None) -> None:
+        seals = await self._seals.in_range(self._account, since, until)
+        self._paid_for = self._charge(seals)
+        previous = None
+        if seals and seals[0].previous is not None:
+            previous = await self._seals.get(seals[0].previous.seal_id)
+        # A live entry keeps its window's seal alive, and the sealer closes windows in order:
+        # a live entry in a closed window before the newest seal that no seal lists was added
+        # afterwards, whether the seals around it are linked or (one having expired) not.
+        gap_start = since if previous is None else previous.window_end
+        for seal in seals:
+            await asyncio.sleep(0)  # a signature check per seal: let others in between
+            length = seal.window_end - seal.window_start
+            verdict = judge_seal(
+                seal,
+                signature_ok=self._keys.verify(seal.key_id, seal.message(), seal.signature),
+                predecessor=previous,
+                predecessor_gone_after=self._expired_before,
+                held=await self._held(seal),
+                absent=Absence(self._expired_before, "a live entry is gone"),
+            )
+            self.findings.problems += verdict.problems
+            self.findings.windows_checked += 1
+            self.findings.entries_verified += len(verdict.verified)
+            missing = verdict.predecessor_gone
+            skip = None if missing is None else (missing, missing + length)
+            await self._flag_unsealed(gap_start, seal.window_start, length, skip=skip)
+            previous, gap_start = seal, seal.window_end
+        await self._check_tail(previous, since, until)
+
+    def _charge(self, seals: list[Seal]) -> int:
+        """Spend the tokens for the seals and sealed entries a verification will check,
+        before it does: the request's own token covers the first thousand, each further
+        thousand costs one more. Returns how many entries are paid for."""
+        work = len(seals) + sum(len(seal.entries) for seal in seals)
+        extra = max(0, math.ceil(work / ENTRIES_PER_READ_TOKEN) - 1)
+        if extra:
+            burst = self._limiter.burst(self._principal, "read")
+            if burst is not None and extra + 1 > burst:
+                raise InvalidField(
+                    "until",
+                    f"the range holds more sealed entries than one verification may check "
+                    f"({burst * ENTRIES_PER_READ_TOKEN}); verify a shorter range",
+                )
+            self._limiter.take(self._principal, "read", extra)
+        return (extra + 1) * ENTRIES_PER_READ_TOKEN
+
+    async def _held(self, seal: Seal) -> dict[str, Held]:
+        """The window's live entries, by id, with their digests recomputed: the one stored
+        with an entry is not trusted, its fields are what was sealed."""
+        held = {}
+        async for entry in self._stream(seal.window_start, seal.window_end, seal.window_start):
+            digest = entry.content_digest()
+            held[entry.id] = Held(digest, digest)
+        return held
+
+    async def _check_tail(
+        self, last: Seal | None, since: datetime | None, until: datetime | None
+    ) -> None:
+        """After the last seal: entries of windows the sealer has closed are not covered by
+        any seal (added later, or their seal removed with nothing after it); the rest wait."""
+        sealed_through = await self._state.sealed_through()
+        start = last.window_end if last is not None else since
+        if sealed_through is not None and (start is None or start < sealed_through):
+            length = None if last is None else last.window_end - last.window_start
+            await self._flag_unsealed(start, _earliest(sealed_through, until), length)
+        waiting_from = sealed_through if sealed_through is not None else start
+        async for _ in self._stream(_latest(waiting_from, since), until, self._now):
+            self.findings.unsealed_entries += 1
+
+    async def _flag_unsealed(
+        self,
+        start: datetime | None,
+        end: datetime | None,
+        length: timedelta | None,
+        *,
+        skip: tuple[datetime, datetime] | None = None,
+    ) -> None:
+        """Report the live entries in [start, end) as INJECTED, each at its window if the
+        seals show their length; those in `skip` (the window of a seal reported missing) are
+        left out."""
+        if start is not None and end is not None and start >= end:
+            return
+        async for entry in self._stream(start, end, self._now):
+            if skip is not None and skip[0] <= entry.created_at < skip[1]:
+                continue
+            window = None if length is None else window_of(entry.created_at, length)
+            self.findings.problems.append(
+                Problem(INJECTED, "the entry is not covered by any seal although its window was "
+                        "closed: added later, or its seal was removed", entry.id, window)
+            )  # fmt: skip
+
+    async def _stream(
+        self, since: datetime | None, until: datetime | None, now: datetime
+    ) -> AsyncIterator[AuditEntry]:
+        """The account's live entries created in [since, until), yielding to the loop."""
+        if since is not None and until is not None and since >= until:
+            return  # an empty range (a filter cannot state one)
+        criteria = EntryCriteria.created_between(self._account, since, until)
+        async for entry in self._entries.stream(criteria, now=now):
+            self._read += 1
+            if self._read % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+            if (
+                self._read > self._paid_for
+                and (self._read - self._paid_for) % ENTRIES_PER_READ_TOKEN == 1
+            ):
+                # More entries than the seals promised (unsealed ones): pay as they come.
+                self._limiter.take(self._principal, "read")
+            yield entry
+
+
+def _earliest(a: datetime, b: datetime | None) -> datetime:
+    return a if b is None else min(a, b)
+
+
+def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None or b is None:
+        return a or b
+    return max(a, b)

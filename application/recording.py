@@ -1,0 +1,170 @@
+"""Use cases: record one audit event, or a batch of them all or nothing."""
+
+import asyncio
+import dataclasses
+import hashlib
+from collections.abc import Sequence
+
+from application.access.principal import Principal, System
+from application.access.rate_limit import RateLimiter
+from application.access.tenancy import Directory, application_for_recording, plan_of, require_scope
+from application.batch import BatchItemError
+from application.errors import Forbidden, NotFound, PlanNotConfigured
+from application.ports import AuditEntryRepository, Clock, IdGenerator, Telemetry
+from domain import validation
+from domain.credentials import KnownSecrets
+from domain.entry import AuditEntry, AuditEvent
+from domain.errors import InvalidField
+from domain.plan import PlanCatalog
+from domain.retention import RetentionPolicy
+from domain.tenancy import Scope
+
+MAX_BATCH = 1_000
+YIELD_EVERY = 100
+_FIELDS = tuple(f.name for f in dataclasses.fields(AuditEvent))
+# Fields the service's own events take from a caller's request (its Origin): dropped when
+# they hold a secret, so the event is still recorded.
+_ORIGIN_FIELDS = frozenset({"ip", "user_agent", "request_id"})
+
+
+class Ingestion:
+    """Authorise each event, resolve its account and plan now, stamp and fix retention."""
+
+    def __init__(
+        self,
+        *,
+        directory: Directory,
+        plans: PlanCatalog,
+        clock: Clock,
+        ids: IdGenerator,
+        limiter: RateLimiter,
+        known_secrets: KnownSecrets | None = None,
+    ) -> None:
+        self._limiter = limiter
+        self._known_secrets = known_secrets or KnownSecrets()
+        self._directory = directory
+        self._plans = plans
+        self._clock = clock
+        self._ids = ids
+
+    async def entries(
+        self,
+        principal: Principal,
+        events: Sequence[AuditEvent],
+        *,
+        batch: bool,
+        delivery_id: str | None = None,
+    ) -> list[AuditEntry]:
+        require_scope(principal, Scope.RECORD)
+        self._limiter.take(principal, "record", cost=len(events))
+        now = self._clock.now()
+        # Each application and account is looked up once per request, however many events.
+        owners: dict[str, tuple[str, RetentionPolicy]] = {}
+        entries = []
+        for index, given in enumerate(events):
+            if index and index % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # a batch of 1000 is CPU work: let others in between
+            try:
+                event = self._without_secrets(principal, given)
+                if event.application not in owners:
+                    owners[event.application] = await self._owner(principal, event.application)
+            except (Forbidden, NotFound, PlanNotConfigured, InvalidField) as exc:
+                if batch:
+                    raise BatchItemError(index, exc) from None
+                raise
+            account, retention = owners[event.application]
+            entries.append(
+                AuditEntry.ingest(
+                    event,
+                    entry_id=(
+                        self._ids.new_entry_id()
+                        if delivery_id is None
+                        else delivered_entry_id(delivery_id, index)
+                    ),
+                    account=account,
+                    now=now,
+                    retention=retention,
+                )
+            )
+        return entries
+
+    def _without_secrets(self, principal: Principal, event: AuditEvent) -> AuditEvent:
+        """The event, if no field holds one of the service's own secrets.
+
+        A caller's event is refused naming the field. The service's own events carry what a
+        request's headers said (user agent, request id): those fields are dropped instead."""
+        if not self._known_secrets:
+            return event
+        found = [
+            name
+            for name in _FIELDS
+            if isinstance(value := getattr(event, name), str)
+            and self._known_secrets.contains(value)
+        ]
+        if not found:
+            return event
+        if isinstance(principal, System) and _ORIGIN_FIELDS.issuperset(found):
+            dropped: dict[str, str | None] = dict.fromkeys(found)
+            return dataclasses.replace(event, **dropped)  # type: ignore[arg-type]
+        raise InvalidField(found[0], validation.CREDENTIAL_PROBLEM)
+
+    async def _owner(
+        self, principal: Principal, application_id: str
+    ) -> tuple[str, RetentionPolicy]:
+        application = await application_for_recording(principal, application_id, self._directory)
+        # The account is derived from the application, never taken from the caller.
+        account = await self._directory.account(application.account)
+        if account is None:
+            raise NotFound("account", application.account)
+        return account.id, plan_of(account, self._plans).auditlog.retention
+
+
+class RecordAuditEvent:
+    def __init__(
+        self, *, entries: AuditEntryRepository, ingestion: Ingestion, telemetry: Telemetry
+    ) -> None:
+        self._entries = entries
+        self._ingestion = ingestion
+        self._telemetry = telemetry
+
+    async def execute(self, principal: Principal, event: AuditEvent) -> AuditEntry:
+        [entry] = await self._ingestion.entries(principal, [event], batch=False)
+        await self._entries.add(entry)
+        self._telemetry.entries_recorded(1)
+        return entry
+
+
+def delivered_entry_id(delivery_id: str, index: int) -> str:
+    """The id of the `index`-th event of a delivery: the same on every attempt, so a retry
+    after a partial write adds only what is missing. 24 hex digits, like the other ids."""
+    return hashlib.sha256(f"{delivery_id}/{index}".encode()).hexdigest()[:24]
+
+
+class RecordAuditEvents:
+    """Up to 1,000 events: all are authorised before any is stored, then one insert.
+
+    With a `delivery_id` (the interceptor's, the same on each attempt) the insert is
+    idempotent: entries already stored by an earlier, partly written attempt are kept."""
+
+    def __init__(
+        self, *, entries: AuditEntryRepository, ingestion: Ingestion, telemetry: Telemetry
+    ) -> None:
+        self._entries = entries
+        self._ingestion = ingestion
+        self._telemetry = telemetry
+
+    async def execute(
+        self,
+        principal: Principal,
+        events: Sequence[AuditEvent],
+        *,
+        delivery_id: str | None = None,
+    ) -> list[AuditEntry]:
+        if not 1 <= len(events) <= MAX_BATCH:
+            raise InvalidField("inputs", f"must hold between 1 and {MAX_BATCH} events")
+        entries = await self._ingestion.entries(
+            principal, events, batch=True, delivery_id=delivery_id
+        )
+        await self._entries.add_many(entries, skip_existing=delivery_id is not None)
+        self._telemetry.entries_recorded(len(entries))
+        return entries
