@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from application.errors import (
     Conflict,
     Forbidden,
+    InvalidExportLink,
     NotFound,
     PlanNotConfigured,
     RateLimited,
     StoreUnavailable,
     Unauthenticated,
 )
-from application.exporting.grant import InvalidExportLink
 from domain.errors import InvalidField
 
 BAD_USER_INPUT = "BAD_USER_INPUT"

@@ -4,6 +4,8 @@ A message names the kind of thing and never the value the caller sent: a refused
 be a secret pasted in the wrong place, and the message reaches clients and logs.
 """
 
+from domain.errors import InvalidField
+
 
 class ApplicationError(Exception):
     """Base of the failures a caller can act on."""
@@ -60,3 +62,28 @@ class RateLimited(ApplicationError):
     def __init__(self, *, retry_after_seconds: int) -> None:
         super().__init__(f"rate limit reached; retry in {retry_after_seconds} s")
         self.retry_after_seconds = retry_after_seconds
+
+
+class InvalidExportLink(ApplicationError):
+    """Tampered with, signed by someone else, or expired."""
+
+    def __init__(self, why: str = "this export link is not valid") -> None:
+        super().__init__(why)
+
+
+class BatchItemError(Exception):
+    """Errors about one item of a batch name its index, so the caller can find it."""
+
+    """`cause` concerns `inputs[index]`; the whole batch was refused and nothing stored."""
+
+    def __init__(self, index: int, cause: Exception) -> None:
+        super().__init__(f"inputs[{index}]: {cause}")
+        self.index = index
+        self.cause = cause
+
+    @property
+    def field(self) -> str | None:
+        """The offending field with its path, e.g. `inputs[3].email`, if it is a field."""
+        if isinstance(self.cause, InvalidField):
+            return f"inputs[{self.index}].{self.cause.field}"
+        return None

@@ -5,11 +5,11 @@ import dataclasses
 import hashlib
 from collections.abc import Sequence
 
+from application.access.plans import retention_of
 from application.access.principal import Principal, System
 from application.access.rate_limit import RateLimiter
-from application.access.tenancy import Directory, application_for_recording, plan_of, require_scope
-from application.batch import BatchItemError
-from application.errors import Forbidden, NotFound, PlanNotConfigured
+from application.access.tenancy import Directory, application_for_recording, require_scope
+from application.errors import BatchItemError, Forbidden, NotFound, PlanNotConfigured
 from application.ports import AuditEntryRepository, Clock, IdGenerator, Telemetry
 from domain import validation
 from domain.credentials import KnownSecrets
@@ -52,9 +52,11 @@ class Ingestion:
         principal: Principal,
         events: Sequence[AuditEvent],
         *,
-        batch: bool,
         delivery_id: str | None = None,
     ) -> list[AuditEntry]:
+        """The events' entries, or BatchItemError naming the first event refused (its index
+        and why: Forbidden, NotFound, PlanNotConfigured or InvalidField). Scope and rate
+        limit are the request's, raised as they are."""
         require_scope(principal, Scope.RECORD)
         self._limiter.take(principal, "record", cost=len(events))
         now = self._clock.now()
@@ -69,9 +71,7 @@ class Ingestion:
                 if event.application not in owners:
                     owners[event.application] = await self._owner(principal, event.application)
             except (Forbidden, NotFound, PlanNotConfigured, InvalidField) as exc:
-                if batch:
-                    raise BatchItemError(index, exc) from None
-                raise
+                raise BatchItemError(index, exc) from None
             account, retention = owners[event.application]
             entries.append(
                 AuditEntry.ingest(
@@ -116,7 +116,7 @@ class Ingestion:
         account = await self._directory.account(application.account)
         if account is None:
             raise NotFound("account", application.account)
-        return account.id, plan_of(account, self._plans).auditlog.retention
+        return account.id, retention_of(account, self._plans)
 
 
 class RecordAuditEvent:
@@ -128,7 +128,10 @@ class RecordAuditEvent:
         self._telemetry = telemetry
 
     async def execute(self, principal: Principal, event: AuditEvent) -> AuditEntry:
-        [entry] = await self._ingestion.entries(principal, [event], batch=False)
+        try:
+            [entry] = await self._ingestion.entries(principal, [event])
+        except BatchItemError as refused:
+            raise refused.cause from None  # one event: its error is the request's
         await self._entries.add(entry)
         self._telemetry.entries_recorded(1)
         return entry
@@ -162,9 +165,7 @@ class RecordAuditEvents:
     ) -> list[AuditEntry]:
         if not 1 <= len(events) <= MAX_BATCH:
             raise InvalidField("inputs", f"must hold between 1 and {MAX_BATCH} events")
-        entries = await self._ingestion.entries(
-            principal, events, batch=True, delivery_id=delivery_id
-        )
+        entries = await self._ingestion.entries(principal, events, delivery_id=delivery_id)
         await self._entries.add_many(entries, skip_existing=delivery_id is not None)
         self._telemetry.entries_recorded(len(entries))
         return entries

@@ -11,7 +11,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from application.access.principal import Origin, Principal
+from application.access.origin import Origin
+from application.access.principal import Principal
 from application.access.tenancy import events_application
 from application.interceptor import Auditor
 from application.ports import Telemetry

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, MutableM
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from application.errors import Conflict, StoreUnavailable
-from application.exporting.grant import ExportGrant, InvalidExportLink
+from application.errors import Conflict, InvalidExportLink, StoreUnavailable
+from application.exporting.grant import ExportGrant
 from application.reading.criteria import EntryCriteria, LogFilter, Position
 from domain.entry import AuditEntry
 from domain.integrity import Seal

@@ -11,7 +11,8 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from application.exporting.grant import ExportFormat, ExportGrant, InvalidExportLink
+from application.errors import InvalidExportLink
+from application.exporting.grant import ExportFormat, ExportGrant
 from application.reading.criteria import filter_document, filter_of_document
 from domain.errors import InvalidField
 

@@ -2,7 +2,8 @@
 
 import hmac
 
-from application.access.principal import KeyHolder, Operator, Origin, Principal
+from application.access.origin import Origin
+from application.access.principal import KeyHolder, Operator, Principal
 from application.access.rate_limit import FailedAuthentications
 from application.errors import Unauthenticated
 from application.ports import ApiKeys

@@ -2,22 +2,24 @@
 
 Every such question the use cases ask is answered here: which scope it holds, whether it
 may administer, which application a key may be bound to, which application it may record
-for, what it may read, which account it may verify or export and whether that account's
-plan allows it, which key a download acts as, whether a key sees seals, and which
-application its own events go to. The use cases keep their flow and call these; the
-format of an id (the reserved `_<account id>`) is the domain's.
+for, what it may read, which account it may verify or export (whether the account's plan
+allows download is application/access/plans.py's), which key a download acts as, whether a
+key sees seals, and which application its own events go to. The use cases keep their flow
+and call these; the format of an id (the reserved `_<account id>`) is the domain's.
 """
 
 from dataclasses import replace
 from typing import assert_never
 
-from application.access.principal import KeyHolder, Operator, Origin, Principal, System
-from application.errors import Forbidden, NotFound, PlanNotConfigured
+from application.access.origin import Origin
+from application.access.plans import require_download
+from application.access.principal import KeyHolder, Operator, Principal, System
+from application.errors import Forbidden, NotFound
 from application.exporting.grant import ExportGrant
 from application.ports import Accounts, Applications
 from application.reading.criteria import EntryCriteria, LogFilter
-from domain.errors import InvalidField, UnknownPlan
-from domain.plan import Plan, PlanCatalog
+from domain.errors import InvalidField
+from domain.plan import PlanCatalog
 from domain.tenancy import (
     Account,
     ApiKey,
@@ -28,7 +30,6 @@ from domain.tenancy import (
 )
 
 _NOT_YOURS = "this API key may not use that application"
-EXPORT_NOT_IN_PLAN = "EXPORT_NOT_IN_PLAN"
 
 
 class Directory:
@@ -235,12 +236,7 @@ async def criteria_for_export(
     account = None if criteria.account is None else await directory.account(criteria.account)
     if account is None:
         raise Forbidden("the account cannot be exported")
-    plan = plan_of(account, plans)
-    if not plan.auditlog.can_download:
-        raise Forbidden(
-            f"the {plan.name} plan does not include audit log download",
-            reason=EXPORT_NOT_IN_PLAN,
-        )
+    require_download(account, plans)
     return criteria
 
 
@@ -252,11 +248,3 @@ def link_holder(grant: ExportGrant, key: ApiKey | None, origin: Origin) -> Princ
     if key is None or key.revoked or key.account != grant.account:
         raise Forbidden("the API key that made this link is no longer valid")
     return KeyHolder.of(key, origin)
-
-
-def plan_of(account: Account, plans: PlanCatalog) -> Plan:
-    """The account's plan; PlanNotConfigured if this deployment no longer defines it."""
-    try:
-        return plans.get(account.plan)
-    except UnknownPlan:
-        raise PlanNotConfigured(account.plan) from None

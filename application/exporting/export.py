@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import assert_never
 
-from application.access.principal import KeyHolder, Operator, Origin, Principal, System
+from application.access.origin import Origin
+from application.access.principal import KeyHolder, Operator, Principal, System
 from application.access.rate_limit import RateLimiter
 from application.access.tenancy import (
     Directory,
@@ -19,7 +20,8 @@ from application.access.tenancy import (
     link_holder,
     sees_seals,
 )
-from application.exporting.grant import ExportFormat, ExportGrant, InvalidExportLink
+from application.errors import InvalidExportLink
+from application.exporting.grant import ExportFormat, ExportGrant
 from application.ports import (
     ApiKeys,
     AuditEntryRepository,

@@ -4,7 +4,6 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from application.errors import ApplicationError
 from application.reading.criteria import LogFilter
 
 
@@ -22,10 +21,3 @@ class ExportGrant:
     """The filter with the tenant scope already applied (its account is always set)."""
     format: ExportFormat
     expires_at: datetime
-
-
-class InvalidExportLink(ApplicationError):
-    """Tampered with, signed by someone else, or expired."""
-
-    def __init__(self, why: str = "this export link is not valid") -> None:
-        super().__init__(why)

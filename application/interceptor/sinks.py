@@ -4,8 +4,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from application.access.principal import System
-from application.batch import BatchItemError
-from application.errors import ApplicationError, StoreUnavailable
+from application.errors import ApplicationError, BatchItemError, StoreUnavailable
 from domain.entry import AuditEvent
 from domain.errors import DomainError
 

@@ -1,6 +1,7 @@
 """The per-request GraphQL context: the use cases and the caller, authenticated on first use."""
 
-from application.access.principal import Origin, Principal
+from application.access.origin import Origin
+from application.access.principal import Principal
 from application.errors import RateLimited, Unauthenticated
 from application.services import Services
 

@@ -17,8 +17,7 @@ from adapters.error_codes import (
     error_code,
 )
 from adapters.inbound.graphql.scalars import InvalidScalar
-from application.batch import BatchItemError
-from application.errors import Forbidden, RateLimited
+from application.errors import BatchItemError, Forbidden, RateLimited
 from domain.errors import InvalidField
 
 log = logging.getLogger("auditlog.graphql")

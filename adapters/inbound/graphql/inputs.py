@@ -6,7 +6,7 @@ from datetime import datetime
 import strawberry
 
 from adapters.inbound.graphql.scalars import moment
-from application.batch import BatchItemError
+from application.errors import BatchItemError
 from application.reading.criteria import LogFilter
 from domain.entry import AuditEvent
 from domain.errors import InvalidField

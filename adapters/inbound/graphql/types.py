@@ -7,8 +7,8 @@ from typing import assert_never
 
 import strawberry
 
+from application.access.plans import plan_of
 from application.access.principal import KeyHolder, Operator, System
-from application.access.tenancy import plan_of
 from application.administration import IssuedKey
 from application.exporting.export import ExportLink
 from application.exporting.grant import ExportFormat

@@ -2,7 +2,7 @@
 
 from starlette.requests import Request
 
-from application.access.principal import Origin
+from application.access.origin import Origin
 
 
 def origin_of(request: Request) -> Origin:

@@ -9,13 +9,13 @@ from application.errors import (
     ApplicationError,
     Conflict,
     Forbidden,
+    InvalidExportLink,
     NotFound,
     PlanNotConfigured,
     RateLimited,
     StoreUnavailable,
     Unauthenticated,
 )
-from application.exporting.grant import InvalidExportLink
 from domain.errors import InvalidField
 
 

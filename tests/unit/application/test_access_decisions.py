@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from application.access.principal import KeyHolder, Operator, Origin, Principal, System
+from application.access.origin import Origin
+from application.access.plans import EXPORT_NOT_IN_PLAN
+from application.access.principal import KeyHolder, Operator, Principal, System
 from application.access.tenancy import (
-    EXPORT_NOT_IN_PLAN,
     Directory,
     account_of,
     account_to_verify,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from application.access.authenticate import Authenticate
-from application.access.principal import Origin
+from application.access.origin import Origin
 from application.access.rate_limit import (
     MAX_TRACKED_NAMES,
     AuthFailureLimits,

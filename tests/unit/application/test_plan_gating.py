@@ -7,10 +7,9 @@ from dataclasses import replace
 
 import pytest
 
+from application.access.plans import EXPORT_NOT_IN_PLAN
 from application.access.principal import Principal
-from application.access.tenancy import EXPORT_NOT_IN_PLAN
-from application.batch import BatchItemError
-from application.errors import Forbidden, PlanNotConfigured
+from application.errors import BatchItemError, Forbidden, PlanNotConfigured
 from application.exporting.grant import ExportFormat
 from application.reading.criteria import LogFilter
 from application.services import Services

@@ -11,7 +11,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from application.access.principal import KeyHolder, Operator, Origin, Principal
+from application.access.origin import Origin
+from application.access.principal import KeyHolder, Operator, Principal
 from application.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from application.exporting.grant import ExportFormat
 from application.reading.criteria import LogFilter
