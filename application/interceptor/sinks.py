@@ -13,7 +13,10 @@ if TYPE_CHECKING:
 
 
 class TransientSinkError(Exception):
-    """The events may go through if sent again later (timeouts, unavailable store, 5xx)."""
+    """The events may go through if sent again later (timeouts, unavailable store, 5xx).
+
+    Its text, like PermanentSinkError's code, is a short name of the cause (an exception
+    class, an HTTP status), never a message: the interceptor may log it."""
 
 
 class PermanentSinkError(Exception):
@@ -45,7 +48,7 @@ class RecordingSink:
         try:
             await self._record_many.execute(self._principal, events, delivery_id=delivery_id)
         except StoreUnavailable as exc:
-            raise TransientSinkError("STORE_UNAVAILABLE") from exc
+            raise TransientSinkError(type(exc).__name__) from exc
         except BatchItemError as exc:
             raise PermanentSinkError(type(exc.cause).__name__) from exc
         except (ApplicationError, DomainError) as exc:
