@@ -20,6 +20,7 @@ from fastapi import FastAPI
 
 from adapters.inbound.http.export_formats import as_row
 from adapters.outbound.seal_keys import Ed25519SealKeys, PublishedSealKeys, new_signing_key
+from application.exporting.lines import ROW_KEYS
 from domain.entry import AuditEntry, entry_digest
 from domain.export_trailer import Digests, ExportTrailer, SealsSummary
 from domain.integrity import Seal
@@ -33,8 +34,8 @@ from tests.e2e.test_integrity import SIGNING_KEY, WINDOW, Trail, sealed_settings
 from tests.fakes import FakeClock
 
 ROOT = Path(__file__).resolve().parents[2]
-_FIELDS = {"userAgent": "user_agent", "requestId": "request_id", "createdAt": "created_at",
-           "expiresAt": "expires_at"}  # fmt: skip
+_FIELDS = {key: name for name, key in ROW_KEYS.items()}
+"""An export line's key -> the entry field it holds (a forger reads the format the same way)."""
 EXPORT = """query($filter: AuditLogFilter) {
   exportAuditLogs(filter: $filter, format: NDJSON) { url }
 }"""
@@ -271,7 +272,7 @@ async def test_an_edited_entry_is_reported_modified(exported: Exported) -> None:
 
 def row_digest(row: dict[str, Any]) -> str:
     """What the service would have given as the digest of an entry line's fields."""
-    return entry_digest({_FIELDS.get(k, k): v for k, v in row.items() if k != "digest"})
+    return entry_digest({_FIELDS[k]: v for k, v in row.items() if k != "digest"})
 
 
 async def test_editing_the_digest_with_the_entry_fails_the_trailer_and_the_seal(
