@@ -10,8 +10,8 @@ from mongomock.store import CollectionStore
 
 from adapters.outbound.mongo.documents import AuditLogDocument
 from adapters.outbound.mongo.store import MongoStore
-from tests.adapters.conftest import NO_REAL_MONGODB, REAL_MONGODB_URI, open_embedded_store
 from tests.builders import entry
+from tests.stores import NO_REAL_MONGODB, REAL_MONGODB_URI, open_embedded_store
 
 
 async def stored_ids() -> set[str]:
