@@ -1,12 +1,14 @@
-"""Accounts, applications and API keys on Beanie: round trips, conflicts, plan and revocation."""
+"""The directory ports' contract (accounts, applications, API keys): read back as added, an id
+taken once, a plan change and a revocation seen by later reads, and nothing made by changing
+what does not exist."""
 
 from datetime import UTC, datetime
 
 import pytest
 
-from adapters.outbound.mongo.store import MongoStore
 from application.errors import Conflict
 from domain.tenancy import Account, ApiKey, Application, Scope, hash_secret
+from tests.stores import Store
 
 CREATED = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
 
@@ -28,7 +30,7 @@ def api_key(
     )
 
 
-async def test_an_account_reads_back_as_it_was_added(store: MongoStore) -> None:
+async def test_an_account_reads_back_as_it_was_added(store: Store) -> None:
     account = Account(id="acme", name="Acme Corp", plan="pro")
 
     await store.accounts.add(account)
@@ -36,14 +38,14 @@ async def test_an_account_reads_back_as_it_was_added(store: MongoStore) -> None:
     assert await store.accounts.get("acme") == account
 
 
-async def test_an_unknown_account_is_none(store: MongoStore) -> None:
+async def test_an_unknown_account_is_none(store: Store) -> None:
     await store.accounts.add(Account(id="acme", name="Acme Corp", plan="pro"))
 
     assert await store.accounts.get("globex") is None
 
 
 async def test_adding_an_existing_account_id_is_a_conflict_and_keeps_the_original(
-    store: MongoStore,
+    store: Store,
 ) -> None:
     original = Account(id="acme", name="Acme Corp", plan="pro")
     await store.accounts.add(original)
@@ -56,7 +58,7 @@ async def test_adding_an_existing_account_id_is_a_conflict_and_keeps_the_origina
 
 
 async def test_set_plan_returns_the_updated_account_and_later_reads_see_it(
-    store: MongoStore,
+    store: Store,
 ) -> None:
     await store.accounts.add(Account(id="acme", name="Acme Corp", plan="free"))
     await store.accounts.add(Account(id="globex", name="Globex", plan="free"))
@@ -70,14 +72,14 @@ async def test_set_plan_returns_the_updated_account_and_later_reads_see_it(
 
 
 async def test_set_plan_of_an_unknown_account_is_none_and_creates_nothing(
-    store: MongoStore,
+    store: Store,
 ) -> None:
     assert await store.accounts.set_plan("ghost", "pro") is None
 
     assert await store.accounts.get("ghost") is None
 
 
-async def test_an_application_reads_back_as_it_was_added(store: MongoStore) -> None:
+async def test_an_application_reads_back_as_it_was_added(store: Store) -> None:
     application = Application(id="portal", account="acme", name="Customer portal")
 
     await store.applications.add(application)
@@ -85,14 +87,14 @@ async def test_an_application_reads_back_as_it_was_added(store: MongoStore) -> N
     assert await store.applications.get("portal") == application
 
 
-async def test_an_unknown_application_is_none(store: MongoStore) -> None:
+async def test_an_unknown_application_is_none(store: Store) -> None:
     await store.applications.add(Application(id="portal", account="acme", name="Portal"))
 
     assert await store.applications.get("backoffice") is None
 
 
 async def test_adding_an_existing_application_id_is_a_conflict_even_under_another_account(
-    store: MongoStore,
+    store: Store,
 ) -> None:
     original = Application(id="portal", account="acme", name="Portal")
     await store.applications.add(original)
@@ -114,7 +116,7 @@ async def test_adding_an_existing_application_id_is_a_conflict_even_under_anothe
     ids=["app-bound-record", "account-wide-read-export", "all-scopes"],
 )
 async def test_an_api_key_reads_back_with_its_scopes_binding_hash_and_creation_time(
-    store: MongoStore, application: str | None, scopes: frozenset[Scope]
+    store: Store, application: str | None, scopes: frozenset[Scope]
 ) -> None:
     key = api_key(application=application, scopes=scopes)
 
@@ -132,24 +134,25 @@ async def test_an_api_key_reads_back_with_its_scopes_binding_hash_and_creation_t
     assert stored.created_at.tzinfo is UTC
 
 
-async def test_an_unknown_api_key_is_none(store: MongoStore) -> None:
+async def test_an_unknown_api_key_is_none(store: Store) -> None:
     await store.keys.add(api_key())
 
     assert await store.keys.get("fedcba9876543210") is None
 
 
-async def test_adding_an_existing_api_key_id_is_a_conflict(store: MongoStore) -> None:
+async def test_adding_an_existing_api_key_id_is_a_conflict(store: Store) -> None:
     original = api_key()
     await store.keys.add(original)
 
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as raised:
         await store.keys.add(api_key(original.id, application=None))
 
+    assert (raised.value.kind, raised.value.ident) == ("API key", original.id)
     assert await store.keys.get(original.id) == original
 
 
 async def test_revoke_returns_the_revoked_key_and_later_reads_see_it_revoked(
-    store: MongoStore,
+    store: Store,
 ) -> None:
     key = api_key()
     other = api_key("fedcba9876543210")
@@ -163,7 +166,7 @@ async def test_revoke_returns_the_revoked_key_and_later_reads_see_it_revoked(
     assert await store.keys.get(other.id) == other
 
 
-async def test_revoking_a_revoked_key_again_keeps_it_revoked(store: MongoStore) -> None:
+async def test_revoking_a_revoked_key_again_keeps_it_revoked(store: Store) -> None:
     key = api_key()
     await store.keys.add(key)
     await store.keys.revoke(key.id)
@@ -174,7 +177,7 @@ async def test_revoking_a_revoked_key_again_keeps_it_revoked(store: MongoStore) 
     assert await store.keys.get(key.id) == key.revoke()
 
 
-async def test_revoking_an_unknown_key_is_none_and_creates_nothing(store: MongoStore) -> None:
+async def test_revoking_an_unknown_key_is_none_and_creates_nothing(store: Store) -> None:
     assert await store.keys.revoke("fedcba9876543210") is None
 
     assert await store.keys.get("fedcba9876543210") is None
