@@ -1,0 +1,156 @@
+"""Rows to domain objects and back: the one place that knows how a value is stored.
+
+An entry's columns are its dataclass fields, in order and under their names (a test holds
+the schema to them). The exceptions are written here once: timestamps are integer
+microseconds since the epoch (UTC), so ordering and ranges are integer index ranges and
+every instant a datetime can hold reads back exactly; booleans are 0/1.
+"""
+
+import json
+from collections.abc import Sequence
+from dataclasses import fields
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from domain.entry import AuditEntry
+from domain.integrity import Seal, SealedEntry, SealLink
+from domain.tenancy import Account, ApiKey, Application, Scope
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def to_micros(moment: datetime) -> int:
+    """Microseconds since the epoch in UTC (an aware datetime)."""
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def from_micros(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
+
+
+ENTRY_COLUMNS = tuple(f.name for f in fields(AuditEntry))
+_ENTRY_TIMESTAMPS = frozenset(f.name for f in fields(AuditEntry) if f.type is datetime)
+_ENTRY_BOOLEANS = frozenset(f.name for f in fields(AuditEntry) if f.type is bool)
+ENTRY_SELECT = ", ".join(ENTRY_COLUMNS)
+ENTRY_INSERT = (
+    f"INSERT INTO entries ({ENTRY_SELECT}) VALUES ({', '.join('?' * len(ENTRY_COLUMNS))})"
+)
+
+
+def entry_to_row(entry: AuditEntry) -> tuple[Any, ...]:
+    row: list[Any] = []
+    for name in ENTRY_COLUMNS:
+        value = getattr(entry, name)
+        if name in _ENTRY_TIMESTAMPS:
+            value = to_micros(value)
+        elif name in _ENTRY_BOOLEANS:
+            value = int(value)
+        row.append(value)
+    return tuple(row)
+
+
+def entry_to_domain(row: Sequence[Any]) -> AuditEntry:
+    values = dict(zip(ENTRY_COLUMNS, row, strict=True))
+    for name in _ENTRY_TIMESTAMPS:
+        values[name] = from_micros(values[name])
+    for name in _ENTRY_BOOLEANS:
+        values[name] = bool(values[name])
+    return AuditEntry(**values)
+
+
+SEAL_COLUMNS = (
+    "id, account, window_start, window_end, entries, merkle_root, previous, sealed_at, "
+    "key_id, signature, expires_at"
+)
+
+
+def seal_to_row(seal: Seal) -> tuple[Any, ...]:
+    previous = seal.previous
+    return (
+        seal.id,
+        seal.account,
+        to_micros(seal.window_start),
+        to_micros(seal.window_end),
+        json.dumps([[e.id, to_micros(e.expires_at), e.digest] for e in seal.entries]),
+        seal.merkle_root,
+        None
+        if previous is None
+        else json.dumps([previous.seal_id, previous.hash, to_micros(previous.expires_at)]),
+        to_micros(seal.sealed_at),
+        seal.key_id,
+        seal.signature,
+        to_micros(seal.expires_at),
+    )
+
+
+def seal_to_domain(row: Sequence[Any]) -> Seal:
+    _, account, start, end, entries, root, previous, sealed_at, key_id, signature, _ = row
+    link = None
+    if previous is not None:
+        seal_id, hash_, expires = json.loads(previous)
+        link = SealLink(seal_id, hash_, from_micros(expires))
+    return Seal(
+        account=account,
+        window_start=from_micros(start),
+        window_end=from_micros(end),
+        entries=tuple(
+            SealedEntry(id_, from_micros(expires), digest)
+            for id_, expires, digest in json.loads(entries)
+        ),
+        merkle_root=root,
+        previous=link,
+        sealed_at=from_micros(sealed_at),
+        key_id=key_id,
+        signature=signature,
+    )
+
+
+ACCOUNT_COLUMNS = "id, name, plan"
+
+
+def account_to_row(account: Account) -> tuple[Any, ...]:
+    return (account.id, account.name, account.plan)
+
+
+def account_to_domain(row: Sequence[Any]) -> Account:
+    return Account(id=row[0], name=row[1], plan=row[2])
+
+
+APPLICATION_COLUMNS = "id, account, name"
+
+
+def application_to_row(application: Application) -> tuple[Any, ...]:
+    return (application.id, application.account, application.name)
+
+
+def application_to_domain(row: Sequence[Any]) -> Application:
+    return Application(id=row[0], account=row[1], name=row[2])
+
+
+KEY_COLUMNS = "id, account, application, scopes, secret_hash, revoked, created_at"
+
+
+def key_to_row(key: ApiKey) -> tuple[Any, ...]:
+    return (
+        key.id,
+        key.account,
+        key.application,
+        json.dumps(sorted(scope.value for scope in key.scopes)),
+        key.secret_hash,
+        int(key.revoked),
+        to_micros(key.created_at),
+    )
+
+
+def key_to_domain(row: Sequence[Any]) -> ApiKey:
+    id_, account, application, scopes, secret_hash, revoked, created_at = row
+    return ApiKey(
+        id=id_,
+        account=account,
+        application=application,
+        scopes=frozenset(Scope(scope) for scope in json.loads(scopes)),
+        secret_hash=secret_hash,
+        revoked=bool(revoked),
+        created_at=from_micros(created_at),
+    )

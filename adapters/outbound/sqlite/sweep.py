@@ -1,0 +1,81 @@
+"""Expiry for the embedded store: what MongoDB's TTL monitor does, as a periodic sweep.
+
+Entries past `expires_at` are never served before the sweep runs (every read excludes them);
+the sweep only gives the space back. It deletes in chunks, each one write queued behind the
+service's own, so a sweep of 100,000 rows never holds the write lock for long; then it lets
+SQLite return the freed pages to the file system (auto_vacuum=INCREMENTAL).
+"""
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+
+from adapters.outbound.sqlite.schema import NOW_MICROS
+from adapters.outbound.sqlite.writer import Writer
+from application.errors import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+CHUNK_ROWS = 1_000
+VACUUM_PAGES = 2_000
+"""Pages freed per write at most (8 MB at 4 KiB pages), so reclaiming is chunked too."""
+
+_TABLES = ("entries", "seals")
+
+
+class Sweep:
+    def __init__(self, writer: Writer, *, interval_seconds: float) -> None:
+        self._write = writer
+        self._interval = interval_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    async def run_once(self) -> int:
+        """Delete every expired entry and seal now; the number of rows deleted."""
+        deleted = 0
+        for table in _TABLES:
+            sql = (
+                f"DELETE FROM {table} WHERE rowid IN"
+                f" (SELECT rowid FROM {table} WHERE expires_at <= {NOW_MICROS} LIMIT {CHUNK_ROWS})"
+            )
+
+            def chunk(conn: sqlite3.Connection, sql: str = sql) -> int:
+                return conn.execute(sql).rowcount
+
+            while True:
+                count = await self._write(chunk)
+                deleted += count
+                if count < CHUNK_ROWS:
+                    break
+                await asyncio.sleep(0)
+        more = deleted > 0
+        while more:
+            more = await self._write(_reclaim)
+        return deleted
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="sqlite-ttl-sweep")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.run_once()
+            except StoreUnavailable:
+                log.warning("TTL sweep failed; retrying at the next interval")
+
+
+def _reclaim(conn: sqlite3.Connection) -> bool:
+    """Free up to VACUUM_PAGES pages; whether some were freed and more remain."""
+    before: int = conn.execute("PRAGMA freelist_count").fetchone()[0]
+    # A pragma that returns rows runs one step per row fetched: fetch them all.
+    conn.execute(f"PRAGMA incremental_vacuum({VACUUM_PAGES})").fetchall()
+    after: int = conn.execute("PRAGMA freelist_count").fetchone()[0]
+    return 0 < after < before

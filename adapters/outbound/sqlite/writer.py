@@ -1,0 +1,157 @@
+"""One thread owns the one write connection and commits concurrent writes together.
+
+Each write is a function of the connection, queued with the caller's future. The thread takes
+everything queued, runs it in one transaction (each write in its own SAVEPOINT, so one
+caller's failure -- a taken id -- is rolled back alone), commits once, and only then resolves
+every caller: an add returns after its commit. With `synchronous=FULL` a commit is an fsync,
+so grouping turns N fsyncs into one under load, without weakening the promise.
+"""
+
+import asyncio
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+from adapters.outbound.sqlite.errors import unavailable
+from application.errors import StoreUnavailable
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+MAX_GROUP = 512
+"""Writes per transaction at most, so one commit never waits on an unbounded queue."""
+
+Write = Callable[[sqlite3.Connection], Any]
+_Job = tuple[Write, "Future[Any]"]
+
+
+class Writer:
+    def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
+        self._connect = connect
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._closed = False
+        self._opened: Future[None] = Future()
+        self._thread = threading.Thread(target=self._run, name="sqlite-writer", daemon=True)
+
+    async def start(self) -> None:
+        """Open the connection in the thread; raises whatever opening it raised."""
+        self._thread.start()
+        await asyncio.wrap_future(self._opened)
+
+    async def __call__(self, write: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `write` in the next group transaction and return its result once committed."""
+        if self._closed:
+            raise StoreUnavailable()
+        future: Future[T] = Future()
+        self._queue.put((write, future))
+        return await asyncio.wrap_future(future)
+
+    async def close(self) -> None:
+        """Finish every write queued so far, then close the connection."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(None)
+        if self._thread.is_alive():
+            await asyncio.to_thread(self._thread.join)
+
+    def _run(self) -> None:
+        try:
+            conn = self._connect()
+        except BaseException as exc:
+            self._opened.set_exception(exc)
+            return
+        self._opened.set_result(None)
+        try:
+            while True:
+                group, stop = self._take()
+                if group:
+                    self._commit(conn, group)
+                if stop:
+                    return
+        finally:
+            conn.close()
+            self._closed = True
+            self._fail_queued()
+
+    def _fail_queued(self) -> None:
+        """No caller waits forever on a writer that has stopped."""
+        while True:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if job is not None and job[1].set_running_or_notify_cancel():
+                job[1].set_exception(StoreUnavailable())
+
+    def _take(self) -> tuple[list[_Job], bool]:
+        job = self._queue.get()
+        group: list[_Job] = []
+        while job is not None:
+            # Once running, a caller's cancellation no longer races its result.
+            if job[1].set_running_or_notify_cancel():
+                group.append(job)
+            if len(group) >= MAX_GROUP:
+                return group, False
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                return group, False
+        return group, True
+
+    def _commit(self, conn: sqlite3.Connection, group: list[_Job]) -> None:
+        outcomes: list[tuple[bool, Any]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for write, _ in group:
+                outcomes.append(_savepoint(conn, write))
+            conn.execute("COMMIT")
+        except Exception as exc:
+            # Nothing in the group is durable: every caller hears the store failed.
+            _rollback(conn)
+            if isinstance(exc, sqlite3.Error):
+                failure = unavailable(exc)
+            else:
+                log.exception("write failed unexpectedly")
+                failure = StoreUnavailable()
+            for _, future in group:
+                _settle(future, False, failure)
+            return
+        for (_, future), (ok, value) in zip(group, outcomes, strict=True):
+            _settle(future, ok, value)
+
+
+def _savepoint(conn: sqlite3.Connection, write: Write) -> tuple[bool, Any]:
+    """Run one caller's write; its own failure (a taken id, a refused statement) is rolled
+    back and kept for it alone. Any other driver error (busy, disk full, I/O) leaves the
+    transaction in doubt, so it aborts the whole group (re-raised)."""
+    conn.execute("SAVEPOINT write")
+    try:
+        result = write(conn)
+    except (sqlite3.IntegrityError, Exception) as exc:
+        if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
+            raise
+        conn.execute("ROLLBACK TO write")
+        conn.execute("RELEASE write")
+        return False, unavailable(exc) if isinstance(exc, sqlite3.Error) else exc
+    conn.execute("RELEASE write")
+    return True, result
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    try:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+    except sqlite3.Error as exc:
+        log.warning("rollback failed: %s", getattr(exc, "sqlite_errorname", type(exc).__name__))
+
+
+def _settle(future: "Future[Any]", ok: bool, value: Any) -> None:
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)

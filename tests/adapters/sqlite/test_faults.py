@@ -1,0 +1,93 @@
+"""Faults at run time answer StoreUnavailable (never the driver's text), lose nothing
+already acknowledged, and the store recovers by itself once the cause goes away."""
+
+import asyncio
+import logging
+import sqlite3
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from adapters.outbound.sqlite.store import SqliteStore
+from application.errors import StoreUnavailable
+from application.reading.criteria import EntryCriteria, LogFilter
+from tests.builders import entry
+
+EVERYTHING = EntryCriteria(LogFilter())
+
+
+async def stored_ids(store: SqliteStore) -> set[str]:
+    now = datetime.now(UTC)
+    return {e.id for e in await store.entries.query(EVERYTHING, now=now, after=None, limit=99)}
+
+
+async def test_a_lock_held_past_the_busy_timeout_is_unavailable_then_writes_work_again(
+    sqlite_store: SqliteStore, db_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    acknowledged = entry()
+    await sqlite_store.entries.add(acknowledged)
+    other = sqlite3.connect(db_path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    refused = entry()
+    try:
+        with caplog.at_level(logging.WARNING), pytest.raises(StoreUnavailable):
+            await sqlite_store.entries.add(refused)
+        # Reads go on beside the lock (WAL).
+        assert await stored_ids(sqlite_store) == {acknowledged.id}
+        with pytest.raises(StoreUnavailable):
+            await sqlite_store.accounts.set_plan("acme", "pro")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+    later = entry()
+    await sqlite_store.entries.add(later)
+    assert await stored_ids(sqlite_store) == {acknowledged.id, later.id}
+    assert "SQLITE_BUSY" in caplog.text
+    assert "locked" not in caplog.text  # the driver's message is not logged
+
+
+async def test_a_read_that_fails_is_unavailable_and_the_next_one_answers(
+    sqlite_store: SqliteStore,
+) -> None:
+    def broken(conn: sqlite3.Connection) -> None:
+        conn.execute("SELECT * FROM no_such_table")
+
+    with pytest.raises(StoreUnavailable):
+        await sqlite_store._readers(broken)
+    assert await sqlite_store.ready() is True
+
+
+async def test_writes_after_close_are_unavailable(db_path: Path) -> None:
+    store = await SqliteStore.open(db_path, busy_timeout_ms=50, ttl_sweep_seconds=3600)
+    await store.close()
+
+    with pytest.raises(StoreUnavailable):
+        await store.entries.add(entry())
+
+
+async def test_a_write_failing_mid_group_fails_its_group_stores_none_of_it_then_writes_work(
+    sqlite_store: SqliteStore, db_path: Path
+) -> None:
+    def disk_full(conn: sqlite3.Connection) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    def slow(conn: sqlite3.Connection) -> None:
+        time.sleep(0.1)  # holds the writer, so everything below queues into one group
+
+    group = [entry() for _ in range(20)]
+    ahead = asyncio.create_task(sqlite_store._writer(slow))
+    await asyncio.sleep(0.02)
+    calls = [sqlite_store.entries.add(e) for e in group]
+    calls.insert(10, sqlite_store._writer(disk_full))
+
+    outcomes = await asyncio.gather(*calls, return_exceptions=True)
+    await ahead
+
+    assert all(isinstance(o, StoreUnavailable) for o in outcomes)
+    assert await stored_ids(sqlite_store) == set()
+    later = entry()
+    await sqlite_store.entries.add(later)
+    assert later.id in await stored_ids(sqlite_store)
