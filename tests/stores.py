@@ -1,6 +1,7 @@
-"""The stores the suites run on, each opened the one way: the in-memory fakes, Beanie on
-mongomock, and Beanie on a real MongoDB when AUDITLOG_TEST_MONGODB_URI is set (e.g.
-mongodb://localhost:27017; each test gets its own database, dropped after).
+"""The stores the suites run on, each opened the one way: the in-memory fakes, SQLite in the
+test's temporary directory, Beanie on mongomock, and Beanie on a real MongoDB when
+AUDITLOG_TEST_MONGODB_URI is set (e.g. mongodb://localhost:27017; each test gets its own
+database, dropped after).
 
 A `StoreFactory` opens one adapter's store for one test and closes it. The contract suite
 (tests/contracts/) runs every port's rules against each factory in its `FACTORIES`; the
@@ -18,6 +19,7 @@ from typing import Protocol
 import pytest
 
 from adapters.outbound.mongo.store import MongoStore
+from adapters.outbound.sqlite.store import SqliteStore
 from application.ports import (
     Accounts,
     ApiKeys,
@@ -130,6 +132,23 @@ async def sweep_embedded(store: Store) -> None:
     store.ttl_monitor.sweep()
 
 
+@asynccontextmanager
+async def sqlite(directory: Path) -> AsyncIterator[SqliteStore]:
+    # A long sweep interval: a test runs the sweep itself (`expire`).
+    opened = await SqliteStore.open(
+        directory / "auditlog.db", busy_timeout_ms=1_000, ttl_sweep_seconds=3600.0
+    )
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+async def sweep_sqlite(store: Store) -> None:
+    assert isinstance(store, SqliteStore)
+    await store.sweep.run_once()
+
+
 _BATCH_PARTLY_WRITTEN = (
     "insert_many(ordered=True) stops at the first taken id and keeps what it wrote before "
     "it: a clashing batch is partly stored (adapters/outbound/mongo/entries.py)"
@@ -142,5 +161,6 @@ MONGO_DIVERGENCES = {
 MONGOMOCK = StoreFactory("mongomock", mongomock, expire=sweep_embedded, diverges=MONGO_DIVERGENCES)
 MONGODB = StoreFactory("mongodb", real_mongodb, diverges=MONGO_DIVERGENCES)
 IN_MEMORY = StoreFactory("in-memory", in_memory)
+SQLITE = StoreFactory("sqlite", sqlite, expire=sweep_sqlite)
 
 MONGO_FACTORIES = [MONGOMOCK, MONGODB]

@@ -12,15 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.stores import IN_MEMORY, MONGODB, MONGOMOCK, Store, StoreFactory
+from tests.stores import IN_MEMORY, MONGODB, MONGOMOCK, SQLITE, Store, StoreFactory
 
 FACTORIES: list[StoreFactory] = [
     IN_MEMORY,
     MONGOMOCK,
     MONGODB,  # skipped unless AUDITLOG_TEST_MONGODB_URI is set
-    # The SQLite store (adapters/outbound/sqlite/) goes here, as a StoreFactory whose `open`
-    # does `SqliteStore.open(tmp_path / "auditlog.db", busy_timeout_ms=..., ttl_sweep_seconds=3600)`
-    # and closes it, and whose `expire` runs its sweep once.
+    SQLITE,
 ]
 
 
