@@ -69,8 +69,15 @@ class Writer:
         try:
             while True:
                 group, stop = self._take()
-                if group:
+                try:
                     self._commit(conn, group)
+                except Exception:
+                    # A bug of ours: the writer stops, and no caller waits on it forever.
+                    log.exception("the SQLite writer stopped")
+                    for _, future in group:
+                        if not future.done():
+                            future.set_exception(StoreUnavailable())
+                    return
                 if stop:
                     return
         finally:
@@ -104,6 +111,8 @@ class Writer:
         return group, True
 
     def _commit(self, conn: sqlite3.Connection, group: list[_Job]) -> None:
+        if not group:
+            return
         outcomes: list[tuple[bool, Any]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")

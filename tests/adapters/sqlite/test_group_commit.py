@@ -10,7 +10,7 @@ import pytest
 
 from adapters.outbound.sqlite import writer as writer_module
 from adapters.outbound.sqlite.store import SqliteStore
-from application.errors import Conflict
+from application.errors import Conflict, StoreUnavailable
 from application.reading.criteria import EntryCriteria, LogFilter
 from domain.entry import AuditEntry
 from tests.builders import entry
@@ -104,3 +104,19 @@ async def test_close_finishes_the_writes_already_queued(db_path: Path) -> None:
 
     await asyncio.gather(*pending)
     assert count_rows(db_path) == 200
+
+
+async def test_a_writer_that_breaks_fails_its_callers_instead_of_leaving_them_waiting(
+    sqlite_store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: writer_module.Writer, conn: sqlite3.Connection, group: Any) -> None:
+        raise RuntimeError("a bug in the writer")
+
+    monkeypatch.setattr(writer_module.Writer, "_commit", broken)
+    async with asyncio.timeout(5):
+        outcomes = await asyncio.gather(
+            *(sqlite_store.entries.add(entry()) for _ in range(20)), return_exceptions=True
+        )
+        assert all(isinstance(o, StoreUnavailable) for o in outcomes)
+        with pytest.raises(StoreUnavailable):
+            await sqlite_store.entries.add(entry())
