@@ -91,3 +91,26 @@ async def test_a_write_failing_mid_group_fails_its_group_stores_none_of_it_then_
     later = entry()
     await sqlite_store.entries.add(later)
     assert later.id in await stored_ids(sqlite_store)
+
+
+async def test_a_full_disk_is_unavailable_keeps_what_was_acknowledged_then_writes_work(
+    sqlite_store: SqliteStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    acknowledged = entry()
+    await sqlite_store.entries.add(acknowledged)
+
+    def cap(conn: sqlite3.Connection) -> int:
+        # The file may not grow past the pages it has: the next pages "do not fit on disk".
+        pages: int = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {pages}")
+        return pages
+
+    await sqlite_store._writer(cap)
+    with caplog.at_level(logging.WARNING), pytest.raises(StoreUnavailable):
+        await sqlite_store.entries.add_many([entry(reason="x" * 500) for _ in range(500)])
+    assert "SQLITE_FULL" in caplog.text
+
+    await sqlite_store._writer(lambda c: c.execute("PRAGMA max_page_count = 1073741823"))
+    later = entry()
+    await sqlite_store.entries.add(later)
+    assert await stored_ids(sqlite_store) == {acknowledged.id, later.id}
