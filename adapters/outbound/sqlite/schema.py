@@ -129,7 +129,10 @@ def _prepare(conn: sqlite3.Connection, migrations: Sequence[Sequence[str]]) -> N
     if _is_empty(conn):
         # Only takes effect before the first table exists; lets the sweep give pages back.
         conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
-    conn.execute("PRAGMA journal_mode = WAL").fetchall()
+    [(mode,)] = conn.execute("PRAGMA journal_mode = WAL").fetchall()
+    if mode != "wal":
+        # Without WAL, readers block the writer and processes cannot share the file.
+        raise UnusableFile(f"it cannot be put in WAL mode here (journal mode {mode})")
     conn.execute("BEGIN IMMEDIATE")
     try:
         # Read again under the write lock: another process may have created it meanwhile.

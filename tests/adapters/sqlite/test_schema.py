@@ -169,3 +169,13 @@ async def test_ready_is_false_once_closed(db_path: Path) -> None:
     assert await store.ready() is True
     await store.close()
     assert await store.ready() is False
+
+
+async def test_a_file_that_cannot_be_opened_is_refused(tmp_path: Path) -> None:
+    assert "SQLITE_CANTOPEN" in await refusal(tmp_path / "no" / "such" / "dir" / "a.db")
+
+
+def test_a_database_that_cannot_use_wal_is_refused() -> None:
+    # An in-memory database stands for a file system without shared memory for the WAL.
+    with sqlite3.connect(":memory:", isolation_level=None) as conn, pytest.raises(UnusableFile):
+        prepare(conn)
