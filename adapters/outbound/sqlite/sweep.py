@@ -18,8 +18,8 @@ from application.errors import StoreUnavailable
 log = logging.getLogger(__name__)
 
 CHUNK_ROWS = 1_000
-VACUUM_PAGES = 2_000
-"""Pages freed per write at most (8 MB at 4 KiB pages), so reclaiming is chunked too."""
+VACUUM_PAGES = 500
+"""Pages freed per write at most (2 MB at 4 KiB pages), so reclaiming is chunked too."""
 
 _TABLES = ("entries", "seals")
 
@@ -75,7 +75,10 @@ class Sweep:
 def _reclaim(conn: sqlite3.Connection) -> bool:
     """Free up to VACUUM_PAGES pages; whether some were freed and more remain."""
     before: int = conn.execute("PRAGMA freelist_count").fetchone()[0]
-    # A pragma that returns rows runs one step per row fetched: fetch them all.
-    conn.execute(f"PRAGMA incremental_vacuum({VACUUM_PAGES})").fetchall()
+    # Python steps a statement without result columns once, and each step of
+    # incremental_vacuum frees one page: so it is run once per page (cheap, no I/O of its own
+    # until the commit). executescript would step it through, but commits the group first.
+    for _ in range(min(before, VACUUM_PAGES)):
+        conn.execute("PRAGMA incremental_vacuum")
     after: int = conn.execute("PRAGMA freelist_count").fetchone()[0]
     return 0 < after < before

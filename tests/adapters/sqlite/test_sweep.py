@@ -74,7 +74,7 @@ async def test_the_sweep_deletes_expired_entries_and_seals_in_chunks_and_keeps_l
 
 
 async def test_the_sweep_gives_the_freed_pages_back_to_the_file_system(
-    sqlite_store: SqliteStore, db_path: Path
+    sqlite_store: SqliteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await add_expired_and_live(sqlite_store, expired=20_000, live=10)
 
@@ -84,12 +84,23 @@ async def test_the_sweep_gives_the_freed_pages_back_to_the_file_system(
             conn.execute("PRAGMA freelist_count").fetchone()[0],
         )
 
+    reclaims = 0
+    write = sqlite_store.sweep._write
+
+    async def counted(fn):  # type: ignore[no-untyped-def]
+        nonlocal reclaims
+        reclaims += fn is sweep_module._reclaim
+        return await write(fn)
+
+    monkeypatch.setattr(sqlite_store.sweep, "_write", counted)
     before, _ = await sqlite_store._writer(pages)
     await sqlite_store.sweep.run_once()
     after, free = await sqlite_store._writer(pages)
 
     assert after < before / 4
     assert free == 0
+    # In writes of VACUUM_PAGES pages each, not one write per page.
+    assert reclaims <= (before - after) // sweep_module.VACUUM_PAGES + 2
 
 
 async def test_the_sweep_runs_by_itself_every_interval(db_path: Path) -> None:
