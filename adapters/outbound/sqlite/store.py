@@ -104,6 +104,19 @@ class SqliteStore:
         except StoreUnavailable:
             return False
 
+    async def backup(self, target: pathlib.Path) -> None:
+        """Write a consistent, compacted copy of the database to `target` while serving: one
+        read transaction (VACUUM INTO), so writes go on beside it. The copy keeps the schema,
+        its version and the triggers; a store opened on it is a restore. FileExistsError if
+        `target` exists (it is never overwritten)."""
+
+        def copy(conn: sqlite3.Connection) -> None:
+            if target.exists():
+                raise FileExistsError(f"{target} exists already")
+            conn.execute("VACUUM INTO ?", (str(target),))
+
+        await self._readers(copy)
+
     async def close(self) -> None:
         """Stop the sweep, finish the writes queued, close every connection."""
         await self.sweep.stop()
