@@ -43,17 +43,23 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = await stores.take()
-        if store.is_embedded:
+        if stores.kind == "memory":
             log.warning(
-                "embedded in-memory store (AUDITLOG_MONGODB_URI is not set): data is NOT kept "
-                "across restarts; use it to try the service, not to keep audit logs"
+                "in-memory store (AUDITLOG_STORE=memory): data is NOT kept across restarts; "
+                "use it for tests and throwaway demos, not to keep audit logs"
             )
-        if secrets.operator_token_generated:
+        operator = secrets.operator_token
+        if operator.made_now:
             # Printed once, on purpose: without it nobody could administer this instance.
             # The log scrubber would redact it, so it goes to the terminal directly.
+            where = (
+                "for this run only"
+                if operator.kept_in is None
+                else f"kept in {operator.kept_in}, printed only now"
+            )
             print(
-                f"operator token for this run (set AUDITLOG_OPERATOR_TOKEN to choose one): "
-                f"{secrets.operator_token}",
+                f"operator token ({where}; set AUDITLOG_OPERATOR_TOKEN to choose one): "
+                f"{operator.value}",
                 flush=True,
             )
         services = bootstrap.services(

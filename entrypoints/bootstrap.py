@@ -8,13 +8,14 @@ import os
 import socket
 from dataclasses import dataclass
 from secrets import token_hex
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from adapters.outbound.clock import SystemClock
 from adapters.outbound.export_links import SignedExportLinks
 from adapters.outbound.ids import ObjectIdGenerator
 from adapters.outbound.mongo.store import MongoStore
 from adapters.outbound.seal_keys import Ed25519SealKeys
+from adapters.outbound.sqlite.store import SqliteStore
 from application.ports import (
     Accounts,
     ApiKeys,
@@ -52,9 +53,8 @@ class Overrides:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Secrets:
-    operator_token: str
-    operator_token_generated: bool
-    """Made up for this run (embedded mode, none set): the lifespan prints it once."""
+    operator_token: config.Secret
+    """Made at this start (`made_now`): the lifespan prints it once, with where it is kept."""
     export_signing_key: str
     seal_keys: Ed25519SealKeys
     known: KnownSecrets
@@ -63,56 +63,83 @@ class Secrets:
 
 def secrets_of(settings: Settings) -> Secrets:
     """The service's secrets. Raises `ConfigError` when one it needs is missing or unusable."""
-    operator_token, generated = config.shared_secret(
+    operator_token = config.shared_secret(
         settings,
         settings.access.operator_token,
         "AUDITLOG_OPERATOR_TOKEN",
         "every instance must accept the same operator",
     )
-    signing_key, _ = config.shared_secret(
+    export_key = config.shared_secret(
         settings,
         settings.export.signing_key,
         "AUDITLOG_EXPORT_SIGNING_KEY",
         "every instance must accept the export links of the others",
     )
-    keys = config.seal_keys(settings)
-    seal_key = settings.seals.signing_key
-    known = KnownSecrets(
-        operator_token, signing_key, None if seal_key is None else seal_key.get_secret_value()
+    seal_key = config.shared_secret(
+        settings,
+        settings.seals.signing_key,
+        "AUDITLOG_SEAL_SIGNING_KEY",
+        "seals must verify with the same keys whichever instance made them",
     )
     return Secrets(
         operator_token=operator_token,
-        operator_token_generated=generated,
-        export_signing_key=signing_key,
-        seal_keys=keys,
-        known=known,
+        export_signing_key=export_key.value,
+        seal_keys=config.seal_keys(settings, seal_key.value),
+        known=KnownSecrets(operator_token.value, export_key.value, seal_key.value),
     )
+
+
+class Store(Protocol):
+    """What the composition takes from a store adapter: a port each, readiness, closing."""
+
+    @property
+    def entries(self) -> AuditEntryRepository: ...
+    @property
+    def accounts(self) -> Accounts: ...
+    @property
+    def applications(self) -> Applications: ...
+    @property
+    def keys(self) -> ApiKeys: ...
+    @property
+    def seals(self) -> Seals: ...
+    @property
+    def sealer_state(self) -> SealerState: ...
+    async def ready(self) -> bool: ...
+    async def close(self) -> None: ...
 
 
 class StoreSource:
     """Opens the store once per run: `open_ahead` lets `auditlog-server` open it before
     serving (to stop at once when the database is not there), and the lifespan takes that
-    one; without it, the lifespan opens its own."""
+    one; without it, the lifespan opens its own. Which store is `config.store_kind`'s."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._ahead: MongoStore | None = None
+        self.kind = config.store_kind(settings)
+        self._ahead: Store | None = None
 
     async def open_ahead(self) -> None:
         """Raises `StoreUnreachable` when the database cannot be used."""
         if self._ahead is None:
             self._ahead = await self._open()
 
-    async def take(self) -> MongoStore:
+    async def take(self) -> Store:
         store, self._ahead = self._ahead, None
         return store if store is not None else await self._open()
 
-    async def _open(self) -> MongoStore:
-        store = self._settings.store
+    async def _open(self) -> Store:
+        settings = self._settings.store
+        if self.kind == "sqlite":
+            directory = config.data_directory(self._settings)
+            return await SqliteStore.open(
+                directory.database,
+                busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+                ttl_sweep_seconds=settings.embedded_ttl_sweep_seconds,
+            )
         return await MongoStore.open(
             config.client_options(self._settings),
-            database=store.mongodb_db,
-            manage_indexes=store.mongodb_manage_indexes,
+            database=settings.mongodb_db,
+            manage_indexes=settings.mongodb_manage_indexes,
         )
 
 
@@ -121,7 +148,7 @@ def _given(override: _T | None, default: _T) -> _T:
 
 
 def services(
-    store: MongoStore,
+    store: Store,
     settings: Settings,
     *,
     plans: PlanCatalog,
@@ -145,7 +172,7 @@ def services(
     return Services.build(
         ports,
         plans=plans,
-        operator_token=secrets.operator_token,
+        operator_token=secrets.operator_token.value,
         export_links=SignedExportLinks(secrets.export_signing_key),
         seal_keys=secrets.seal_keys,
         telemetry=telemetry,

@@ -1,11 +1,15 @@
 """Settings turned into what the adapters and use cases take."""
 
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
+from typing import Literal
 
 from pydantic import SecretStr
 
 from adapters.inbound.graphql.schema import GraphQLLimits
+from adapters.outbound.data_dir import DataDirectory, DataDirError
 from adapters.outbound.mongo.client import ClientOptions
 from adapters.outbound.seal_keys import Ed25519SealKeys, SealKeyError
 from application.access.rate_limit import AuthFailureLimits, Bucket, RateLimits
@@ -83,16 +87,68 @@ def export_link_ttl(settings: Settings) -> timedelta:
     return timedelta(seconds=settings.export.link_ttl_seconds)
 
 
+StoreKind = Literal["mongodb", "sqlite", "memory"]
+
+
+def store_kind(settings: Settings) -> StoreKind:
+    """Which store serves: a MongoDB URI selects MongoDB; otherwise AUDITLOG_STORE, by
+    default the embedded SQLite store. Both set is refused, naming both."""
+    chosen = settings.store.store
+    if settings.store.mongodb_uri is not None:
+        if chosen is not None:
+            raise ConfigError(
+                f"AUDITLOG_STORE={chosen} and AUDITLOG_MONGODB_URI are both set: a MongoDB "
+                "URI selects MongoDB; unset one of them"
+            )
+        return "mongodb"
+    return chosen or "sqlite"
+
+
+def data_directory(settings: Settings) -> DataDirectory:
+    """The embedded store's directory, created (0700) if absent. Raises `ConfigError`."""
+    directory = DataDirectory(settings.store.data_dir)
+    try:
+        directory.ensure()
+    except DataDirError as exc:
+        raise ConfigError(f"AUDITLOG_DATA_DIR: {exc}") from None
+    return directory
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    value: str
+    made_now: bool
+    """Made at this start: the lifespan prints the operator token once."""
+    kept_in: Path | None
+    """The data directory's file that keeps it; None when set in the environment or, on the
+    in-memory store, made for this run only."""
+
+
 def shared_secret(
     settings: Settings, configured: SecretStr | None, variable: str, why: str
-) -> tuple[str, bool]:
-    """A secret every instance must share: required with MongoDB; in embedded mode, when
-    unset, a random one for this run (and True)."""
+) -> Secret:
+    """A secret every instance must share: required with MongoDB; on the embedded store, when
+    unset, made at first start and kept in the data directory (0600) for every later start;
+    on the in-memory store, made for this run."""
     if configured is not None:
-        return configured.get_secret_value(), False
-    if settings.store.mongodb_uri is not None:
+        return Secret(configured.get_secret_value(), made_now=False, kept_in=None)
+    kind = store_kind(settings)
+    if kind == "mongodb":
         raise ConfigError(f"{variable} must be set when AUDITLOG_MONGODB_URI is: {why}")
-    return secrets.token_urlsafe(32), True
+    if kind == "memory":
+        return Secret(_random_secret(), made_now=True, kept_in=None)
+    directory = data_directory(settings)
+    name = variable.removeprefix("AUDITLOG_").lower().replace("_", "-")
+    try:
+        value, made = directory.secret(name, _random_secret)
+    except DataDirError as exc:
+        raise ConfigError(f"{variable}: {exc}; or set {variable}") from None
+    return Secret(value, made_now=made, kept_in=directory.path / name)
+
+
+def _random_secret() -> str:
+    # 32 random bytes in base64url: an operator token, an export key or an Ed25519 seed.
+    return secrets.token_urlsafe(32)
 
 
 def sealing_config(settings: Settings) -> SealingConfig:
@@ -106,13 +162,8 @@ def sealing_config(settings: Settings) -> SealingConfig:
     )
 
 
-def seal_keys(settings: Settings) -> Ed25519SealKeys:
-    signing_key, _ = shared_secret(
-        settings,
-        settings.seals.signing_key,
-        "AUDITLOG_SEAL_SIGNING_KEY",
-        "seals must verify with the same keys whichever instance made them",
-    )
+def seal_keys(settings: Settings, signing_key: str) -> Ed25519SealKeys:
+    """The current key (AUDITLOG_SEAL_SIGNING_KEY, or the one kept) and the retired ones."""
     retired = tuple(k.strip() for k in settings.seals.previous_public_keys.split(",") if k.strip())
     try:
         return Ed25519SealKeys(signing_key, retired)

@@ -14,6 +14,7 @@ from adapters.inbound.http.connections import header_deadline_protocol
 from adapters.observability.logs import configure_logging
 from adapters.outbound.mongo.store import StoreUnreachable
 from adapters.outbound.plans_file import PlanFileError
+from adapters.outbound.sqlite.store import StoreUnreachable as FileUnusable
 from entrypoints.app import create_app
 from entrypoints.config import ConfigError, client_options
 from entrypoints.settings import ServerSettings, Settings, SettingsError
@@ -48,19 +49,27 @@ def main() -> int:
 
 
 async def _serve(app: FastAPI, config: uvicorn.Config, uri: str | None) -> int:
-    if uri is not None:
-        # Fail fast, with a message instead of a traceback, when the database is not there.
-        # The lifespan takes the store opened here: it is opened once.
+    # Fail fast, with a message instead of a traceback, when the store cannot be used. The
+    # lifespan takes the store opened here: it is opened once.
+    stores = app.state.stores
+    if stores.kind == "mongodb":
         try:
-            await app.state.stores.open_ahead()
+            await stores.open_ahead()
         except StoreUnreachable as exc:
             log.error(
                 "cannot use MongoDB at %s: %s; check that it is running and that "
                 "AUDITLOG_MONGODB_URI is right",
-                _USERINFO.sub("//***@", uri),
+                _USERINFO.sub("//***@", uri or ""),
                 exc,
             )
             return 1
+    elif stores.kind == "sqlite":
+        try:
+            await stores.open_ahead()
+        except FileUnusable as exc:
+            # A foreign, newer or corrupt file: configuration to fix, not a database to wait for.
+            log.error("cannot use the embedded store: %s", exc)
+            return 2
     # After a graceful stop uvicorn raises the signal it caught once more, for the previous
     # handler; with this one a SIGTERM'd server that shut down cleanly exits 0, not 143.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

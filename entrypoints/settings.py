@@ -94,8 +94,17 @@ class RateLimitSettings(BaseSettings):
 class StoreSettings(BaseSettings):
     model_config = _config()
 
+    store: Literal["sqlite", "memory"] | None = None
+    """Unset: `sqlite` (the embedded durable store, in `data_dir`) unless a MongoDB URI is
+    set. `memory` is the in-memory mongomock store, for tests and throwaway demos: it keeps
+    nothing across a restart. Set together with a MongoDB URI, the server stops at start."""
+    data_dir: Path = Path("data")
+    """The embedded store's directory (mode 0700): its database and the secrets it made."""
+    sqlite_busy_timeout_ms: int = Field(default=5_000, ge=100, le=600_000)
+    """How long an embedded-store call waits for another process's lock before
+    STORE_UNAVAILABLE."""
     mongodb_uri: SecretStr | None = None
-    """Unset: the embedded in-memory store. The URI may hold a password, so it is secret."""
+    """Set: MongoDB is the store. The URI may hold a password, so it is secret."""
     mongodb_db: str = Field(default="auditlog", pattern=r"^[A-Za-z0-9_-]{1,63}$")
     mongodb_server_selection_timeout_ms: int = Field(default=5_000, ge=100, le=120_000)
     mongodb_socket_timeout_ms: int = Field(default=30_000, ge=100, le=600_000)
