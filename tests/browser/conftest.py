@@ -109,11 +109,12 @@ def seed(portal: Portal) -> None:
 
 
 @pytest.fixture(scope="module")
-def portal() -> Iterator[Portal]:
+def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITLOG_")}
     env.update(AUDITLOG_PORT=str(port), AUDITLOG_OPERATOR_TOKEN=OPERATOR,
-               AUDITLOG_INTERCEPTOR_LINGER_MS="0")  # fmt: skip
+               AUDITLOG_INTERCEPTOR_LINGER_MS="0",
+               AUDITLOG_DATA_DIR=str(tmp_path_factory.mktemp("data")))  # fmt: skip
     process = subprocess.Popen(
         [sys.executable, "-m", "entrypoints.main"],
         env=env,

@@ -49,12 +49,13 @@ def attacker() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def development_server() -> Iterator[str]:
+def development_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A server that serves GraphiQL too (development), so that its page can be framed."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITLOG_")}
     env.update(AUDITLOG_PORT=str(port), AUDITLOG_OPERATOR_TOKEN=OPERATOR,
-               AUDITLOG_ENVIRONMENT="development")  # fmt: skip
+               AUDITLOG_ENVIRONMENT="development",
+               AUDITLOG_DATA_DIR=str(tmp_path_factory.mktemp("data")))  # fmt: skip
     process = subprocess.Popen(
         [sys.executable, "-m", "entrypoints.main"],
         env=env,

@@ -1,8 +1,11 @@
-"""End-to-end: GraphQL over HTTP through the real ASGI app, lifespan and embedded store."""
+"""End-to-end: GraphQL over HTTP through the real ASGI app, lifespan and default store."""
 
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
 
 import httpx
 import pytest
@@ -21,11 +24,21 @@ from entrypoints.settings import (
 from tests.e2e.api import EXPORT_SIGNING_KEY, OPERATOR_TOKEN, Api
 from tests.fakes import FakeClock
 
+_DATA = tempfile.TemporaryDirectory(prefix="auditlog-e2e-")
+DATA_ROOT = _DATA.name
+"""Every app's data directory is a fresh one under this, removed when the run ends."""
 
-def settings(**access: object) -> Settings:
+
+def settings(*, store: "StoreKind" = "sqlite", **access: object) -> Settings:
+    """The default store (SQLite, in a data directory of its own) unless `store` says
+    `memory` (for the tests that reach into the Beanie store behind the service's back)."""
     return Settings(
         server=ServerSettings(),
-        store=StoreSettings(mongodb_uri=None, embedded_ttl_sweep_seconds=3600),
+        store=StoreSettings(
+            store=store,
+            data_dir=Path(tempfile.mkdtemp(dir=DATA_ROOT)),
+            embedded_ttl_sweep_seconds=3600,
+        ),
         access=AccessSettings(operator_token=OPERATOR_TOKEN, **access),  # type: ignore[arg-type]
         # No lingering for a fuller batch: the helpers wait for delivery before each request.
         interceptor=InterceptorSettings(linger_ms=0),
@@ -58,9 +71,19 @@ def clock() -> FakeClock:
     return FakeClock(datetime.now(UTC))
 
 
+StoreKind = Literal["sqlite", "memory"]
+
+
 @pytest.fixture
-async def app(clock: FakeClock) -> AsyncIterator[FastAPI]:
-    application = create_app(settings(), Overrides(clock=clock))
+def store_kind() -> StoreKind:
+    """The suite runs on the default store; a test that reaches into the Beanie store behind
+    the service's back says `@pytest.mark.parametrize("store_kind", ["memory"])`."""
+    return "sqlite"
+
+
+@pytest.fixture
+async def app(clock: FakeClock, store_kind: StoreKind) -> AsyncIterator[FastAPI]:
+    application = create_app(settings(store=store_kind), Overrides(clock=clock))
     async with application.router.lifespan_context(application):
         yield application
 

@@ -139,11 +139,11 @@ class Faults:
 async def app(clock: FakeClock) -> AsyncIterator[FastAPI]:
     """The e2e app (overriding conftest's) with a 200 ms bound on store calls and an
     interceptor that retries fast and long enough to outlast a short outage."""
-    base = settings()
+    base = settings(store="memory")
     faulty = replace(
         base,
         store=StoreSettings(
-            mongodb_uri=None, embedded_ttl_sweep_seconds=3600, mongodb_operation_timeout_ms=200
+            store="memory", embedded_ttl_sweep_seconds=3600, mongodb_operation_timeout_ms=200
         ),
         interceptor=InterceptorSettings(
             linger_ms=0,

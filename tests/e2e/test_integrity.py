@@ -59,7 +59,7 @@ def sealed_settings(signing_key: str = SIGNING_KEY, retired: str = "") -> Settin
         window_seconds=int(WINDOW.total_seconds()),
         grace_seconds=int(GRACE.total_seconds()),
     )
-    return dataclasses.replace(settings(), seals=seals)
+    return dataclasses.replace(settings(store="memory"), seals=seals)
 
 
 @pytest.fixture

@@ -6,12 +6,15 @@ Which action goes to which trail with which fields, for every use case, is speci
 the use cases in tests/unit/application/test_self_audit.py."""
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
-from adapters.outbound.mongo.documents import AuditLogDocument
+from adapters.outbound.data_dir import DATABASE_FILE
+from adapters.outbound.sqlite.store import SqliteStore
+from application.reading.criteria import EntryCriteria, LogFilter
 from entrypoints.app import Overrides, create_app
 from entrypoints.settings import InterceptorSettings
 from tests.e2e.api import OPERATOR_TOKEN, Api
@@ -106,6 +109,7 @@ async def test_an_application_id_reserved_for_an_account_is_refused_on_field_id(
 async def test_events_still_queued_at_shutdown_are_flushed_before_the_store_closes() -> None:
     # A sender that would linger a minute for a fuller batch: only the shutdown sends it.
     lingering = replace(settings(), interceptor=InterceptorSettings(linger_ms=60_000))
+    data = lingering.store.data_dir
     app = create_app(lingering, Overrides())
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -114,5 +118,18 @@ async def test_events_still_queued_at_shutdown_are_flushed_before_the_store_clos
             await Api(http).create_account("initech", "pro")
         assert app.state.services.emitter.pending == 1
 
-    stored = await AuditLogDocument.find({"action": "admin.account.created"}).to_list()
-    assert [(d.account, d.application) for d in stored] == [("initech", "_initech")]
+    # Read back from the file, by a store opened after the service's was closed.
+    reopened = await SqliteStore.open(
+        data / DATABASE_FILE, busy_timeout_ms=1_000, ttl_sweep_seconds=3_600
+    )
+    try:
+        stored = [
+            entry
+            async for entry in reopened.entries.stream(
+                EntryCriteria(LogFilter(actions=("admin.account.created",))),
+                now=datetime.now(UTC),
+            )
+        ]
+    finally:
+        await reopened.close()
+    assert [(e.account, e.application) for e in stored] == [("initech", "_initech")]

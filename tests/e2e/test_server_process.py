@@ -1,17 +1,22 @@
 """The `auditlog-server` command as a user runs it: start-up messages, refusals, exit codes."""
 
+import contextlib
 import os
 import re
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+
+from tests.e2e.conftest import DATA_ROOT
 
 SERVER = [sys.executable, "-m", "entrypoints.main"]
 TOKEN = "a-long-enough-operator-token-for-tests"
@@ -20,7 +25,10 @@ SEAL_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"  # base64url of 32 byte
 
 
 def environment(**settings: str) -> dict[str, str]:
+    """The process's environment without the caller's AUDITLOG_ variables, with `settings`;
+    the default store keeps its data in a fresh directory unless `data_dir` is given."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITLOG_")}
+    settings = {"data_dir": tempfile.mkdtemp(dir=DATA_ROOT), **settings}
     return {**env, **{f"AUDITLOG_{k.upper()}": v for k, v in settings.items()}}
 
 
@@ -37,13 +45,13 @@ def refused(**settings: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.fixture
-def embedded_server() -> Iterator[tuple[str, list[str]]]:
-    """A server on the embedded store; yields its base URL and the log lines of its start."""
+@contextlib.contextmanager
+def serving(**settings: str) -> Iterator[tuple[str, list[str]]]:
+    """A server with `settings`; yields its base URL and the log lines of its start."""
     port = free_port()
     process = subprocess.Popen(
         SERVER,
-        env=environment(port=str(port)),
+        env=environment(port=str(port), **settings),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -61,15 +69,77 @@ def embedded_server() -> Iterator[tuple[str, list[str]]]:
         process.wait(timeout=20)
 
 
+@pytest.fixture
+def embedded_server() -> Iterator[tuple[str, list[str]]]:
+    with serving(store="memory") as server:
+        yield server
+
+
+SET_UP = (
+    'mutation { createAccount(id: "acme", name: "Acme", plan: "pro") { id } }',
+    'mutation { createApplication(account: "acme", id: "portal", name: "Portal") { id } }',
+)
+RECORD = """mutation { recordAuditEvent(input: {
+  application: "portal", action: "auth.login", success: true }) { id digest } }"""
+PORTAL_PAGE = '{ auditLogs(filter: { actions: ["auth.login"] }) { edges { node { id digest } } } }'
+
+
+def graphql(url: str, token: str, query: str) -> dict[str, Any]:
+    response = httpx.post(
+        f"{url}/graphql", json={"query": query}, headers={"Authorization": f"Bearer {token}"}
+    )
+    body: dict[str, Any] = response.json()
+    assert "errors" not in body, body
+    return body["data"]  # type: ignore[no-any-return]
+
+
 @pytest.mark.slow
-def test_the_embedded_server_warns_once_and_prints_a_working_operator_token(
+def test_the_default_server_keeps_its_token_and_its_trail_across_a_restart(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    with serving(data_dir=str(data)) as (url, lines):
+        log = "".join(lines)
+        assert "NOT kept" not in log
+        match = re.search(r"operator token \(kept in (\S+), printed only now.*: (\S+)", log)
+        assert match, log
+        assert match.group(1) == str(data / "operator-token")
+        token = match.group(2)
+        for mutation in SET_UP:
+            graphql(url, token, mutation)
+        recorded = graphql(url, token, RECORD)["recordAuditEvent"]
+    assert (data / "auditlog.sqlite3").exists()
+
+    with serving(data_dir=str(data)) as (url, lines):
+        assert "operator token" not in "".join(lines), "printed once, at first start"
+        page = graphql(url, token, PORTAL_PAGE)["auditLogs"]
+    assert [edge["node"] for edge in page["edges"]] == [recorded]
+
+
+@pytest.mark.slow
+def test_a_foreign_file_in_the_data_directory_stops_the_server_with_one_line(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    (data / "auditlog.sqlite3").write_bytes(b"not a database, someone else's file" * 100)
+
+    result = refused(data_dir=str(data))
+
+    assert result.returncode == 2
+    assert "cannot use the embedded store" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+@pytest.mark.slow
+def test_the_in_memory_server_warns_once_and_prints_a_working_operator_token(
     embedded_server: tuple[str, list[str]],
 ) -> None:
     url, lines = embedded_server
     log = "".join(lines)
 
     assert log.count("data is NOT kept across restarts") == 1
-    match = re.search(r"operator token for this run .*: (\S+)", log)
+    match = re.search(r"operator token \(for this run only.*: (\S+)", log)
     assert match, log
     assert httpx.get(f"{url}/healthz").status_code == 200
     response = httpx.post(
@@ -169,3 +239,40 @@ def test_a_malformed_plans_file_stops_the_server_naming_file_and_key(tmp_path: P
     assert str(plans) in result.stderr
     assert "plans.pro.auditlog.retention_days" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+BACKUP = [sys.executable, "-m", "entrypoints.backup"]
+
+
+@pytest.mark.slow
+def test_a_backup_taken_while_serving_restores_the_trail_with_its_token(tmp_path: Path) -> None:
+    data, copy = tmp_path / "data", tmp_path / "copy"
+    with serving(data_dir=str(data)) as (url, lines):
+        match = re.search(
+            r"operator token \(kept in \S+, printed only now.*: (\S+)", "".join(lines)
+        )
+        assert match
+        token = match.group(1)
+        for mutation in SET_UP:
+            graphql(url, token, mutation)
+        recorded = graphql(url, token, RECORD)["recordAuditEvent"]
+
+        made = subprocess.run(
+            [*BACKUP, str(copy)], env=environment(data_dir=str(data)),
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        again = subprocess.run(
+            [*BACKUP, str(copy)], env=environment(data_dir=str(data)),
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert again.returncode == 2
+        assert "exists already" in again.stderr
+
+    with serving(data_dir=str(copy)) as (url, _):
+        page = graphql(url, token, PORTAL_PAGE)["auditLogs"]
+        report = graphql(
+            url, token, '{ verifyAuditLogs(account: "acme") { ok problems { kind } } }'
+        )
+    assert [edge["node"] for edge in page["edges"]] == [recorded]
+    assert report["verifyAuditLogs"] == {"ok": True, "problems": []}

@@ -6,7 +6,6 @@ stderr merged, JSON lines) collected by a thread as it comes.
 """
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -19,6 +18,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from tests.e2e.test_server_process import environment
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "an-operator-token-for-the-shutdown-tests"
@@ -47,9 +48,7 @@ class ServerProcess:
     def __init__(self, **settings: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITLOG_")}
-        env.update({f"AUDITLOG_{k.upper()}": v for k, v in settings.items()})
-        env["AUDITLOG_PORT"] = str(self.port)
+        env = environment(**settings, port=str(self.port))
         self.process = subprocess.Popen(
             [sys.executable, "-m", "entrypoints.main"],
             cwd=ROOT,

@@ -6,27 +6,44 @@ from typing import Any
 import pytest
 
 from adapters.outbound.mongo.store import MongoStore
+from adapters.outbound.sqlite.store import SqliteStore
 from entrypoints.app import create_app
+from entrypoints.settings import Settings
 from tests.e2e.conftest import settings
+
+ADAPTERS = {"sqlite": SqliteStore, "memory": MongoStore}
+
+
+@pytest.fixture(params=sorted(ADAPTERS))
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 @pytest.fixture
-def opened(monkeypatch: pytest.MonkeyPatch) -> list[MongoStore]:
-    """Every store opened while the test runs, in order."""
-    stores: list[MongoStore] = []
-    real_open = MongoStore.open
+def opened(monkeypatch: pytest.MonkeyPatch, kind: str) -> list[Any]:
+    """Every store of `kind` opened while the test runs, in order."""
+    adapter: Any = ADAPTERS[kind]
+    stores: list[Any] = []
+    real_open = adapter.open
 
-    async def counting_open(*args: Any, **kwargs: Any) -> MongoStore:
+    async def counting_open(*args: Any, **kwargs: Any) -> Any:
         store = await real_open(*args, **kwargs)
         stores.append(store)
         return store
 
-    monkeypatch.setattr(MongoStore, "open", counting_open)
+    monkeypatch.setattr(adapter, "open", counting_open)
     return stores
 
 
-async def test_the_lifespan_serves_on_the_store_opened_ahead(opened: list[MongoStore]) -> None:
-    app = create_app(settings())
+@pytest.fixture
+def configured(kind: str) -> Settings:
+    return settings(store=kind)  # type: ignore[arg-type]
+
+
+async def test_the_lifespan_serves_on_the_store_opened_ahead(
+    opened: list[Any], configured: Settings
+) -> None:
+    app = create_app(configured)
 
     await app.state.stores.open_ahead()
     async with app.router.lifespan_context(app):
@@ -39,9 +56,9 @@ async def test_the_lifespan_serves_on_the_store_opened_ahead(opened: list[MongoS
 
 
 async def test_without_a_store_opened_ahead_the_lifespan_opens_one_per_run(
-    opened: list[MongoStore],
+    opened: list[Any], configured: Settings
 ) -> None:
-    app = create_app(settings())
+    app = create_app(configured)
 
     for _ in range(2):
         async with app.router.lifespan_context(app):
