@@ -109,6 +109,11 @@ class _Run:
         self.findings = Findings()
 
     async def check(self, since: datetime | None, until: datetime | None) -> None:
+        # The watermark first: the sealer writes a window's seal before it moves the
+        # watermark past it, so every window behind this watermark has its seal in what is
+        # read next. Read after the seals, a pass in between would make the window it sealed
+        # look closed without a seal, and its entries injected.
+        sealed_through = await self._state.sealed_through()
         seals = await self._seals.in_range(self._account, since, until)
         self._paid_for = self._charge(seals)
         previous = None
@@ -136,7 +141,7 @@ class _Run:
             skip = None if missing is None else (missing, missing + length)
             await self._flag_unsealed(gap_start, seal.window_start, length, skip=skip)
             previous, gap_start = seal, seal.window_end
-        await self._check_tail(previous, since, until)
+        await self._check_tail(previous, since, until, sealed_through)
 
     def _charge(self, seals: list[Seal]) -> int:
         """Spend the tokens for the seals and sealed entries a verification will check,
@@ -165,11 +170,15 @@ class _Run:
         return held
 
     async def _check_tail(
-        self, last: Seal | None, since: datetime | None, until: datetime | None
+        self,
+        last: Seal | None,
+        since: datetime | None,
+        until: datetime | None,
+        sealed_through: datetime | None,
     ) -> None:
-        """After the last seal: entries of windows the sealer has closed are not covered by
-        any seal (added later, or their seal removed with nothing after it); the rest wait."""
-        sealed_through = await self._state.sealed_through()
+        """After the last seal: entries of windows the sealer had closed (`sealed_through`,
+        read before the seals) are not covered by any seal (added later, or their seal
+        removed with nothing after it); the rest wait."""
         start = last.window_end if last is not None else since
         if sealed_through is not None and (start is None or start < sealed_through):
             length = None if last is None else last.window_end - last.window_start

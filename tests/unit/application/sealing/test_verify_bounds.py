@@ -155,3 +155,34 @@ async def test_writers_racing_the_sealer_leave_a_trail_that_verifies(
     assert written_while_writing >= 4
     assert (findings.ok, findings.problems, findings.unsealed_entries) == (True, [], 0)
     assert findings.entries_verified == len(ids)
+
+
+async def test_a_seal_written_while_a_verification_reads_is_not_reported_injected(
+    put: Put,
+    seal_at: SealAt,
+    sealer: SealTrail,
+    seals: InMemorySeals,
+    clock: FakeClock,
+    verify: Verify,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The sealer writes a window's seal and only then moves its watermark: a verification
+    that read the seals before that seal must not take the newer watermark as proof that the
+    window's entries were left out (it reads the watermark first)."""
+    put(in_window(0))
+    late = put(in_window(1))
+    await seal_at(closes(0))
+    clock.set(closes(1))
+    read_seals = seals.in_range
+
+    async def sealer_runs_right_after(*args: object, **kwargs: object) -> list[object]:
+        found = await read_seals(*args, **kwargs)  # type: ignore[arg-type]
+        await sealer.run_once()  # window 1 is sealed between the verifier's reads
+        return list(found)
+
+    monkeypatch.setattr(seals, "in_range", sealer_runs_right_after)
+
+    findings = await verify()
+
+    assert kinds(findings) == []
+    assert findings.unsealed_entries == 1, f"{late.id} waits for the next verification"
