@@ -6,14 +6,13 @@ lease. Running again is harmless: a window sealed already is skipped. After down
 sealer catches up window by window. Writers never wait for it.
 """
 
-import asyncio
-import contextlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from application.periodic import Periodic
 from application.ports import AuditEntryRepository, Clock, SealerState, Seals, SealSigner
 from application.reading.criteria import EntryCriteria
 from domain.integrity import Seal, SealLink, new_seal, seal_id, window_of
@@ -131,26 +130,17 @@ class SealingLoop:
 
     def __init__(self, trail: SealingPass, *, interval: float) -> None:
         self._trail = trail
-        self._interval = interval
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic(
+            self._pass, interval=interval, name="sealing pass", log=_loop_log, first_at_start=True
+        )
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="sealer")
+        self._loop.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._loop.stop()
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                written = await self._trail.run_once()
-                if written:
-                    _loop_log.info("sealed %d windows", written)
-            except Exception as exc:
-                _loop_log.warning("sealing pass failed: %s", type(exc).__name__)
-            await asyncio.sleep(self._interval)
+    async def _pass(self) -> None:
+        written = await self._trail.run_once()
+        if written:
+            _loop_log.info("sealed %d windows", written)

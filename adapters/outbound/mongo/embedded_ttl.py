@@ -11,11 +11,11 @@ It reaches into mongomock's `CollectionStore` (pinned mongomock 4.3); the adapte
 prove both halves, so an upgrade that moves the internals fails loudly.
 """
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
+
+from application.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +26,14 @@ def _no_expiry_on_access() -> None:
 
 class EmbeddedTtlMonitor:
     def __init__(self, collections: list[Any], *, interval_seconds: float) -> None:
-        self._interval = interval_seconds
         self._sweeps: list[Callable[[], None]] = []
         for collection in collections:
             store = collection._store
             self._sweeps.append(store._remove_expired_documents)
             store._remove_expired_documents = _no_expiry_on_access
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic(
+            self._sweep, interval=interval_seconds, name="embedded TTL sweep", log=log
+        )
 
     def sweep(self) -> None:
         """Delete every document whose TTL has passed, now."""
@@ -40,19 +41,10 @@ class EmbeddedTtlMonitor:
             sweep()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="embedded-ttl-monitor")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()
 
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                self.sweep()
-            except Exception:
-                log.exception("embedded TTL sweep failed; retrying at the next interval")
+    async def _sweep(self) -> None:
+        self.sweep()

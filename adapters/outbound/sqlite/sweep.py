@@ -7,13 +7,12 @@ SQLite return the freed pages to the file system (auto_vacuum=INCREMENTAL).
 """
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
 
 from adapters.outbound.sqlite.schema import NOW_MICROS
 from adapters.outbound.sqlite.writer import Writer
-from application.errors import StoreUnavailable
+from application.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +26,7 @@ _TABLES = ("entries", "seals")
 class Sweep:
     def __init__(self, writer: Writer, *, interval_seconds: float) -> None:
         self._write = writer
-        self._interval = interval_seconds
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic(self.run_once, interval=interval_seconds, name="TTL sweep", log=log)
 
     async def run_once(self) -> int:
         """Delete every expired entry and seal now; the number of rows deleted."""
@@ -54,22 +52,10 @@ class Sweep:
         return deleted
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="sqlite-ttl-sweep")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                await self.run_once()
-            except StoreUnavailable:
-                log.warning("TTL sweep failed; retrying at the next interval")
+        await self._loop.stop()
 
 
 def _reclaim(conn: sqlite3.Connection) -> bool:
