@@ -60,7 +60,7 @@ KEY = compose_secret(KEY_ID, "b" * 43)
 def settings(*, seal: bool) -> Settings:
     return Settings(
         server=ServerSettings(log_level="WARNING"),
-        store=StoreSettings(embedded_ttl_sweep_seconds=3600),
+        store=StoreSettings(store="memory", embedded_ttl_sweep_seconds=3600),
         access=AccessSettings(operator_token=SecretStr(OPERATOR)),
         rate_limits=RateLimitSettings(enabled=False),
         seals=SealSettings(enabled=seal, window_seconds=1, grace_seconds=1, interval_seconds=0.5),

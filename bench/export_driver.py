@@ -54,7 +54,7 @@ def newest_now() -> datetime:
 def bench_settings(operator_token: str) -> Settings:
     return Settings(
         server=ServerSettings(),
-        store=StoreSettings(mongodb_uri=None, embedded_ttl_sweep_seconds=3600),
+        store=StoreSettings(store="memory", embedded_ttl_sweep_seconds=3600),
         access=AccessSettings(operator_token=SecretStr(operator_token)),
         interceptor=InterceptorSettings(linger_ms=0),
         export=ExportSettings(signing_key=SecretStr(secrets.token_urlsafe(32))),
