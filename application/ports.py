@@ -113,6 +113,23 @@ class SealerState(Protocol):
         """Record that windows up to `to` are sealed."""
 
 
+class StorePorts(Protocol):
+    """A store adapter's ports, under these names: what every store offers the service."""
+
+    @property
+    def entries(self) -> AuditEntryRepository: ...
+    @property
+    def accounts(self) -> Accounts: ...
+    @property
+    def applications(self) -> Applications: ...
+    @property
+    def keys(self) -> ApiKeys: ...
+    @property
+    def seals(self) -> Seals: ...
+    @property
+    def sealer_state(self) -> SealerState: ...
+
+
 class SealSigner(Protocol):
     """Signs seal bodies with the current key."""
 

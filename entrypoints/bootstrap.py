@@ -25,6 +25,7 @@ from application.ports import (
     IdGenerator,
     SealerState,
     Seals,
+    StorePorts,
     Telemetry,
 )
 from application.services import Ports, Services
@@ -89,21 +90,9 @@ def secrets_of(settings: Settings) -> Secrets:
     )
 
 
-class Store(Protocol):
-    """What the composition takes from a store adapter: a port each, readiness, closing."""
+class Store(StorePorts, Protocol):
+    """What the composition takes from a store adapter: its ports, readiness, closing."""
 
-    @property
-    def entries(self) -> AuditEntryRepository: ...
-    @property
-    def accounts(self) -> Accounts: ...
-    @property
-    def applications(self) -> Applications: ...
-    @property
-    def keys(self) -> ApiKeys: ...
-    @property
-    def seals(self) -> Seals: ...
-    @property
-    def sealer_state(self) -> SealerState: ...
     async def ready(self) -> bool: ...
     async def close(self) -> None: ...
 

@@ -14,19 +14,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 import pytest
 
 from adapters.outbound.mongo.store import MongoStore
 from adapters.outbound.sqlite.store import SqliteStore
 from application.ports import (
-    Accounts,
-    ApiKeys,
-    Applications,
-    AuditEntryRepository,
-    SealerState,
-    Seals,
+    StorePorts,
 )
 from tests import configs
 from tests.fakes import (
@@ -42,21 +36,7 @@ REAL_MONGODB_URI = os.environ.get("AUDITLOG_TEST_MONGODB_URI")
 NO_REAL_MONGODB = "AUDITLOG_TEST_MONGODB_URI is not set: this ran on mongomock only"
 
 
-class Store(Protocol):
-    """What every store offers the service: one object per port, under these names."""
-
-    @property
-    def entries(self) -> AuditEntryRepository: ...
-    @property
-    def accounts(self) -> Accounts: ...
-    @property
-    def applications(self) -> Applications: ...
-    @property
-    def keys(self) -> ApiKeys: ...
-    @property
-    def seals(self) -> Seals: ...
-    @property
-    def sealer_state(self) -> SealerState: ...
+Store = StorePorts
 
 
 @dataclass
