@@ -58,28 +58,43 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, *flags: str) -> None:
+    """A benchmark server process (`python -m <module> --port N <flags>`), ready once its
+    /healthz answers."""
+
+    def __init__(
+        self,
+        *flags: str,
+        module: str = "bench.bench_server",
+        env: dict[str, str] | None = None,
+        start_seconds: float = 60,
+        request_seconds: float = 120,
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self._request_seconds = request_seconds
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "bench.bench_server", "--port", str(self.port), *flags],
+            [sys.executable, "-m", module, "--port", str(self.port), *flags],
+            env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + start_seconds
         while True:
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"bench server {flags} did not start")
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"bench server {module} {flags} did not start")
             time.sleep(0.2)
 
     def post(self, path: str, body: Any) -> Any:
         response = httpx.post(
-            self.url + path, json=body, headers={"Authorization": f"Bearer {KEY}"}, timeout=120
+            self.url + path,
+            json=body,
+            headers={"Authorization": f"Bearer {KEY}"},
+            timeout=self._request_seconds,
         )
         response.raise_for_status()
         data = response.json()
@@ -89,7 +104,7 @@ class Server:
 
     def stop(self) -> None:
         self._process.terminate()
-        self._process.wait(timeout=30)
+        self._process.wait(timeout=60)
 
 
 class Wrk:

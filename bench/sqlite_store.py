@@ -18,11 +18,8 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import sqlite3
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -41,10 +38,10 @@ from pydantic import SecretStr
 from adapters.outbound.data_dir import DATABASE_FILE
 from adapters.outbound.sqlite.store import SqliteStore
 from application.reading.criteria import EntryCriteria, LogFilter
-from bench.bench_server import KEY, directory, mount_baselines
+from bench.bench_server import directory, mount_baselines
 from bench.bench_server import settings as bench_settings
 from bench.export_driver import Exporter, download
-from bench.http_bench import PAGE, RECORD, RECORD_MANY, Load, Wrk, event, gql
+from bench.http_bench import PAGE, RECORD, RECORD_MANY, Load, Server, Wrk, event, gql
 from domain.entry import AuditEntry
 from entrypoints.app import Overrides, create_app
 from entrypoints.settings import ExportSettings, Settings, StoreSettings
@@ -198,51 +195,17 @@ def newest_from_env() -> datetime:
     return datetime.fromisoformat(os.environ["BENCH_NEWEST"])
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Server:
+def start_server(
+    store: str, data: Path | None = None, seed: int = 0, newest: datetime | None = None
+) -> Server:
     """`python -m bench.sqlite_store --serve`: one uvicorn worker, as the other benchmarks."""
-
-    def __init__(self, store: str, data: Path | None = None, seed: int = 0,
-                 newest: datetime | None = None) -> None:  # fmt: skip
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        flags = ["--serve", store, "--port", str(self.port), "--seed", str(seed)]
-        if data is not None:
-            flags += ["--data-dir", str(data)]
-        env = {**os.environ, "BENCH_NEWEST": (newest or newest_now()).isoformat()}
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "bench.sqlite_store", *flags],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 300
-        while True:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if self._process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"bench server {flags} did not start")
-            time.sleep(0.2)
-
-    def post(self, path: str, body: Any) -> Any:
-        response = httpx.post(
-            self.url + path, json=body, headers={"Authorization": f"Bearer {KEY}"}, timeout=600
-        )
-        response.raise_for_status()
-        data = response.json()
-        if isinstance(data, dict) and data.get("errors"):
-            raise RuntimeError(f"{path}: {data['errors']}")
-        return data
-
-    def stop(self) -> None:
-        self._process.terminate()
-        self._process.wait(timeout=60)
+    flags = ["--serve", store, "--seed", str(seed)]
+    if data is not None:
+        flags += ["--data-dir", str(data)]
+    env = {**os.environ, "BENCH_NEWEST": (newest or newest_now()).isoformat()}
+    return Server(
+        *flags, module="bench.sqlite_store", env=env, start_seconds=300, request_seconds=600
+    )
 
 
 def median(loads: list[Load]) -> dict[str, float]:
@@ -280,8 +243,8 @@ def pages(wrk: Wrk, root: Path, sizes: tuple[int, ...], rounds: int) -> dict[str
         print(f"loaded {size:,}: {loaded['entries_per_s']:,.0f} entries/s, "
               f"{disk['bytes_per_entry']:.0f} bytes/entry", flush=True)  # fmt: skip
         dirs[size] = path
-        sqlite_side = Server("sqlite", path, newest=newest)
-        fake_side = Server("fake", seed=size, newest=newest)
+        sqlite_side = start_server("sqlite", path, newest=newest)
+        fake_side = start_server("fake", seed=size, newest=newest)
         point: dict[str, Any] = {"entries": size, "loading": loaded, "disk": disk}
         try:
             for side in (sqlite_side, fake_side):  # warm both: imports, caches, first pages
@@ -309,8 +272,8 @@ def pages(wrk: Wrk, root: Path, sizes: tuple[int, ...], rounds: int) -> dict[str
 
 
 def ingestion(wrk: Wrk, batch_wrk: Wrk, root: Path, rounds: int) -> dict[str, Any]:
-    sqlite_side = Server("sqlite", data_dir(root, "ingest"))
-    fake_side = Server("fake")
+    sqlite_side = start_server("sqlite", data_dir(root, "ingest"))
+    fake_side = start_server("fake")
     results: dict[str, Any] = {}
     try:
         single = gql(RECORD, {"input": event(1)})
@@ -425,7 +388,7 @@ def sweep(wrk: Wrk, root: Path, rounds: int) -> dict[str, Any]:
         old = newest_now() - timedelta(days=1) - timedelta(seconds=EXPIRED * round_)
         rows = (dataclasses.replace(e, id=f"e{round_:x}{e.id[2:]}") for e in expired(EXPIRED, old))
         asyncio.run(load(path, rows))
-        server = Server("sqlite", path)
+        server = start_server("sqlite", path)
         try:
             server.post("/graphql", document)
             without.append(wrk.run(f"{server.url}/graphql", document))
