@@ -26,8 +26,12 @@ class AuditEntryRepository(Protocol):
     ) -> list[AuditEntry]:
         """Up to `limit` live entries (expires_at > now), newest first, strictly after `after`."""
 
-    def stream(self, criteria: EntryCriteria, *, now: datetime) -> AsyncIterator[AuditEntry]:
-        """Every live entry matching `criteria`, newest first, read in batches."""
+    def stream(
+        self, criteria: EntryCriteria, *, now: datetime
+    ) -> AsyncIterator[Sequence[AuditEntry]]:
+        """Every live entry matching `criteria`, newest first, in the non-empty batches it is
+        read in: a caller handles a batch at a time (an export of a million rows pays per
+        batch, not per row, for each layer it goes through)."""
         ...
 
     async def first_created_at(self) -> datetime | None:

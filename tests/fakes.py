@@ -17,6 +17,9 @@ from domain.entry import AuditEntry
 from domain.integrity import Seal
 from domain.tenancy import Account, ApiKey, Application
 
+STREAM_BATCH = 1_000
+"""The batch size the fakes stream in, as the real stores do."""
+
 
 class FakeClock:
     """A clock that stands still until told to move."""
@@ -182,9 +185,12 @@ class InMemoryAuditEntries:
         keys = self.entries.all.keys
         return keys[0][0] if keys else None
 
-    async def stream(self, criteria: EntryCriteria, *, now: datetime) -> AsyncIterator[AuditEntry]:
-        for entry in self._newest_first(criteria, now, None):
-            yield entry
+    async def stream(
+        self, criteria: EntryCriteria, *, now: datetime
+    ) -> AsyncIterator[Sequence[AuditEntry]]:
+        entries = self._newest_first(criteria, now, None)
+        while batch := list(itertools.islice(entries, STREAM_BATCH)):
+            yield batch
 
 
 class GeneratedEntries:
@@ -215,12 +221,19 @@ class GeneratedEntries:
     async def first_created_at(self) -> datetime | None:
         return None
 
-    async def stream(self, criteria: EntryCriteria, *, now: datetime) -> AsyncIterator[AuditEntry]:
+    async def stream(
+        self, criteria: EntryCriteria, *, now: datetime
+    ) -> AsyncIterator[Sequence[AuditEntry]]:
         make = self.make
-        for i in range(self.count):
-            if i == self.fail_after:
-                raise StoreUnavailable()
-            yield make(i)
+        for start in range(0, self.count, STREAM_BATCH):
+            batch: list[AuditEntry] = []
+            for i in range(start, min(start + STREAM_BATCH, self.count)):
+                if i == self.fail_after:
+                    if batch:
+                        yield batch
+                    raise StoreUnavailable()
+                batch.append(make(i))
+            yield batch
 
 
 class InMemoryAccounts:

@@ -5,7 +5,7 @@ operator) and an account whose *current* plan allows download, and both are chec
 when the link is used, so a plan downgrade or a revoked key closes links already handed out.
 """
 
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import assert_never
@@ -50,8 +50,8 @@ class ExportLink:
 class Export:
     account: str
     format: ExportFormat
-    entries: AsyncGenerator[AuditEntry, None]
-    """Newest first, live entries only, read from the store in batches."""
+    entries: AsyncGenerator[Sequence[AuditEntry], None]
+    """Newest first, live entries only, in the batches they are read from the store in."""
     seals: Callable[[], AsyncIterator[Seal]]
     """Once the entries are read: the seals of the windows they came from, oldest first,
     so a verifier can check the file offline; none for a key bound to one application."""
@@ -160,12 +160,12 @@ class DownloadExport:
         export_format: ExportFormat,
         tally: "_Tally",
         now: datetime,
-    ) -> AsyncGenerator[AuditEntry, None]:
+    ) -> AsyncGenerator[Sequence[AuditEntry], None]:
         with self._self_audit.exported(principal, account=criteria.account) as record:
-            async for entry in self._entries.stream(criteria, now=now):
-                self._telemetry.export_rows(1)
-                tally.row(entry)
-                yield entry
+            async for batch in self._entries.stream(criteria, now=now):
+                self._telemetry.export_rows(len(batch))
+                tally.rows_of(batch)
+                yield batch
             tally.rows_done = True
             record.reason = f"downloaded {tally.rows.count} entries as {export_format.value}"
 
@@ -218,11 +218,16 @@ class _Tally:
         self.rows_done = False
         self.seals_done = False
 
-    def row(self, entry: AuditEntry) -> None:
-        self.rows.add(entry.digest)
-        moment = entry.created_at
-        self.oldest = moment if self.oldest is None else min(self.oldest, moment)
-        self.newest = moment if self.newest is None else max(self.newest, moment)
+    def rows_of(self, batch: Sequence[AuditEntry]) -> None:
+        if not batch:
+            return
+        add = self.rows.add
+        for entry in batch:
+            add(entry.digest)
+        moments = [entry.created_at for entry in batch]
+        if self.oldest is not None and self.newest is not None:
+            moments += (self.oldest, self.newest)
+        self.oldest, self.newest = min(moments), max(moments)
 
 
 def _key_id(principal: Principal) -> str | None:

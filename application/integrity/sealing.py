@@ -87,9 +87,10 @@ class SealTrail:
         rows = defaultdict(list)
         every_account = EntryCriteria.created_between(None, start, end)
         # `now=start`: entries created in these windows are all included, expired or not.
-        async for entry in self._entries.stream(every_account, now=start):
-            key = (entry.account, window_of(entry.created_at, window))
-            rows[key].append((entry.id, entry.created_at, entry.expires_at, entry.digest))
+        async for batch in self._entries.stream(every_account, now=start):
+            for entry in batch:
+                key = (entry.account, window_of(entry.created_at, window))
+                rows[key].append((entry.id, entry.created_at, entry.expires_at, entry.digest))
         written = 0
         for (account, window_start), sealed_rows in sorted(rows.items(), key=lambda i: i[0][1]):
             if await self._seals.get(seal_id(account, window_start)) is not None:

@@ -216,17 +216,18 @@ class _Run:
         if since is not None and until is not None and since >= until:
             return  # an empty range (a filter cannot state one)
         criteria = EntryCriteria.created_between(self._account, since, until)
-        async for entry in self._entries.stream(criteria, now=now):
-            self._read += 1
-            if self._read % YIELD_EVERY == 0:
-                await asyncio.sleep(0)
-            if (
-                self._read > self._paid_for
-                and (self._read - self._paid_for) % ENTRIES_PER_READ_TOKEN == 1
-            ):
-                # More entries than the seals promised (unsealed ones): pay as they come.
-                self._limiter.take(self._principal, "read")
-            yield entry
+        async for batch in self._entries.stream(criteria, now=now):
+            for entry in batch:
+                self._read += 1
+                if self._read % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
+                if (
+                    self._read > self._paid_for
+                    and (self._read - self._paid_for) % ENTRIES_PER_READ_TOKEN == 1
+                ):
+                    # More entries than the seals promised (unsealed ones): pay as they come.
+                    self._limiter.take(self._principal, "read")
+                yield entry
 
 
 def _earliest(a: datetime, b: datetime | None) -> datetime:

@@ -81,7 +81,7 @@ async def test_the_stream_iterates_a_batched_cursor_and_never_lists_it(
     first = await anext(stream)
     assert len(cursors) == 1
     ahead = cursors[0].pulled
-    streamed: list[AuditEntry] = [first, *[e async for e in stream]]
+    streamed: list[AuditEntry] = [*first, *[e async for batch in stream for e in batch]]
 
     assert len(finds) == 1
     assert finds[0].get("batch_size") == STREAM_BATCH_SIZE

@@ -2,6 +2,7 @@
 (or idempotent when retried), newest first by (created_at, id) with keyset paging, exactly
 what `EntryCriteria.admits` selects, and an expired entry never served."""
 
+import asyncio
 import dataclasses
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -240,7 +241,7 @@ async def test_the_store_selects_exactly_what_the_criteria_admit(
     wanted = criteria(**narrowing)
 
     selected = await read_all(store, **narrowing)
-    streamed = [e.id async for e in store.entries.stream(wanted, now=T0)]
+    streamed = [e.id async for batch in store.entries.stream(wanted, now=T0) for e in batch]
 
     admitted = newest_first([e for e in added if wanted.admits(e)])
     assert selected == admitted
@@ -255,7 +256,9 @@ async def test_expired_entries_are_never_returned_even_before_deletion(store: St
     await store.entries.add_many([live, expiring_now, long_expired])
 
     assert await read_all(store) == [live.id]
-    assert [e.id async for e in store.entries.stream(criteria(), now=T0)] == [live.id]
+    assert [e.id async for batch in store.entries.stream(criteria(), now=T0) for e in batch] == [
+        live.id
+    ]
     # Still stored: as of a moment before they expired, they are served.
     assert await read_all(store, now=T0 - timedelta(days=3)) == [
         live.id, expiring_now.id, long_expired.id
@@ -269,9 +272,27 @@ async def test_stream_yields_every_live_match_newest_first(store: Store) -> None
     rows.append(entry(created_at=T0 - timedelta(days=100), retention=timedelta(days=1)))
     await store.entries.add_many(rows)
 
-    streamed = [e.id async for e in store.entries.stream(criteria(account="acme"), now=T0)]
+    batches = [batch async for batch in store.entries.stream(criteria(account="acme"), now=T0)]
+    streamed = [e.id for batch in batches for e in batch]
 
     assert streamed == [e.id for e in rows[:-2]]
+    assert len(batches) > 1, "the stream is read in batches, not whole"
+    assert all(batches), "no batch is empty"
+
+
+async def test_a_stream_closed_after_its_first_batch_leaves_no_read_behind(store: Store) -> None:
+    await store.entries.add_many(
+        [entry(created_at=T0 - timedelta(seconds=i)) for i in range(1, 2_500)]
+    )
+    before = asyncio.all_tasks()
+
+    stream = store.entries.stream(criteria(account="acme"), now=T0)
+    assert await anext(stream)
+    await stream.aclose()
+    await asyncio.sleep(0)  # a cancelled read finishes cancelling
+
+    assert {t for t in asyncio.all_tasks() - before if not t.done()} == set()
+    assert len(await read_all(store)) > 0  # and the store goes on answering
 
 
 async def test_first_created_at_is_when_the_oldest_stored_entry_was_expired_or_not(

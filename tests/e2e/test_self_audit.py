@@ -125,10 +125,11 @@ async def test_events_still_queued_at_shutdown_are_flushed_before_the_store_clos
     try:
         stored = [
             entry
-            async for entry in reopened.entries.stream(
+            async for batch in reopened.entries.stream(
                 EntryCriteria(LogFilter(actions=("admin.account.created",))),
                 now=datetime.now(UTC),
             )
+            for entry in batch
         ]
     finally:
         await reopened.close()

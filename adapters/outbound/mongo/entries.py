@@ -54,7 +54,9 @@ class BeanieAuditEntryRepository:
             ).first_or_none()
         return None if oldest is None else entry_to_domain(oldest).created_at
 
-    async def stream(self, criteria: EntryCriteria, *, now: datetime) -> AsyncIterator[AuditEntry]:
+    async def stream(
+        self, criteria: EntryCriteria, *, now: datetime
+    ) -> AsyncIterator[Sequence[AuditEntry]]:
         cursor = AuditLogDocument.find(
             mongo_filter(criteria, now=now, after=None),
             sort=_NEWEST_FIRST,
@@ -62,9 +64,15 @@ class BeanieAuditEntryRepository:
         )
         # Not bounded as a whole (an export may take minutes): each read is, by the driver's
         # socket timeout.
+        batch: list[AuditEntry] = []
         with translated_errors():
             async for document in cursor:
-                yield entry_to_domain(document)
+                batch.append(entry_to_domain(document))
+                if len(batch) == STREAM_BATCH_SIZE:
+                    yield batch
+                    batch = []
+        if batch:
+            yield batch
 
 
 def mongo_filter(

@@ -1,5 +1,6 @@
 """The audit entry repository on SQLite: insert and read, and nothing that changes an entry."""
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
@@ -69,17 +70,31 @@ class SqliteAuditEntryRepository:
         oldest = await self._read(read)
         return None if oldest is None else from_micros(oldest)
 
-    async def stream(self, criteria: EntryCriteria, *, now: datetime) -> AsyncIterator[AuditEntry]:
+    async def stream(
+        self, criteria: EntryCriteria, *, now: datetime
+    ) -> AsyncIterator[Sequence[AuditEntry]]:
         # Pages on the keyset, each its own short read: no read transaction is held open for
         # the minutes an export may take (it would keep the WAL from being checkpointed).
-        after: Position | None = None
+        # The next page is read while this one is consumed: SQLite lets go of the GIL while
+        # it steps, so on a reader thread it overlaps the caller's encoding of the rows.
+        batch = await self.query(criteria, now=now, after=None, limit=STREAM_BATCH_SIZE)
         while True:
-            batch = await self.query(criteria, now=now, after=after, limit=STREAM_BATCH_SIZE)
-            for entry in batch:
-                yield entry
-            if len(batch) < STREAM_BATCH_SIZE:
+            following = None
+            if len(batch) == STREAM_BATCH_SIZE:
+                after = Position(batch[-1].created_at, batch[-1].id)
+                following = asyncio.ensure_future(
+                    self.query(criteria, now=now, after=after, limit=STREAM_BATCH_SIZE)
+                )
+            try:
+                if batch:
+                    yield batch
+            except BaseException:  # closed early (a client went away): nothing waits for it
+                if following is not None:
+                    following.cancel()
+                raise
+            if following is None:
                 return
-            after = Position(batch[-1].created_at, batch[-1].id)
+            batch = await following
 
 
 def index_for(criteria: EntryCriteria) -> str:

@@ -50,13 +50,34 @@ def entry_to_row(entry: AuditEntry) -> tuple[Any, ...]:
     return tuple(row)
 
 
+_UNPACKED = (
+    "id", "account", "application", "action", "success", "email", "reason", "ip",
+    "user_agent", "request_id", "created_at", "expires_at", "digest",
+)  # fmt: skip
+if ENTRY_COLUMNS != _UNPACKED:  # pragma: no cover - a new field must be mapped below
+    raise RuntimeError("entry_to_domain unpacks the columns of an older AuditEntry")
+
+
 def entry_to_domain(row: Sequence[Any]) -> AuditEntry:
-    values = dict(zip(ENTRY_COLUMNS, row, strict=True))
-    for name in _ENTRY_TIMESTAMPS:
-        values[name] = from_micros(values[name])
-    for name in _ENTRY_BOOLEANS:
-        values[name] = bool(values[name])
-    return AuditEntry(**values)
+    # Unpacked by position rather than through a dict: an export maps every row it sends,
+    # and this is about half the cost of the generic loop (bench/sqlite_store.py).
+    (id_, account, application, action, success, email, reason, ip, user_agent, request_id,
+     created_at, expires_at, digest) = row  # fmt: skip
+    return AuditEntry(
+        id=id_,
+        account=account,
+        application=application,
+        action=action,
+        success=bool(success),
+        email=email,
+        reason=reason,
+        ip=ip,
+        user_agent=user_agent,
+        request_id=request_id,
+        created_at=_EPOCH + timedelta(microseconds=created_at),
+        expires_at=_EPOCH + timedelta(microseconds=expires_at),
+        digest=digest,
+    )
 
 
 SEAL_COLUMNS = (

@@ -74,7 +74,7 @@ async def test_pages_walk_exactly_the_live_entries_admits_selects_newest_first(
         if len(page) < 7:
             break
         after = Position(page[-1].created_at, page[-1].id)
-    streamed = [e async for e in sqlite_store.entries.stream(criteria, now=now)]
+    streamed = [e async for batch in sqlite_store.entries.stream(criteria, now=now) for e in batch]
 
     assert pages == expected
     assert streamed == expected

@@ -41,7 +41,9 @@ async def test_expired_entries_are_never_served_before_the_sweep(
     now = await add_expired_and_live(sqlite_store, expired=5, live=3)
 
     served = await sqlite_store.entries.query(EVERYTHING, now=now, after=None, limit=100)
-    streamed = [e async for e in sqlite_store.entries.stream(EVERYTHING, now=now)]
+    streamed = [
+        e async for batch in sqlite_store.entries.stream(EVERYTHING, now=now) for e in batch
+    ]
 
     assert len(served) == len(streamed) == 3
     assert rows(db_path, "entries") == 8  # still stored: only the sweep deletes

@@ -60,7 +60,7 @@ async def test_query_and_stream_select_what_a_scan_of_admits_selects(wanted: Log
     criteria = EntryCriteria(wanted)
     expected = scan(stored, criteria, None)
 
-    assert [e.id async for e in store.stream(criteria, now=NOW)] == expected
+    assert [e.id async for batch in store.stream(criteria, now=NOW) for e in batch] == expected
     pages: list[str] = []
     after: Position | None = None
     while True:
