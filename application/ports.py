@@ -1,11 +1,13 @@
 """The ports the use cases need, each shaped by what a use case does with it."""
 
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
 from application.exporting.grant import ExportGrant
 from application.reading.criteria import EntryCriteria, Position
+from domain.checkpoint import Checkpoint
 from domain.entry import AuditEntry
 from domain.integrity import Seal
 from domain.tenancy import Account, ApiKey, Application
@@ -104,6 +106,12 @@ class Seals(Protocol):
         """The account's seals whose windows overlap [since, until), oldest first."""
 
 
+@dataclass(frozen=True, slots=True)
+class Lease:
+    holder: str
+    until: datetime
+
+
 class SealerState(Protocol):
     """A lease so one instance seals at a time, and how far the trail is sealed."""
 
@@ -115,6 +123,32 @@ class SealerState(Protocol):
 
     async def advance(self, holder: str, to: datetime) -> None:
         """Record that windows up to `to` are sealed."""
+
+    async def lease(self) -> Lease | None:
+        """Who holds the lease and until when, or None if nobody ever took it."""
+
+
+class Checkpoints(Protocol):
+    """The sealer's signed checkpoints (`domain.checkpoint`): added and read, never changed;
+    each kept until its `expires_at`."""
+
+    async def add(self, checkpoint: Checkpoint) -> bool:
+        """Store a checkpoint; False if its sequence is taken (another sealer was first)."""
+
+    async def latest(self) -> Checkpoint | None:
+        """The checkpoint with the highest sequence."""
+
+    async def get(self, sequence: int) -> Checkpoint | None:
+        """The checkpoint of that sequence, or None (never written, expired, or removed)."""
+
+    async def after(self, sequence: int, limit: int) -> list[Checkpoint]:
+        """Up to `limit` checkpoints with a higher sequence, in sequence order."""
+
+    async def listing(
+        self, account: str, since: datetime | None, until: datetime | None
+    ) -> list[Checkpoint]:
+        """The checkpoints that list a seal of `account` whose window starts in [since,
+        until), in sequence order."""
 
 
 class StorePorts(Protocol):
@@ -132,6 +166,8 @@ class StorePorts(Protocol):
     def seals(self) -> Seals: ...
     @property
     def sealer_state(self) -> SealerState: ...
+    @property
+    def checkpoints(self) -> Checkpoints: ...
 
 
 class SealSigner(Protocol):

@@ -12,7 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 from application.errors import Conflict, InvalidExportLink, StoreUnavailable
 from application.exporting.grant import ExportGrant
+from application.ports import Lease
 from application.reading.criteria import EntryCriteria, LogFilter, Position
+from domain.checkpoint import Checkpoint
 from domain.entry import AuditEntry
 from domain.integrity import Seal
 from domain.tenancy import Account, ApiKey, Application
@@ -355,6 +357,56 @@ class InMemorySealerState:
     async def advance(self, holder: str, to: datetime) -> None:
         if holder == self.holder:
             self.through = to
+
+    async def lease(self) -> Lease | None:
+        if self.holder is None or self.until is None:
+            return None
+        return Lease(self.holder, self.until)
+
+
+class InMemoryCheckpoints:
+    """Checkpoints by sequence; `now` is the clock expiry is judged by (None: never)."""
+
+    def __init__(self, now: Callable[[], datetime] | None = None) -> None:
+        self.checkpoints: dict[int, Checkpoint] = {}
+        self._now = now
+
+    def _live(self) -> list[Checkpoint]:
+        now = None if self._now is None else self._now()
+        return sorted(
+            (c for c in self.checkpoints.values() if now is None or c.expires_at > now),
+            key=lambda c: c.sequence,
+        )
+
+    async def add(self, checkpoint: Checkpoint) -> bool:
+        if checkpoint.sequence in self.checkpoints:
+            return False
+        self.checkpoints[checkpoint.sequence] = checkpoint
+        return True
+
+    async def latest(self) -> Checkpoint | None:
+        live = self._live()
+        return live[-1] if live else None
+
+    async def get(self, sequence: int) -> Checkpoint | None:
+        return next((c for c in self._live() if c.sequence == sequence), None)
+
+    async def after(self, sequence: int, limit: int) -> list[Checkpoint]:
+        return [c for c in self._live() if c.sequence > sequence][:limit]
+
+    async def listing(
+        self, account: str, since: datetime | None, until: datetime | None
+    ) -> list[Checkpoint]:
+        return [
+            c
+            for c in self._live()
+            if any(
+                head.account == account
+                and (since is None or head.window_start >= since)
+                and (until is None or head.window_start < until)
+                for head in c.sealed
+            )
+        ]
 
 
 class HmacSealKeys:

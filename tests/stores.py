@@ -28,6 +28,7 @@ from tests.fakes import (
     InMemoryApiKeys,
     InMemoryApplications,
     InMemoryAuditEntries,
+    InMemoryCheckpoints,
     InMemorySealerState,
     InMemorySeals,
 )
@@ -49,6 +50,7 @@ class InMemoryStore:
     keys: InMemoryApiKeys = field(default_factory=InMemoryApiKeys)
     seals: InMemorySeals = field(default_factory=InMemorySeals)
     sealer_state: InMemorySealerState = field(default_factory=InMemorySealerState)
+    checkpoints: InMemoryCheckpoints = field(default_factory=InMemoryCheckpoints)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,181 @@
+"""Checkpoints: the signed statement of how far the trail is sealed, and of every seal written.
+
+The sealer writes one after each step of a pass: its `sequence` is one more than the last,
+`previous` is the last one's hash (so checkpoints form one chain, and a checkpoint removed
+or replaced breaks the link of the one after it), `sealed_through` is the moment every
+window ending at or before it has been sealed, and `sealed` lists the seals written since
+the last checkpoint (account, seal id, window start, the seal's hash and `expires_at`).
+
+What the database holds beside it (the sealer's lease and unsigned progress) decides
+nothing: a verifier reads how far an account is sealed from the latest checkpoint whose
+signature holds, and which seals must exist from the checkpoints that list them. A copy
+held outside the database (a witness) shows a cut of the newest checkpoints too.
+
+The signed bytes are `canonical(body())`: JSON with sorted keys, no spaces, UTF-8, with
+timestamps as ISO 8601 UTC at millisecond precision. The hash is SHA-256 (hex) of
+`canonical({**body(), "key_id": ..., "signature": ...})`.
+"""
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from domain.integrity import Seal, canonical
+from domain.timestamps import iso_utc
+
+CHECKPOINT_FORMAT = 1
+"""`body()["checkpoint"]`: the version of the format, for verifiers in other languages."""
+CHECKPOINT_KEPT = timedelta(days=30)
+"""How long a checkpoint that lists no seal longer-lived than this is kept: long enough for
+a witness that was away to catch up along the chain."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SealedHead:
+    """A seal as a checkpoint lists it."""
+
+    account: str
+    seal_id: str
+    window_start: datetime
+    seal_hash: str
+    expires_at: datetime
+
+    @classmethod
+    def of(cls, seal: Seal) -> "SealedHead":
+        return cls(
+            account=seal.account,
+            seal_id=seal.id,
+            window_start=seal.window_start,
+            seal_hash=seal.hash(),
+            expires_at=seal.expires_at,
+        )
+
+    def row(self) -> list[str]:
+        return [
+            self.account,
+            self.seal_id,
+            iso_utc(self.window_start),
+            self.seal_hash,
+            iso_utc(self.expires_at),
+        ]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Checkpoint:
+    sequence: int
+    previous: str | None
+    """The hash of checkpoint `sequence - 1`; None for the first."""
+    issued_at: datetime
+    sealed_through: datetime
+    sealed: tuple[SealedHead, ...]
+    key_id: str = ""
+    signature: str = ""
+
+    @property
+    def expires_at(self) -> datetime:
+        """As long as the seals it lists, and at least `CHECKPOINT_KEPT`."""
+        kept = self.issued_at + CHECKPOINT_KEPT
+        return max([kept, *(head.expires_at for head in self.sealed)])
+
+    def body(self) -> dict[str, Any]:
+        """What the signature covers."""
+        return {
+            "checkpoint": CHECKPOINT_FORMAT,
+            "sequence": self.sequence,
+            "previous": self.previous,
+            "issued_at": iso_utc(self.issued_at),
+            "sealed_through": iso_utc(self.sealed_through),
+            "sealed": [head.row() for head in self.sealed],
+        }
+
+    def message(self) -> bytes:
+        return canonical(self.body())
+
+    def hash(self) -> str:
+        signed = {**self.body(), "key_id": self.key_id, "signature": self.signature}
+        return hashlib.sha256(canonical(signed)).hexdigest()
+
+    def signed(self, key_id: str, sign: Callable[[bytes], str]) -> "Checkpoint":
+        return replace(self, key_id=key_id, signature=sign(self.message()))
+
+    def document(self) -> dict[str, Any]:
+        """The body with its key id and signature: how a checkpoint is published and stored."""
+        return {**self.body(), "key_id": self.key_id, "signature": self.signature}
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> "Checkpoint":
+        """The checkpoint a document (as `document()` writes it) describes; ValueError if it
+        is not one (its signature is the caller's to check)."""
+        try:
+            if document["checkpoint"] != CHECKPOINT_FORMAT:
+                raise ValueError("not a checkpoint of a format this version reads")
+            sequence = document["sequence"]
+            previous = document["previous"]
+            if not isinstance(sequence, int) or isinstance(sequence, bool) or sequence < 1:
+                raise ValueError("a checkpoint's sequence is a positive integer")
+            if previous is not None and not isinstance(previous, str):
+                raise ValueError("a checkpoint's previous is a hash or null")
+            return cls(
+                sequence=sequence,
+                previous=previous,
+                issued_at=_instant(document["issued_at"]),
+                sealed_through=_instant(document["sealed_through"]),
+                sealed=tuple(
+                    SealedHead(
+                        account=_text(account),
+                        seal_id=_text(seal_id),
+                        window_start=_instant(start),
+                        seal_hash=_text(seal_hash),
+                        expires_at=_instant(expires),
+                    )
+                    for account, seal_id, start, seal_hash, expires in document["sealed"]
+                ),
+                key_id=_text(document["key_id"]),
+                signature=_text(document["signature"]),
+            )
+        except (LookupError, TypeError, AttributeError) as exc:
+            raise ValueError(f"malformed checkpoint: {type(exc).__name__}") from None
+
+
+def next_checkpoint(
+    latest: "Checkpoint | None",
+    *,
+    issued_at: datetime,
+    sealed_through: datetime,
+    sealed: tuple[SealedHead, ...],
+) -> Checkpoint:
+    """The unsigned checkpoint after `latest` (the first if None)."""
+    return Checkpoint(
+        sequence=1 if latest is None else latest.sequence + 1,
+        previous=None if latest is None else latest.hash(),
+        issued_at=issued_at,
+        sealed_through=sealed_through,
+        sealed=sealed,
+    )
+
+
+def extends(newer: Checkpoint, older: Checkpoint) -> bool:
+    """Whether `newer` is the checkpoint right after `older` in one chain: the next
+    sequence, linked to its hash, sealed no less far."""
+    return (
+        newer.sequence == older.sequence + 1
+        and newer.previous == older.hash()
+        and newer.sealed_through >= older.sealed_through
+    )
+
+
+def _instant(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError("a checkpoint's times are ISO 8601 strings")
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError("a checkpoint's times carry their offset")
+    return moment
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("expected a string")
+    return value
