@@ -28,6 +28,7 @@ from application.ports import (
     ApiKeys,
     Applications,
     AuditEntryRepository,
+    Checkpoints,
     Clock,
     ExportLinks,
     IdGenerator,
@@ -53,6 +54,7 @@ class Ports:
     keys: ApiKeys
     seals: Seals
     sealer_state: SealerState
+    checkpoints: Checkpoints
     clock: Clock
     ids: IdGenerator
 
@@ -186,7 +188,7 @@ class Services:
                 verify=VerifyAuditLogs(
                     entries=ports.entries,
                     seals=ports.seals,
-                    state=ports.sealer_state,
+                    checkpoints=ports.checkpoints,
                     keys=seal_keys,
                     accounts=ports.accounts,
                     clock=ports.clock,
@@ -257,6 +259,7 @@ class Services:
                 entries=ports.entries,
                 seals=ports.seals,
                 state=ports.sealer_state,
+                checkpoints=ports.checkpoints,
                 signer=seal_keys,
                 clock=ports.clock,
                 holder=sealer_id,

@@ -48,6 +48,7 @@ from tests.fakes import (
     InMemoryApiKeys,
     InMemoryApplications,
     InMemoryAuditEntries,
+    InMemoryCheckpoints,
     InMemorySealerState,
     InMemorySeals,
 )
@@ -206,6 +207,7 @@ def build(*, embedded: bool, seed: int, seal: bool) -> FastAPI:
             entries=seeded(seed),
             seals=InMemorySeals(),
             sealer_state=InMemorySealerState(),
+            checkpoints=InMemoryCheckpoints(),
         )
     app = create_app(settings(seal=seal), overrides)
     mount_baselines(app)

@@ -36,6 +36,7 @@ from tests.fakes import (
     InMemoryApiKeys,
     InMemoryApplications,
     InMemoryAuditEntries,
+    InMemoryCheckpoints,
     InMemorySealerState,
     InMemorySeals,
 )
@@ -51,6 +52,7 @@ def services() -> Services:
     ports = Ports(
         entries=InMemoryAuditEntries(), accounts=accounts, applications=applications,
         keys=InMemoryApiKeys(), seals=InMemorySeals(), sealer_state=InMemorySealerState(),
+        checkpoints=InMemoryCheckpoints(),
         clock=SystemClock(), ids=ObjectIdGenerator(),
     )  # fmt: skip
     return Services.build(

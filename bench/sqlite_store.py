@@ -46,7 +46,12 @@ from domain.entry import AuditEntry
 from entrypoints.app import Overrides, create_app
 from entrypoints.settings import ExportSettings, Settings, StoreSettings
 from tests.builders import nth_entry
-from tests.fakes import InMemoryAuditEntries, InMemorySealerState, InMemorySeals
+from tests.fakes import (
+    InMemoryAuditEntries,
+    InMemoryCheckpoints,
+    InMemorySealerState,
+    InMemorySeals,
+)
 
 RESULTS = Path(__file__).parent / "results" / "sqlite_store.json"
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
@@ -177,7 +182,11 @@ def build(store: str, data: Path | None, seed: int) -> FastAPI:
         rows.reverse()  # oldest first, as bench_server seeds
         asyncio.run(fake.add_many(rows))
         overrides = dataclasses.replace(
-            overrides, entries=fake, seals=InMemorySeals(), sealer_state=InMemorySealerState()
+            overrides,
+            entries=fake,
+            seals=InMemorySeals(),
+            sealer_state=InMemorySealerState(),
+            checkpoints=InMemoryCheckpoints(),
         )
     app = create_app(app_settings(store, data), overrides)
     mount_baselines(app)

@@ -1,10 +1,11 @@
 """Checkpoints: the signed statement of how far the trail is sealed, and of every seal written.
 
 The sealer writes one after each step of a pass: its `sequence` is one more than the last,
-`previous` is the last one's hash (so checkpoints form one chain, and a checkpoint removed
-or replaced breaks the link of the one after it), `sealed_through` is the moment every
-window ending at or before it has been sealed, and `sealed` lists the seals written since
-the last checkpoint (account, seal id, window start, the seal's hash and `expires_at`).
+`previous` is the last one's hash and `expires_at` (so checkpoints form one chain, and a
+checkpoint removed before its time or replaced breaks the link of the one after it),
+`sealed_through` is the moment every window ending at or before it has been sealed, and
+`sealed` lists the seals written since the last checkpoint (account, seal id, window
+start, the seal's hash and `expires_at`).
 
 What the database holds beside it (the sealer's lease and unsigned progress) decides
 nothing: a verifier reads how far an account is sealed from the latest checkpoint whose
@@ -67,6 +68,8 @@ class Checkpoint:
     sequence: int
     previous: str | None
     """The hash of checkpoint `sequence - 1`; None for the first."""
+    previous_expires_at: datetime | None
+    """Until when checkpoint `sequence - 1` is kept: gone earlier, it was removed."""
     issued_at: datetime
     sealed_through: datetime
     sealed: tuple[SealedHead, ...]
@@ -84,7 +87,9 @@ class Checkpoint:
         return {
             "checkpoint": CHECKPOINT_FORMAT,
             "sequence": self.sequence,
-            "previous": self.previous,
+            "previous": None
+            if self.previous is None or self.previous_expires_at is None
+            else [self.previous, iso_utc(self.previous_expires_at)],
             "issued_at": iso_utc(self.issued_at),
             "sealed_through": iso_utc(self.sealed_through),
             "sealed": [head.row() for head in self.sealed],
@@ -115,11 +120,12 @@ class Checkpoint:
             previous = document["previous"]
             if not isinstance(sequence, int) or isinstance(sequence, bool) or sequence < 1:
                 raise ValueError("a checkpoint's sequence is a positive integer")
-            if previous is not None and not isinstance(previous, str):
-                raise ValueError("a checkpoint's previous is a hash or null")
+            if previous is not None and not isinstance(previous, list):
+                raise ValueError("a checkpoint's previous is [hash, expires_at] or null")
             return cls(
                 sequence=sequence,
-                previous=previous,
+                previous=None if previous is None else _text(previous[0]),
+                previous_expires_at=None if previous is None else _instant(previous[1]),
                 issued_at=_instant(document["issued_at"]),
                 sealed_through=_instant(document["sealed_through"]),
                 sealed=tuple(
@@ -150,6 +156,7 @@ def next_checkpoint(
     return Checkpoint(
         sequence=1 if latest is None else latest.sequence + 1,
         previous=None if latest is None else latest.hash(),
+        previous_expires_at=None if latest is None else latest.expires_at,
         issued_at=issued_at,
         sealed_through=sealed_through,
         sealed=sealed,
@@ -162,6 +169,7 @@ def extends(newer: Checkpoint, older: Checkpoint) -> bool:
     return (
         newer.sequence == older.sequence + 1
         and newer.previous == older.hash()
+        and newer.previous_expires_at == older.expires_at
         and newer.sealed_through >= older.sealed_through
     )
 

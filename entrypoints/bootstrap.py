@@ -21,6 +21,7 @@ from application.ports import (
     ApiKeys,
     Applications,
     AuditEntryRepository,
+    Checkpoints,
     Clock,
     IdGenerator,
     SealerState,
@@ -50,6 +51,7 @@ class Overrides:
     keys: ApiKeys | None = None
     seals: Seals | None = None
     sealer_state: SealerState | None = None
+    checkpoints: Checkpoints | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -155,6 +157,7 @@ def services(
         keys=_given(overrides.keys, store.keys),
         seals=_given(overrides.seals, store.seals),
         sealer_state=_given(overrides.sealer_state, store.sealer_state),
+        checkpoints=_given(overrides.checkpoints, store.checkpoints),
         clock=_given(overrides.clock, SystemClock()),
         ids=_given(overrides.ids, ObjectIdGenerator()),
     )

@@ -1,9 +1,13 @@
 """Use case: seal each account's trail in windows of ingestion time.
 
 Windows close `grace` after they end (longer than any insert may take, clock skew
-included), and are sealed in order, across all accounts, up to a watermark kept beside the
-lease. Running again is harmless: a window sealed already is skipped. After downtime the
-sealer catches up window by window. Writers never wait for it.
+included), and are sealed in order, across all accounts, in steps of up to WINDOWS_PER_PASS
+windows. Each step ends with a signed checkpoint (`domain.checkpoint`) that lists the seals
+it wrote and how far the trail is sealed; the next pass starts from the latest checkpoint,
+never from the unsigned progress kept beside the lease, so rewinding that progress makes no
+window be sealed again. Running again is harmless: a window sealed already is skipped (and
+listed in the next checkpoint if a crash left it unlisted). After downtime the sealer
+catches up window by window. Writers never wait for it.
 """
 
 import logging
@@ -13,8 +17,16 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from application.periodic import Periodic
-from application.ports import AuditEntryRepository, Clock, SealerState, Seals, SealSigner
+from application.ports import (
+    AuditEntryRepository,
+    Checkpoints,
+    Clock,
+    SealerState,
+    Seals,
+    SealSigner,
+)
 from application.reading.criteria import EntryCriteria
+from domain.checkpoint import Checkpoint, SealedHead, next_checkpoint
 from domain.integrity import Seal, SealLink, new_seal, seal_id, window_of
 
 log = logging.getLogger("auditlog.sealing")
@@ -41,6 +53,7 @@ class SealTrail:
         entries: AuditEntryRepository,
         seals: Seals,
         state: SealerState,
+        checkpoints: Checkpoints,
         signer: SealSigner,
         clock: Clock,
         holder: str,
@@ -49,6 +62,7 @@ class SealTrail:
         self._entries = entries
         self._seals = seals
         self._state = state
+        self._checkpoints = checkpoints
         self._signer = signer
         self._clock = clock
         self._holder = holder
@@ -60,28 +74,72 @@ class SealTrail:
         self._written: dict[str, tuple[str, str, SealLink]] = {}
 
     async def run_once(self) -> int:
-        """Seal every window closed since the last run; the number of seals written."""
+        """Seal every window closed since the last checkpoint; the number of seals written."""
         config = self._config
         now = self._clock.now()
         if not await self._state.acquire(self._holder, now=now, until=now + config.lease):
             return 0
         horizon = window_of(now - config.grace, config.window)
-        start = await self._state.sealed_through()
-        if start is None:
-            first = await self._entries.first_created_at()
-            if first is None:
-                return 0
-            start = window_of(first, config.window)
+        checkpoint = await self._checkpoints.latest()
+        start = await self._start(checkpoint)
         written = 0
-        while start < horizon:
+        while start is not None and start < horizon:
             end = min(horizon, start + config.window * WINDOWS_PER_PASS)
-            written += await self._seal_between(start, end)
+            heads, new = await self._seal_between(start, end)
+            checkpoint = await self._checkpoint(checkpoint, end, heads)
+            written += new
+            if checkpoint is None:
+                break
             await self._state.advance(self._holder, end)
             start = end
         self.sealed += written
         return written
 
-    async def _seal_between(self, start: datetime, end: datetime) -> int:
+    async def _start(self, checkpoint: Checkpoint | None) -> datetime | None:
+        """Where this pass starts: the latest checkpoint's `sealed_through`. Before the first
+        checkpoint (a trail sealed by a version without them), the progress as stored, or
+        the window of the oldest entry."""
+        stored = await self._state.sealed_through()
+        if checkpoint is not None:
+            signed = checkpoint.sealed_through
+            if stored is not None and stored != signed:
+                log.warning(
+                    "the sealer's stored progress (%s) differs from the latest signed "
+                    "checkpoint (%s, sequence %d): it was changed behind the service, or a "
+                    "crash came between the two writes; sealing goes on from the checkpoint",
+                    stored.isoformat(),
+                    signed.isoformat(),
+                    checkpoint.sequence,
+                )
+            return signed
+        if stored is not None:
+            return stored
+        first = await self._entries.first_created_at()
+        return None if first is None else window_of(first, self._config.window)
+
+    async def _checkpoint(
+        self, latest: Checkpoint | None, sealed_through: datetime, heads: list[SealedHead]
+    ) -> Checkpoint | None:
+        """Sign and store the checkpoint after `latest`; None if another sealer wrote that
+        sequence first (its lease ran out under this one: it goes on from there)."""
+        unsigned = next_checkpoint(
+            latest,
+            issued_at=self._clock.now(),
+            sealed_through=sealed_through,
+            sealed=tuple(heads),
+        )
+        checkpoint = unsigned.signed(self._signer.key_id, self._signer.sign)
+        if await self._checkpoints.add(checkpoint):
+            return checkpoint
+        log.warning(
+            "checkpoint %d was written by another sealer first: this pass stops",
+            checkpoint.sequence,
+        )
+        return None
+
+    async def _seal_between(self, start: datetime, end: datetime) -> tuple[list[SealedHead], int]:
+        """Seal the windows in [start, end): the heads the next checkpoint lists (the seals
+        written, and any a crash left unlisted), in window order, and how many were written."""
         window = self._config.window
         rows: dict[tuple[str, datetime], list[tuple[str, datetime, datetime, str]]]
         rows = defaultdict(list)
@@ -91,9 +149,15 @@ class SealTrail:
             for entry in batch:
                 key = (entry.account, window_of(entry.created_at, window))
                 rows[key].append((entry.id, entry.created_at, entry.expires_at, entry.digest))
+        heads: list[SealedHead] = []
         written = 0
         for (account, window_start), sealed_rows in sorted(rows.items(), key=lambda i: i[0][1]):
-            if await self._seals.get(seal_id(account, window_start)) is not None:
+            existing = await self._seals.get(seal_id(account, window_start))
+            if existing is not None:
+                if not await self._checkpoints.listing(
+                    account, window_start, window_start + window
+                ):
+                    heads.append(SealedHead.of(existing))
                 continue
             latest = await self._seals.latest(account)
             seal = new_seal(
@@ -107,8 +171,9 @@ class SealTrail:
             signed, link = seal.signed(self._signer.key_id, self._signer.sign)
             if await self._seals.add(signed):
                 self._written[account] = (signed.id, signed.signature, link)
+                heads.append(_head(signed, link))
                 written += 1
-        return written
+        return heads, written
 
     def _link_to(self, latest: Seal) -> SealLink:
         """The link to an account's latest seal: remembered if this instance wrote it (the
@@ -117,6 +182,17 @@ class SealTrail:
         if known is not None and known[:2] == (latest.id, latest.signature):
             return known[2]
         return latest.link()
+
+
+def _head(seal: Seal, link: SealLink) -> SealedHead:
+    """A seal as a checkpoint lists it, from the link its signing made (hashed once)."""
+    return SealedHead(
+        account=seal.account,
+        seal_id=link.seal_id,
+        window_start=seal.window_start,
+        seal_hash=link.hash,
+        expires_at=link.expires_at,
+    )
 
 
 class SealingPass(Protocol):

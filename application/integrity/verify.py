@@ -2,9 +2,15 @@
 
 Reported: an entry changed since it was sealed (MODIFIED), a sealed entry gone before its
 `expires_at` (MISSING), an entry in a closed window that no seal lists (INJECTED), a seal
-gone before its `expires_at` (SEAL_MISSING), and a seal whose signature, Merkle root or
-link to its predecessor does not hold (SEAL_INVALID). What expired is not flagged, in
+gone before its `expires_at` (SEAL_MISSING: its successor links to it, or a checkpoint lists
+it), a seal whose signature, Merkle root or link to its predecessor does not hold, or that
+is not the seal a checkpoint lists (SEAL_INVALID), and a checkpoint whose signature or link
+to the one before it does not hold (CHECKPOINT_INVALID). What expired is not flagged, in
 whatever order the TTL monitor removed it.
+
+Which windows are closed is read from the latest checkpoint whose signature holds, never
+from the sealer's unsigned progress: an entry dated in a stretch the checkpoint says is
+sealed that no seal lists is INJECTED, whether the account recorded anything there or not.
 """
 
 import asyncio
@@ -15,12 +21,22 @@ from datetime import datetime, timedelta
 from application.access.principal import Principal
 from application.access.rate_limit import RateLimiter
 from application.access.tenancy import account_to_verify
-from application.ports import Accounts, AuditEntryRepository, Clock, SealerState, SealKeys, Seals
+from application.ports import Accounts, AuditEntryRepository, Checkpoints, Clock, SealKeys, Seals
 from application.reading.criteria import EntryCriteria
 from application.self_audit import VERIFIED, SelfAudit
+from domain.checkpoint import Checkpoint
 from domain.entry import AuditEntry
 from domain.errors import InvalidField
-from domain.integrity import INJECTED, Findings, Problem, Seal, window_of
+from domain.integrity import (
+    CHECKPOINT_INVALID,
+    INJECTED,
+    SEAL_INVALID,
+    SEAL_MISSING,
+    Findings,
+    Problem,
+    Seal,
+    window_of,
+)
 from domain.seal_verdict import Absence, Held, judge_seal
 
 # A missing entry or seal whose expiry is at most this far ahead of this service's clock is
@@ -40,7 +56,7 @@ class VerifyAuditLogs:
         *,
         entries: AuditEntryRepository,
         seals: Seals,
-        state: SealerState,
+        checkpoints: Checkpoints,
         keys: SealKeys,
         accounts: Accounts,
         clock: Clock,
@@ -49,7 +65,7 @@ class VerifyAuditLogs:
     ) -> None:
         self._entries = entries
         self._seals = seals
-        self._state = state
+        self._checkpoints = checkpoints
         self._keys = keys
         self._accounts = accounts
         self._clock = clock
@@ -71,7 +87,8 @@ class VerifyAuditLogs:
                 raise InvalidField("until", "must be later than since")
             account = await account_to_verify(principal, account, self._accounts)
             run = _Run(
-                entries=self._entries, seals=self._seals, state=self._state, keys=self._keys,
+                entries=self._entries, seals=self._seals, checkpoints=self._checkpoints,
+                keys=self._keys,
                 limiter=self._limiter, principal=principal, account=account,
                 now=self._clock.now(),
             )  # fmt: skip
@@ -87,7 +104,7 @@ class _Run:
         *,
         entries: AuditEntryRepository,
         seals: Seals,
-        state: SealerState,
+        checkpoints: Checkpoints,
         keys: SealKeys,
         limiter: RateLimiter,
         principal: Principal,
@@ -96,7 +113,7 @@ class _Run:
     ) -> None:
         self._entries = entries
         self._seals = seals
-        self._state = state
+        self._checkpoints = checkpoints
         self._keys = keys
         self._limiter = limiter
         self._principal = principal
@@ -109,11 +126,12 @@ class _Run:
         self.findings = Findings()
 
     async def check(self, since: datetime | None, until: datetime | None) -> None:
-        # The watermark first: the sealer writes a window's seal before it moves the
-        # watermark past it, so every window behind this watermark has its seal in what is
-        # read next. Read after the seals, a pass in between would make the window it sealed
-        # look closed without a seal, and its entries injected.
-        sealed_through = await self._state.sealed_through()
+        # The checkpoint first: the sealer writes a window's seal before the checkpoint that
+        # moves past it, so every window behind it has its seal in what is read next. Read
+        # after the seals, a pass in between would make the window it sealed look closed
+        # without a seal, and its entries injected.
+        checkpoint = await self._trusted_checkpoint()
+        sealed_through = None if checkpoint is None else checkpoint.sealed_through
         seals = await self._seals.in_range(self._account, since, until)
         self._paid_for = self._charge(seals)
         previous = None
@@ -141,7 +159,90 @@ class _Run:
             skip = None if missing is None else (missing, missing + length)
             await self._flag_unsealed(gap_start, seal.window_start, length, skip=skip)
             previous, gap_start = seal, seal.window_end
+        if checkpoint is not None:
+            await self._check_listed(seals, checkpoint, since, until)
         await self._check_tail(previous, since, until, sealed_through)
+
+    async def _trusted_checkpoint(self) -> Checkpoint | None:
+        """The latest checkpoint, if its signature and its link to the one before it hold;
+        otherwise reported, and no window counts as closed."""
+        latest = await self._checkpoints.latest()
+        if latest is None:
+            return None
+        if not self._signed(latest):
+            self._checkpoint_invalid(latest, "its signature does not verify")
+            return None
+        if latest.sequence == 1:
+            return latest
+        before = await self._checkpoints.get(latest.sequence - 1)
+        if before is None:
+            gone_early = (
+                latest.previous_expires_at is None
+                or latest.previous_expires_at > self._expired_before
+            )
+            if gone_early:
+                self._checkpoint_invalid(
+                    latest, "the checkpoint before it is gone before its expiry"
+                )
+                return None
+        elif latest.previous != before.hash():
+            self._checkpoint_invalid(latest, "it does not link to the checkpoint before it")
+            return None
+        return latest
+
+    async def _check_listed(
+        self,
+        seals: list[Seal],
+        latest: Checkpoint,
+        since: datetime | None,
+        until: datetime | None,
+    ) -> None:
+        """Every seal of the range a checkpoint lists is there, as listed, until it expires:
+        the newest window cut together with its seal and entries is reported here (a seal
+        its successor's link or its own signature reported already is not reported again)."""
+        held = {seal.id: seal for seal in seals}
+        reported = {(p.kind, p.window) for p in self.findings.problems}
+        for checkpoint in await self._checkpoints.listing(self._account, since, until):
+            if checkpoint.sequence > latest.sequence:
+                continue  # written after the seals were read: its seals may be newer
+            if not self._signed(checkpoint):
+                self._checkpoint_invalid(checkpoint, "its signature does not verify")
+                continue
+            for head in checkpoint.sealed:
+                if head.account != self._account:
+                    continue
+                if (since is not None and head.window_start < since) or (
+                    until is not None and head.window_start >= until
+                ):
+                    continue
+                seal = held.get(head.seal_id)
+                if seal is None and head.expires_at > self._expired_before:
+                    problem = Problem(
+                        SEAL_MISSING,
+                        f"a seal checkpoint {checkpoint.sequence} lists is gone before its expiry",
+                        None,
+                        head.window_start,
+                    )
+                elif seal is not None and seal.hash() != head.seal_hash:
+                    problem = Problem(
+                        SEAL_INVALID,
+                        f"the seal is not the one checkpoint {checkpoint.sequence} lists",
+                        None,
+                        head.window_start,
+                    )
+                else:
+                    continue
+                if (problem.kind, problem.window) not in reported:
+                    reported.add((problem.kind, problem.window))
+                    self.findings.problems.append(problem)  # fmt: skip
+
+    def _signed(self, checkpoint: Checkpoint) -> bool:
+        return self._keys.verify(checkpoint.key_id, checkpoint.message(), checkpoint.signature)
+
+    def _checkpoint_invalid(self, checkpoint: Checkpoint, why: str) -> None:
+        self.findings.problems.append(
+            Problem(CHECKPOINT_INVALID, f"checkpoint {checkpoint.sequence}: {why}")
+        )
 
     def _charge(self, seals: list[Seal]) -> int:
         """Spend the tokens for the seals and sealed entries a verification will check,

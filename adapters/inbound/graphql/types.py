@@ -83,7 +83,7 @@ class AuditLogEntryType:
 @strawberry.type(name="IntegrityProblem")
 class IntegrityProblemType:
     kind: str = strawberry.field(
-        description="MODIFIED, MISSING, INJECTED, SEAL_MISSING or SEAL_INVALID."
+        description="MODIFIED, MISSING, INJECTED, SEAL_MISSING, SEAL_INVALID or CHECKPOINT_INVALID."
     )
     entry_id: strawberry.ID | None
     window: datetime | None

@@ -22,6 +22,7 @@ from tests.fakes import (
     InMemoryApiKeys,
     InMemoryApplications,
     InMemoryAuditEntries,
+    InMemoryCheckpoints,
     InMemoryExportLinks,
     InMemorySealerState,
     InMemorySeals,
@@ -77,6 +78,7 @@ def services(
         keys=keys,
         seals=InMemorySeals(),
         sealer_state=InMemorySealerState(),
+        checkpoints=InMemoryCheckpoints(),
         clock=clock,
         ids=SequentialIds(),
     )

@@ -28,6 +28,7 @@ from tests.fakes import (
     InMemoryApiKeys,
     InMemoryApplications,
     InMemoryAuditEntries,
+    InMemoryCheckpoints,
     InMemorySealerState,
     InMemorySeals,
 )
@@ -83,6 +84,11 @@ def sealer_state() -> InMemorySealerState:
 
 
 @pytest.fixture
+def checkpoints(clock: FakeClock) -> InMemoryCheckpoints:
+    return InMemoryCheckpoints(clock.now)
+
+
+@pytest.fixture
 def seal_keys() -> HmacSealKeys:
     return HmacSealKeys()
 
@@ -92,6 +98,7 @@ def make_sealer(
     entries: InMemoryAuditEntries,
     seals: InMemorySeals,
     sealer_state: InMemorySealerState,
+    checkpoints: InMemoryCheckpoints,
     seal_keys: HmacSealKeys,
     clock: FakeClock,
 ) -> Callable[[str], SealTrail]:
@@ -102,6 +109,7 @@ def make_sealer(
             entries=entries,
             seals=seals,
             state=sealer_state,
+            checkpoints=checkpoints,
             signer=seal_keys,
             clock=clock,
             holder=holder,
@@ -152,7 +160,7 @@ def put(entries: InMemoryAuditEntries) -> Callable[..., AuditEntry]:
 def verifier(
     entries: InMemoryAuditEntries,
     seals: InMemorySeals,
-    sealer_state: InMemorySealerState,
+    checkpoints: InMemoryCheckpoints,
     seal_keys: HmacSealKeys,
     accounts: InMemoryAccounts,
     clock: FakeClock,
@@ -161,7 +169,7 @@ def verifier(
     return VerifyAuditLogs(
         entries=entries,
         seals=seals,
-        state=sealer_state,
+        checkpoints=checkpoints,
         keys=seal_keys,
         accounts=accounts,
         clock=clock,

@@ -21,7 +21,7 @@ from tests.fakes import (
     HmacSealKeys,
     InMemoryAccounts,
     InMemoryAuditEntries,
-    InMemorySealerState,
+    InMemoryCheckpoints,
     InMemorySeals,
 )
 from tests.loop_turns import turns_taken
@@ -77,14 +77,14 @@ class Metered:
 def metered(
     entries: InMemoryAuditEntries,
     seals: InMemorySeals,
-    sealer_state: InMemorySealerState,
+    checkpoints: InMemoryCheckpoints,
     seal_keys: HmacSealKeys,
     accounts: InMemoryAccounts,
     clock: FakeClock,
 ) -> Metered:
     def build(limiter: RateLimiter, audit: SelfAudit) -> VerifyAuditLogs:
         return VerifyAuditLogs(
-            entries=entries, seals=seals, state=sealer_state, keys=seal_keys,
+            entries=entries, seals=seals, checkpoints=checkpoints, keys=seal_keys,
             accounts=accounts, clock=clock, limiter=limiter, self_audit=audit,
         )  # fmt: skip
 
