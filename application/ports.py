@@ -36,6 +36,9 @@ class AuditEntryRepository(Protocol):
         batch, not per row, for each layer it goes through)."""
         ...
 
+    async def get(self, entry_id: str, *, now: datetime) -> AuditEntry | None:
+        """The entry with that id if it is live at `now`, else None."""
+
     async def first_created_at(self) -> datetime | None:
         """When the oldest stored entry was created, or None if there is none."""
 
@@ -239,6 +242,10 @@ class Telemetry(Protocol):
     def interceptor_events(self, result: InterceptorResult, count: int = 1) -> None:
         """`count` of the service's own audit events came to `result`."""
 
+    def sealing_checked(self, lag_seconds: float, *, lease_suspect: bool) -> None:
+        """A sealing check found the trail sealed `lag_seconds` behind the horizon, and the
+        lease suspect or not (`application.integrity.sealing_health`): levels, not counts."""
+
 
 class NoTelemetry:
     """Counts nothing: for an interceptor or use case built without metrics (a platform
@@ -263,4 +270,7 @@ class NoTelemetry:
         pass
 
     def interceptor_events(self, result: InterceptorResult, count: int = 1) -> None:
+        pass
+
+    def sealing_checked(self, lag_seconds: float, *, lease_suspect: bool) -> None:
         pass

@@ -7,6 +7,7 @@ lifespan starts the services and the sealer loop, and stops them; the routes are
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 from fastapi import FastAPI, Request
 from starlette.routing import Route
@@ -19,16 +20,40 @@ from adapters.inbound.http.operations import mount_operations
 from adapters.inbound.http.origin import origin_of
 from adapters.inbound.http.portal import mount_portal
 from adapters.observability.metrics import Metrics
+from adapters.outbound.clock import SystemClock
 from adapters.outbound.plans_file import load_plans
 from application.integrity.sealing import SealingLoop
+from application.integrity.sealing_health import SealingHealth
+from application.periodic import Periodic
+from application.ports import StorePorts, Telemetry
 from entrypoints import bootstrap, config
 from entrypoints.bootstrap import Overrides
 from entrypoints.config import ConfigError
 from entrypoints.settings import Settings
 
 log = logging.getLogger("auditlog")
+_T = TypeVar("_T")
 
 __all__ = ["ConfigError", "Overrides", "create_app"]
+
+
+def _sealing_health(
+    store: StorePorts, settings: Settings, overrides: Overrides, telemetry: Telemetry
+) -> SealingHealth:
+    """The sealing check, on the same ports (or overrides) as the sealer it watches."""
+
+    def given(override: _T | None, default: _T) -> _T:
+        return default if override is None else override
+
+    return SealingHealth(
+        entries=given(overrides.entries, store.entries),
+        checkpoints=given(overrides.checkpoints, store.checkpoints),
+        state=given(overrides.sealer_state, store.sealer_state),
+        clock=given(overrides.clock, SystemClock()),
+        config=config.sealing_config(settings),
+        max_lag_windows=settings.seals.max_lag_windows,
+        telemetry=telemetry,
+    )
 
 
 def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAPI:
@@ -67,15 +92,24 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
         )
         metrics.watch_queue(services.emitter)
         services.emitter.start()
-        sealer = None
+        sealer = watch = health = None
         if settings.seals.enabled:
-            sealer = SealingLoop(services.seal_trail, interval=settings.seals.interval_seconds)
+            interval = settings.seals.interval_seconds
+            sealer = SealingLoop(services.seal_trail, interval=interval)
             sealer.start()
+            # Checked an interval after the first pass, so a restart after downtime does not
+            # warn of the lag that pass is catching up.
+            health = _sealing_health(store, settings, overrides, metrics)
+            watch = Periodic(health.check, interval=interval, name="sealing check", log=log)
+            watch.start()
         app.state.store = store
         app.state.services = services
+        app.state.sealing_health = health
         try:
             yield
         finally:
+            if watch is not None:
+                await watch.stop()
             if sealer is not None:
                 await sealer.stop()
             # Requests have finished: flush the service's own audit events, then disconnect.

@@ -20,6 +20,8 @@ class RecordingTelemetry:
         self.refused: Counter[RateLimitKind] = Counter()
         self.failures: Counter[AuthFailureReason] = Counter()
         self.interceptor: Counter[InterceptorResult] = Counter()
+        self.sealing: tuple[float, bool] | None = None
+        """The last sealing check's lag in seconds and whether the lease was suspect."""
 
     def entries_recorded(self, count: int) -> None:
         self.recorded += count
@@ -41,6 +43,9 @@ class RecordingTelemetry:
 
     def interceptor_events(self, result: InterceptorResult, count: int = 1) -> None:
         self.interceptor[result] += count
+
+    def sealing_checked(self, lag_seconds: float, *, lease_suspect: bool) -> None:
+        self.sealing = (lag_seconds, lease_suspect)
 
 
 async def scraped(http: httpx.AsyncClient, sample: str, **labels: str) -> float:

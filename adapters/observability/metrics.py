@@ -91,6 +91,16 @@ class Metrics:
             "Bearer secrets that matched no key (no tenant to record them under).",
             registry=registry,
         )
+        self._sealing_lag = Gauge(
+            "auditlog_sealing_lag_seconds",
+            "How far the signed sealed point is behind the windows due, at the last check.",
+            registry=registry,
+        )
+        self._lease_suspect = Gauge(
+            "auditlog_sealing_lease_suspect",
+            "1 while the sealer lease runs past any term a sealer takes (written behind it).",
+            registry=registry,
+        )
 
     def observe(self, operation: str, outcome: str, seconds: float) -> None:
         self.requests.labels(operation, outcome).inc()
@@ -121,3 +131,7 @@ class Metrics:
 
     def interceptor_events(self, result: InterceptorResult, count: int = 1) -> None:
         self._events[result].inc(count)
+
+    def sealing_checked(self, lag_seconds: float, *, lease_suspect: bool) -> None:
+        self._sealing_lag.set(lag_seconds)
+        self._lease_suspect.set(1 if lease_suspect else 0)

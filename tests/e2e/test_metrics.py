@@ -125,6 +125,8 @@ async def test_the_page_is_prometheus_text_with_every_family(api: Api, tenants: 
         "auditlog_unknown_credentials": "counter",
         "auditlog_auth_failures": "counter",
         "auditlog_rejected_key_attempts_folded": "counter",
+        "auditlog_sealing_lag_seconds": "gauge",
+        "auditlog_sealing_lease_suspect": "gauge",
     }
     assert not [s.name for s in page.samples() if s.name.endswith("_created")]
 

@@ -1,6 +1,7 @@
 """The routes an operator's tools call: liveness, readiness, metrics, the seal keys, and `/`.
 
-Readiness asks the store the lifespan put on `app.state.store`, at each request.
+Readiness asks the store the lifespan put on `app.state.store`, at each request, and shows
+the last check of `app.state.sealing_health` (None: this instance does not seal).
 """
 
 from typing import Any, Protocol
@@ -10,12 +11,29 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client.exposition import choose_encoder
 
 from adapters.observability.metrics import Metrics
+from application.integrity.sealing_health import SealingHealth
+from domain.timestamps import iso_utc
 
 
 class PublicSealKeys(Protocol):
     def jwks(self) -> dict[str, Any]:
         """The public keys seals are signed with, current and retired, as a JWK set."""
         ...
+
+
+def _sealing(health: SealingHealth | None) -> dict[str, object]:
+    """The last sealing check as `/readyz` shows it; no holder: that is for the log."""
+    if health is None:
+        return {"state": "disabled"}
+    status = health.last
+    if status is None:
+        return {"state": "unchecked"}
+    return {
+        "state": status.state,
+        "lag_seconds": status.lag.total_seconds(),
+        "lag_windows": status.lag_windows,
+        "checked_at": iso_utc(status.checked_at),
+    }
 
 
 def mount_operations(app: FastAPI, *, metrics: Metrics, seal_keys: PublicSealKeys) -> None:
@@ -31,10 +49,16 @@ def mount_operations(app: FastAPI, *, metrics: Metrics, seal_keys: PublicSealKey
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> JSONResponse:
-        """Readiness: the database answers a ping (its indexes were ensured at start)."""
+        """Readiness: the database answers a ping (its indexes were ensured at start). The
+        sealing check's last finding rides along but decides nothing: every instance sees
+        the same stall, and taking them all out of rotation would stop ingestion too."""
         ready = await request.app.state.store.ready()
         return JSONResponse(
-            {"status": "ready" if ready else "unavailable"}, status_code=200 if ready else 503
+            {
+                "status": "ready" if ready else "unavailable",
+                "sealing": _sealing(request.app.state.sealing_health),
+            },
+            status_code=200 if ready else 503,
         )
 
     @app.get("/metrics", include_in_schema=False)

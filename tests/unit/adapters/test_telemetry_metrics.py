@@ -63,5 +63,10 @@ def test_every_series_is_on_the_page_at_zero_before_anything_happened() -> None:
 
     page = samples(Metrics())
 
-    assert expected | {("auditlog_interceptor_queue_depth", ())} == set(page)
+    levels = {
+        ("auditlog_interceptor_queue_depth", ()),
+        ("auditlog_sealing_lag_seconds", ()),
+        ("auditlog_sealing_lease_suspect", ()),
+    }
+    assert expected | levels == set(page)
     assert set(page.values()) == {0.0}
