@@ -1,8 +1,8 @@
 """`auditlog-mongodb-role`: make append-only hold at the database, not only in the code.
 
-The role lets the service insert and find audit entries and seals, and never update or
-remove them. MongoDB's TTL monitor deletes expired documents as the server itself, so
-retention keeps working. Accounts, applications, keys and the sealer's lease stay
+The role lets the service insert and find audit entries, seals and checkpoints, and never
+update or remove them. MongoDB's TTL monitor deletes expired documents as the server
+itself, so retention keeps working. Accounts, applications, keys and the sealer's lease stay
 updatable (plan changes, revocations, the lease). The role may not create indexes either
 (a TTL index is a way to delete): `create` makes them, as the administrator, and the
 service runs with AUDITLOG_MONGODB_MANAGE_INDEXES=false.

@@ -1,5 +1,5 @@
 """auditlog-mongodb-role: append-only held by MongoDB itself. The role may insert and find
-audit entries and seals, never update or remove them; the rest stays updatable.
+audit entries, seals and checkpoints, never update or remove them; the rest stays updatable.
 
 The part that connects as the role's user needs a real MongoDB with access control
 (AUDITLOG_TEST_MONGODB_URI, as a user allowed to create roles and users)."""
@@ -33,7 +33,7 @@ NO_MONGODB = (
     "AUDITLOG_TEST_MONGODB_URI is not set: the role is enforced only by a real MongoDB "
     "with access control"
 )
-APPEND_ONLY = ("audit_logs", "audit_seals")
+APPEND_ONLY = ("audit_logs", "audit_seals", "audit_checkpoints")
 # Any of these on an append-only collection would let its documents be changed or removed.
 CHANGING = {"update", "remove", "dropCollection", "collMod", "renameCollectionSameDB",
             "convertToCapped", "dropIndex", "compact", "emptycapped"}  # fmt: skip
@@ -49,7 +49,7 @@ def granted(database: str = "auditlog") -> dict[str, set[str]]:
 
 
 class TestPrivileges:
-    def test_entries_and_seals_can_be_found_and_inserted_but_not_changed(self) -> None:
+    def test_entries_seals_and_checkpoints_can_be_found_and_inserted_but_not_changed(self) -> None:
         actions = granted()
 
         for collection in APPEND_ONLY:
@@ -70,7 +70,7 @@ class TestPrivileges:
         on_all = [p for p in privileges("audit_prod") if p["resource"]["collection"] == ""]
         assert [p["actions"] for p in on_all] == [["listCollections"]]
 
-    def test_no_index_that_deletes_can_be_created_on_entries_or_seals(self) -> None:
+    def test_no_index_that_deletes_can_be_created_on_entries_seals_or_checkpoints(self) -> None:
         actions = granted()
 
         for collection in APPEND_ONLY:

@@ -1,8 +1,10 @@
 """The sealer's lease: one holder at a time, taken over once it runs out, renewed by its
-holder; and the watermark of what is sealed, moved by the holder only."""
+holder, and read as who holds it until when; and the watermark of what is sealed, moved by
+the holder only."""
 
 from datetime import UTC, timedelta
 
+from application.ports import Lease
 from tests.contracts.seals import T0, WINDOW
 from tests.stores import Store
 
@@ -39,6 +41,22 @@ async def test_the_holder_renews_its_lease_before_it_runs_out(store: Store) -> N
     # Renewed: past the first lease's end, another sealer is still refused.
     assert await state.acquire("b", now=T0 + 2 * LEASE, until=T0 + 4 * LEASE) is False
     assert await state.acquire("b", now=T0 + 3 * LEASE, until=T0 + 4 * LEASE) is True
+
+
+async def test_the_lease_reads_as_its_holder_and_end_once_taken(store: Store) -> None:
+    state = store.sealer_state
+    assert await state.lease() is None
+
+    await state.acquire("a", now=T0, until=T0 + LEASE)
+    assert await state.lease() == Lease("a", T0 + LEASE)
+    await state.acquire("b", now=T0 + timedelta(seconds=1), until=T0 + 2 * LEASE)  # refused
+    assert await state.lease() == Lease("a", T0 + LEASE)
+    await state.acquire("b", now=T0 + LEASE, until=T0 + 2 * LEASE + timedelta(milliseconds=5))
+
+    lease = await state.lease()
+    assert lease == Lease("b", T0 + 2 * LEASE + timedelta(milliseconds=5))
+    assert lease is not None
+    assert lease.until.tzinfo is UTC
 
 
 async def test_the_watermark_starts_unset_and_only_the_holder_advances_it(store: Store) -> None:

@@ -1,9 +1,11 @@
-"""Beanie documents: how entries, accounts, applications and keys are laid out in MongoDB."""
+"""Beanie documents: how entries, seals, checkpoints, accounts, applications and keys are laid
+out in MongoDB."""
 
 from datetime import datetime
+from typing import Any
 
 from beanie import Document
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 # Read paths lead with the equality fields (account, application, action, email) and then
@@ -118,9 +120,39 @@ class SealerStateDocument(Document):
         name = "seal_leases"
 
 
+class ListedSealDocument(BaseModel):
+    """A seal a checkpoint lists, by what `listing` looks it up by."""
+
+    account: str
+    window_start: datetime
+
+
+class CheckpointDocument(Document):
+    """One of the sealer's signed checkpoints, `_id` its sequence; deleted by TTL once it and
+    every seal it lists have expired."""
+
+    id: int = Field(alias="_id")  # type: ignore[assignment]  # the sequence
+    document: dict[str, Any]
+    """`Checkpoint.document()` as written: what is read back is what was signed."""
+    sealed: list[ListedSealDocument]
+    expires_at: datetime
+
+    class Settings:
+        name = "audit_checkpoints"
+        indexes = [
+            IndexModel([("expires_at", ASCENDING)], name="ttl_expires_at", expireAfterSeconds=0),
+            # Multikey: one key per listed seal, so `listing` is one index range.
+            IndexModel(
+                [("sealed.account", ASCENDING), ("sealed.window_start", ASCENDING)],
+                name="sealed_account_window",
+            ),
+        ]
+
+
 DOCUMENT_MODELS: list[type[Document]] = [
     AuditLogDocument,
     SealDocument,
+    CheckpointDocument,
     SealerStateDocument,
     AccountDocument,
     ApplicationDocument,

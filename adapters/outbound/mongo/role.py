@@ -1,6 +1,6 @@
 """The append-only role: what it may do on each collection, and making it as an administrator.
 
-Entries and seals may be found and inserted, never updated or removed; accounts,
+Entries, seals and checkpoints may be found and inserted, never updated or removed; accounts,
 applications, keys and the sealer's lease stay updatable. No index may be created by the
 role (a TTL index is a way to delete): `create_role` makes them first, as the administrator.
 """
@@ -15,12 +15,13 @@ from adapters.outbound.mongo.documents import (
     ApiKeyDocument,
     ApplicationDocument,
     AuditLogDocument,
+    CheckpointDocument,
     SealDocument,
     SealerStateDocument,
 )
 from adapters.outbound.mongo.store import MongoStore, StoreUnreachable, why
 
-APPEND_ONLY = tuple(d.Settings.name for d in (AuditLogDocument, SealDocument))
+APPEND_ONLY = tuple(d.Settings.name for d in (AuditLogDocument, SealDocument, CheckpointDocument))
 UPDATABLE = tuple(
     d.Settings.name
     for d in (AccountDocument, ApplicationDocument, ApiKeyDocument, SealerStateDocument)

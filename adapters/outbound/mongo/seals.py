@@ -10,6 +10,7 @@ from adapters.outbound.mongo.documents import SealDocument, SealerStateDocument
 from adapters.outbound.mongo.errors import StoreCalls
 from adapters.outbound.mongo.mappers import seal_to_document, seal_to_domain
 from application.errors import Conflict
+from application.ports import Lease
 from domain.integrity import Seal
 
 _STATE = "sealer"
@@ -78,6 +79,11 @@ class BeanieSealerState:
         if document is None or document.sealed_through is None:
             return None
         return document.sealed_through.astimezone(UTC)
+
+    async def lease(self) -> Lease | None:
+        async with self._call():
+            document = await SealerStateDocument.get(_STATE)
+        return None if document is None else Lease(document.holder, document.until.astimezone(UTC))
 
     async def advance(self, holder: str, to: datetime) -> None:
         async with self._call():

@@ -7,9 +7,15 @@ from beanie import init_beanie
 from motor.motor_asyncio import AsyncIOMotorClient
 from pymongo.errors import ConfigurationError, ConnectionFailure, OperationFailure, PyMongoError
 
+from adapters.outbound.mongo.checkpoints import BeanieCheckpoints
 from adapters.outbound.mongo.client import ClientOptions, create_client
 from adapters.outbound.mongo.directory import BeanieAccounts, BeanieApiKeys, BeanieApplications
-from adapters.outbound.mongo.documents import DOCUMENT_MODELS, AuditLogDocument, SealDocument
+from adapters.outbound.mongo.documents import (
+    DOCUMENT_MODELS,
+    AuditLogDocument,
+    CheckpointDocument,
+    SealDocument,
+)
 from adapters.outbound.mongo.embedded_ttl import EmbeddedTtlMonitor
 from adapters.outbound.mongo.entries import BeanieAuditEntryRepository
 from adapters.outbound.mongo.errors import StoreCalls
@@ -34,6 +40,7 @@ class MongoStore:
     keys: BeanieApiKeys
     seals: BeanieSeals
     sealer_state: BeanieSealerState
+    checkpoints: BeanieCheckpoints
     calls: StoreCalls
 
     @property
@@ -80,7 +87,10 @@ class MongoStore:
         monitor = None
         if options.uri is None:
             monitor = EmbeddedTtlMonitor(
-                [AuditLogDocument.get_motor_collection(), SealDocument.get_motor_collection()],
+                [
+                    model.get_motor_collection()
+                    for model in (AuditLogDocument, SealDocument, CheckpointDocument)
+                ],
                 interval_seconds=options.embedded_ttl_sweep_seconds,
             )
             monitor.start()
@@ -94,6 +104,7 @@ class MongoStore:
             keys=BeanieApiKeys(calls),
             seals=BeanieSeals(calls),
             sealer_state=BeanieSealerState(calls),
+            checkpoints=BeanieCheckpoints(calls),
             calls=calls,
         )
 

@@ -94,7 +94,40 @@ _V1 = (
     ),
 )
 
-MIGRATIONS: tuple[Sequence[str], ...] = (_V1,)
+# Checkpoints (`domain.checkpoint`): the signed document as written, its sequence and
+# expires_at beside it for lookups and the sweep; `checkpoint_seals` lists, per checkpoint,
+# the (account, window start) of each seal it names, so `listing` is one index range. Both
+# are append-only like entries and seals; a listing row carries its checkpoint's expires_at,
+# so the sweep removes it with its checkpoint and the trigger lets it.
+_V2 = (
+    """CREATE TABLE checkpoints (
+        sequence INTEGER NOT NULL PRIMARY KEY CHECK (sequence > 0),
+        document TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+    )""",
+    "CREATE INDEX checkpoints_expires_at ON checkpoints (expires_at)",
+    """CREATE TABLE checkpoint_seals (
+        account TEXT NOT NULL,
+        window_start INTEGER NOT NULL,
+        sequence INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (account, window_start, sequence)
+    )""",
+    "CREATE INDEX checkpoint_seals_expires_at ON checkpoint_seals (expires_at)",
+    *(
+        statement
+        for table in ("checkpoints", "checkpoint_seals")
+        for statement in (
+            f"""CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table}
+            BEGIN SELECT RAISE(ABORT, '{table} are append-only'); END""",
+            f"""CREATE TRIGGER {table}_no_early_delete BEFORE DELETE ON {table}
+            WHEN OLD.expires_at > {NOW_MICROS}
+            BEGIN SELECT RAISE(ABORT, '{table} are deleted only once expired'); END""",
+        )
+    ),
+)
+
+MIGRATIONS: tuple[Sequence[str], ...] = (_V1, _V2)
 """MIGRATIONS[n] takes a file from version n to n + 1."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

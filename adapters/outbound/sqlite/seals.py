@@ -15,6 +15,7 @@ from adapters.outbound.sqlite.mappers import (
 from adapters.outbound.sqlite.readers import Readers
 from adapters.outbound.sqlite.writer import Writer
 from application.errors import Conflict
+from application.ports import Lease
 from domain.integrity import Seal
 
 _SEAL_INSERT = f"INSERT INTO seals ({SEAL_COLUMNS}) VALUES ({', '.join('?' * 11)})"
@@ -103,6 +104,16 @@ class SqliteSealerState:
 
         value = await self._read(read)
         return None if value is None else from_micros(value)
+
+    async def lease(self) -> Lease | None:
+        def read(conn: sqlite3.Connection) -> tuple[str, int] | None:
+            row = conn.execute(
+                "SELECT holder, until FROM sealer_state WHERE id = 'sealer'"
+            ).fetchone()
+            return None if row is None else (row[0], row[1])
+
+        held = await self._read(read)
+        return None if held is None else Lease(held[0], from_micros(held[1]))
 
     async def advance(self, holder: str, to: datetime) -> None:
         moment = to_micros(to)

@@ -9,6 +9,7 @@ import pathlib
 import sqlite3
 from dataclasses import dataclass
 
+from adapters.outbound.sqlite.checkpoints import SqliteCheckpoints
 from adapters.outbound.sqlite.directory import SqliteAccounts, SqliteApiKeys, SqliteApplications
 from adapters.outbound.sqlite.entries import SqliteAuditEntryRepository
 from adapters.outbound.sqlite.readers import Readers
@@ -39,6 +40,7 @@ class SqliteStore:
     keys: SqliteApiKeys
     seals: SqliteSeals
     sealer_state: SqliteSealerState
+    checkpoints: SqliteCheckpoints
     sweep: Sweep
     _writer: Writer
     _readers: Readers
@@ -87,6 +89,7 @@ class SqliteStore:
             keys=SqliteApiKeys(writer, readers),
             seals=SqliteSeals(writer, readers),
             sealer_state=SqliteSealerState(writer, readers),
+            checkpoints=SqliteCheckpoints(writer, readers),
             sweep=sweep,
             _writer=writer,
             _readers=readers,

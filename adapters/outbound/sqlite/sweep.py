@@ -20,7 +20,7 @@ CHUNK_ROWS = 1_000
 VACUUM_PAGES = 500
 """Pages freed per write at most (2 MB at 4 KiB pages), so reclaiming is chunked too."""
 
-_TABLES = ("entries", "seals")
+_TABLES = ("entries", "seals", "checkpoints", "checkpoint_seals")
 
 
 class Sweep:
@@ -29,7 +29,7 @@ class Sweep:
         self._loop = Periodic(self.run_once, interval=interval_seconds, name="TTL sweep", log=log)
 
     async def run_once(self) -> int:
-        """Delete every expired entry and seal now; the number of rows deleted."""
+        """Delete every expired entry, seal and checkpoint now; the number of rows deleted."""
         deleted = 0
         for table in _TABLES:
             sql = (

@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from adapters.outbound.sqlite.mappers import ENTRY_COLUMNS
+from adapters.outbound.sqlite.mappers import (
+    ENTRY_COLUMNS,
+    ENTRY_INSERT,
+    entry_to_row,
+)
 from adapters.outbound.sqlite.schema import (
     APPLICATION_ID,
     MIGRATIONS,
@@ -20,6 +24,7 @@ from adapters.outbound.sqlite.store import StoreUnreachable
 from application.reading.criteria import EntryCriteria, LogFilter
 from tests.adapters.sqlite.conftest import open_store
 from tests.builders import entry
+from tests.contracts.checkpoints import chain, head
 
 
 def pragma(path: Path, name: str) -> object:
@@ -64,6 +69,49 @@ async def test_entries_are_kept_across_a_restart(db_path: Path) -> None:
     finally:
         await reopened.close()
     assert read == [stored]
+
+
+def rows_of(path: Path, *tables: str) -> dict[str, list[tuple[object, ...]]]:
+    with sqlite3.connect(path) as conn:
+        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in tables}  # noqa: S608
+
+
+async def test_a_version_1_file_migrates_forward_keeping_its_data_and_gains_checkpoints(
+    db_path: Path,
+) -> None:
+    stored = entry()
+    with sqlite3.connect(db_path, isolation_level=None) as conn:
+        prepare(conn, MIGRATIONS[:1])
+        conn.execute(ENTRY_INSERT, entry_to_row(stored))
+        # As version 1 wrote a seal, whatever the seal's row is now.
+        conn.execute(
+            "INSERT INTO seals VALUES ('acme/1', 'acme', 1, 2, '[]', 'root', NULL, 3, 'k1', 'sig',"
+            " ?)",
+            (2**62,),
+        )
+    before = rows_of(db_path, "entries", "seals")
+    assert pragma(db_path, "user_version") == 1
+
+    store = await open_store(db_path)
+    try:
+        read = await store.entries.query(
+            EntryCriteria(LogFilter()), now=stored.created_at, after=None, limit=5
+        )
+        assert read == [stored]
+        [first] = chain((head("acme", 0),))
+        assert await store.checkpoints.add(first) is True
+        assert await store.checkpoints.latest() == first
+        assert await store.ready() is True
+    finally:
+        await store.close()
+    assert pragma(db_path, "user_version") == SCHEMA_VERSION == 2
+    assert rows_of(db_path, "entries", "seals") == before
+    with sqlite3.connect(db_path) as conn:
+        triggers = {
+            r[0] for r in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'trigger'")
+        }
+    assert {f"{table}_{rule}" for table in ("checkpoints", "checkpoint_seals")
+            for rule in ("no_update", "no_early_delete")} <= triggers  # fmt: skip
 
 
 def test_migrations_run_in_order_from_the_file_s_version_in_one_transaction(
