@@ -20,6 +20,7 @@ from application.administration import (
     RevokeApiKey,
 )
 from application.exporting.export import DownloadExport, RequestExport
+from application.integrity.proving import ProveEntry
 from application.integrity.sealing import SealingConfig, SealTrail
 from application.integrity.verify import VerifyAuditLogs
 from application.interceptor import AuditEmitter, Auditor, EmitterConfig, RecordingSink
@@ -73,11 +74,13 @@ class Recording:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Reading:
-    """Reading the trail: pages of entries, who the caller is, whether the trail is intact."""
+    """Reading the trail: pages of entries, who the caller is, whether the trail is intact,
+    and a receipt for one entry."""
 
     query: QueryAuditLogs
     describe_viewer: DescribeViewer
     verify: VerifyAuditLogs
+    prove: ProveEntry
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -191,6 +194,16 @@ class Services:
                     checkpoints=ports.checkpoints,
                     keys=seal_keys,
                     accounts=ports.accounts,
+                    clock=ports.clock,
+                    limiter=limiter,
+                    self_audit=audit,
+                    expiry_tolerance=sealing.expiry_tolerance,
+                ),
+                prove=ProveEntry(
+                    entries=ports.entries,
+                    seals=ports.seals,
+                    checkpoints=ports.checkpoints,
+                    directory=directory,
                     clock=ports.clock,
                     limiter=limiter,
                     self_audit=audit,

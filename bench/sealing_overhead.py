@@ -66,6 +66,7 @@ def services() -> Services:
             window=timedelta(milliseconds=50),
             grace=timedelta(milliseconds=50),
             lease=timedelta(seconds=5),
+            expiry_tolerance=timedelta(minutes=1),
         ),
         export_link_ttl=configs.export_link_ttl(),
         interceptor=configs.emitter_config(),

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from domain.integrity import Seal, canonical
-from domain.timestamps import iso_utc
+from domain.timestamps import at_storage_precision, iso_utc
 
 CHECKPOINT_FORMAT = 1
 """`body()["checkpoint"]`: the version of the format, for verifiers in other languages."""
@@ -152,12 +152,13 @@ def next_checkpoint(
     sealed_through: datetime,
     sealed: tuple[SealedHead, ...],
 ) -> Checkpoint:
-    """The unsigned checkpoint after `latest` (the first if None)."""
+    """The unsigned checkpoint after `latest` (the first if None). Its times are kept at
+    the milliseconds its document states, so it equals itself read back from any store."""
     return Checkpoint(
         sequence=1 if latest is None else latest.sequence + 1,
         previous=None if latest is None else latest.hash(),
         previous_expires_at=None if latest is None else latest.expires_at,
-        issued_at=issued_at,
+        issued_at=at_storage_precision(issued_at),
         sealed_through=sealed_through,
         sealed=sealed,
     )

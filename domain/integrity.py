@@ -9,6 +9,12 @@ digest (so a verifier knows which entries must still exist, and which one change
 Merkle root over the digests in (created_at, id) order, and a link to the account's
 previous seal (its hash and `expires_at`, so a missing predecessor is legitimate only once
 it has expired). The seal's hash covers its signature, so altering any part breaks the link.
+
+Seals of version 2 sign a header rather than the whole body: the header carries the entry
+list's SHA-256 (`entries_digest`) in place of the list, so the signature still covers every
+listed id, expiry and digest, and a receipt for one entry (`domain.proof`) can carry the
+signed header without revealing the other entries. Version 1 seals (signed over the whole
+body) still verify as they were written.
 """
 
 import dataclasses
@@ -139,6 +145,10 @@ def _seal_hash(body: dict[str, Any], key_id: str, signature: str) -> str:
     return hashlib.sha256(canonical({**body, "key_id": key_id, "signature": signature})).hexdigest()
 
 
+SEAL_VERSION = 2
+"""The version new seals are written in (`Seal.version`)."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Seal:
     account: str
@@ -150,6 +160,8 @@ class Seal:
     sealed_at: datetime
     key_id: str = ""
     signature: str = ""
+    version: int = 1
+    """1: signed over `body()`; 2: signed over `header()`."""
 
     @property
     def id(self) -> str:
@@ -160,15 +172,16 @@ class Seal:
         """A seal lasts as long as the last of its entries."""
         return max(entry.expires_at for entry in self.entries)
 
-    def body(self) -> dict[str, Any]:
-        """What the signature covers."""
+    def _listed(self) -> list[list[str]]:
+        return [[e.id, iso_utc(e.expires_at), e.digest] for e in self.entries]
+
+    def _fields(self) -> dict[str, Any]:
         previous = self.previous
         return {
             "account": self.account,
             "window_start": iso_utc(self.window_start),
             "window_end": iso_utc(self.window_end),
             "count": len(self.entries),
-            "entries": [[e.id, iso_utc(e.expires_at), e.digest] for e in self.entries],
             "merkle_root": self.merkle_root,
             "previous": None
             if previous is None
@@ -176,31 +189,54 @@ class Seal:
             "sealed_at": iso_utc(self.sealed_at),
         }
 
+    def header(self) -> dict[str, Any]:
+        """What a version 2 signature covers: the body with the entry list's digest in place
+        of the list."""
+        return {
+            "seal": 2,
+            **self._fields(),
+            "entries_digest": hashlib.sha256(canonical(self._listed())).hexdigest(),
+        }
+
+    def body(self) -> dict[str, Any]:
+        """The whole seal as stored and exported (what a version 1 signature covers)."""
+        if self.version == 1:
+            return {**self._fields(), "entries": self._listed()}
+        return {**self.header(), "entries": self._listed()}
+
+    def signed_part(self) -> dict[str, Any]:
+        """What the signature covers: the body (version 1) or the header (version 2)."""
+        return self.body() if self.version == 1 else self.header()
+
     def message(self) -> bytes:
         """The bytes the signature is over."""
-        return canonical(self.body())
+        return canonical(self.signed_part())
 
     def hash(self) -> str:
-        """Covers the body and the signature: what the next seal links to."""
-        return _seal_hash(self.body(), self.key_id, self.signature)
+        """Covers the signed part and the signature: what the next seal and a checkpoint
+        link to."""
+        return _seal_hash(self.signed_part(), self.key_id, self.signature)
 
     def link(self) -> SealLink:
         return SealLink(self.id, self.hash(), self.expires_at)
 
     def signed(self, key_id: str, sign: Callable[[bytes], str]) -> tuple["Seal", SealLink]:
         """This seal signed by `sign` under `key_id`, and the link to it. The same as
-        `replace(...)` then `link()`, writing the body out once instead of twice."""
-        body = self.body()
-        signature = sign(canonical(body))
+        `replace(...)` then `link()`, writing the signed part out once instead of twice."""
+        part = self.signed_part()
+        signature = sign(canonical(part))
         seal = dataclasses.replace(self, key_id=key_id, signature=signature)
-        return seal, SealLink(seal.id, _seal_hash(body, key_id, signature), seal.expires_at)
+        return seal, SealLink(seal.id, _seal_hash(part, key_id, signature), seal.expires_at)
 
     @classmethod
     def from_body(cls, body: dict[str, Any], *, key_id: str, signature: str) -> "Seal":
         """The seal a body (as `body()` writes it) describes; ValueError if it is malformed."""
         try:
             previous = body["previous"]
-            return cls(
+            version = body.get("seal", 1)
+            if version not in (1, 2):
+                raise ValueError("a seal of a version this one does not read")
+            seal = cls(
                 account=body["account"],
                 window_start=datetime.fromisoformat(body["window_start"]),
                 window_end=datetime.fromisoformat(body["window_end"]),
@@ -215,9 +251,11 @@ class Seal:
                 sealed_at=datetime.fromisoformat(body["sealed_at"]),
                 key_id=key_id,
                 signature=signature,
+                version=version,
             )
         except (LookupError, TypeError, AttributeError) as exc:
             raise ValueError(f"malformed seal: {exc!r}") from None
+        return seal
 
 
 def new_seal(
@@ -240,6 +278,7 @@ def new_seal(
         merkle_root=merkle_root([e.digest for e in sealed]),
         previous=previous,
         sealed_at=sealed_at,
+        version=SEAL_VERSION,
     )
 
 

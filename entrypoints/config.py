@@ -159,6 +159,7 @@ def sealing_config(settings: Settings) -> SealingConfig:
         grace=timedelta(seconds=seals.grace_seconds),
         # Long enough for a pass to finish; short enough that another instance takes over.
         lease=max(timedelta(seconds=seals.interval_seconds * 4), window * 2),
+        expiry_tolerance=timedelta(seconds=seals.expiry_tolerance_seconds),
     )
 
 

@@ -146,6 +146,10 @@ class SealSettings(BaseSettings):
     """After a window ends, how long it stays open: longer than any insert may take (the
     store's operation timeout) plus the clock skew between instances."""
     interval_seconds: float = Field(default=30.0, gt=0, le=3_600)
+    expiry_tolerance_seconds: int = Field(default=60, ge=0, le=3_600)
+    """How long before its `expires_at` a missing entry or seal still counts as expired to
+    the verifier (measured on the clock the verifier states). Larger hides an early deletion
+    that long; smaller flags a deletion by a database clock running ahead of that clock."""
     max_lag_windows: int = Field(default=10, ge=1, le=1_000_000)
     """How many windows sealing may lag before it is reported (a warning, the `/readyz`
     `sealing` field); a working sealer is up to one interval and one window behind."""

@@ -3,7 +3,11 @@
     auditlog-verify audit-logs-acme-20261127T203100Z.ndjson \\
         --keys https://audit.example.com/.well-known/audit-seal-keys.json
 
-`--keys` takes the JWK set as a URL or a file. Exit status: 0 when the file is a whole
+    auditlog-verify --proof receipt.json --keys https://audit.example.com/.well-known/audit-seal-keys.json
+
+`--keys` takes the JWK set as a URL or a file. With `--proof`, the file is a receipt
+(`auditLogProof`'s `document`): exit 0 when it proves its entry, 1 when anything of it does
+not hold or cannot be read. Exit status: 0 when the file is a whole
 export whose signed trailer, rows and seals all hold; 1 when anything does not (a line that
 cannot be read, a missing or foreign trailer, rows added, removed, duplicated, reordered or
 edited, a seal that does not hold, or an export cut short); 2 only on bad usage (arguments,
@@ -22,6 +26,7 @@ import httpx
 
 from adapters.outbound.seal_keys import PublishedSealKeys
 from application.integrity.offline_verify import verify_export
+from application.integrity.proving import check_proof
 
 
 def _load_keys(source: str) -> dict[str, Any]:
@@ -34,9 +39,39 @@ def _load_keys(source: str) -> dict[str, Any]:
     return loaded
 
 
+def _check_receipt(path: Path, keys: PublishedSealKeys) -> int:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        print(f"auditlog-verify: {exc}", file=sys.stderr)
+        return 2
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        problems = ["the receipt is not JSON"]
+    else:
+        problems = check_proof(document, keys)
+    for problem in problems:
+        print(f"PROOF_INVALID: {problem}")
+    if not problems:
+        entry, seal = document["entry"], document["seal"]
+        print(
+            f"entry {entry['id']} of {entry['account']} is leaf {document['leaf_index']} of "
+            f"{document['leaf_count']} in seal {seal['id']}, listed by checkpoint "
+            f"{document['checkpoint']['sequence']}"
+        )
+    print("FAILED" if problems else "OK")
+    return 1 if problems else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="auditlog-verify", description=__doc__.splitlines()[0])
-    parser.add_argument("export", type=Path, help="an NDJSON export file")
+    parser.add_argument(
+        "export", type=Path, help="an NDJSON export file (or, with --proof, a receipt)"
+    )
+    parser.add_argument(
+        "--proof", action="store_true", help="the file is a receipt from auditLogProof"
+    )
     parser.add_argument("--keys", required=True, help="URL or file of the seal keys (JWK set)")
     parser.add_argument(
         "--require-sealed", action="store_true", help="fail if any entry is not sealed yet"
@@ -50,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     except (LookupError, TypeError, AttributeError):
         print("auditlog-verify: the keys are not a JWK set of Ed25519 keys", file=sys.stderr)
         return 2
+    if args.proof:
+        return _check_receipt(args.export, keys)
     try:
         # Bytes: a line that is not UTF-8 is reported by its number, not as bad usage.
         with args.export.open("rb") as lines:

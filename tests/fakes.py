@@ -183,6 +183,10 @@ class InMemoryAuditEntries:
     ) -> list[AuditEntry]:
         return list(itertools.islice(self._newest_first(criteria, now, after), limit))
 
+    async def get(self, entry_id: str, *, now: datetime) -> AuditEntry | None:
+        found = self.entries.by_id.get(entry_id)
+        return found if found is not None and found.is_live(now) else None
+
     async def first_created_at(self) -> datetime | None:
         keys = self.entries.all.keys
         return keys[0][0] if keys else None
@@ -219,6 +223,9 @@ class GeneratedEntries:
         self, criteria: EntryCriteria, *, now: datetime, after: Position | None, limit: int
     ) -> list[AuditEntry]:
         return []
+
+    async def get(self, entry_id: str, *, now: datetime) -> AuditEntry | None:
+        return None
 
     async def first_created_at(self) -> datetime | None:
         return None

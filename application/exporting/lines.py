@@ -180,6 +180,10 @@ def _seal(number: int, document: dict[str, Any]) -> Seal:
         written = seal.body()
     except (ValueError, TypeError, AttributeError):
         raise Malformed(f"line {number}: the seal cannot be read") from None
+    # A version 2 seal's `entries_digest` is derived from its list: recomputed, and an
+    # edited list breaks the signature (SEAL_INVALID) rather than the line's form.
+    if "entries_digest" in written:
+        body = {**body, "entries_digest": written["entries_digest"]}
     if written != body or content["id"] != seal.id:
         raise Malformed(f"line {number}: the seal is not in its canonical form")
     return seal

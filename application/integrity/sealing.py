@@ -44,6 +44,10 @@ class SealingConfig:
     window: timedelta
     grace: timedelta
     lease: timedelta
+    expiry_tolerance: timedelta
+    """How far past its `expires_at` a missing entry or seal may be before the verifier
+    reports it: the store's own expiry (MongoDB's TTL monitor, the embedded sweep) is behind
+    the clock by up to its own period, and another clock may run ahead."""
 
 
 class SealTrail:

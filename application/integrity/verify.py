@@ -39,9 +39,6 @@ from domain.integrity import (
 )
 from domain.seal_verdict import Absence, Held, judge_seal
 
-# A missing entry or seal whose expiry is at most this far ahead of this service's clock is
-# taken to have expired: the database's clock (which its TTL monitor goes by) may run ahead.
-EXPIRY_TOLERANCE = timedelta(minutes=5)
 # A verification costs one read token per this many seals and entries it checks (at least one):
 # aliasing it, or asking for a long range, costs what the separate requests would.
 ENTRIES_PER_READ_TOKEN = 1_000
@@ -62,7 +59,9 @@ class VerifyAuditLogs:
         clock: Clock,
         limiter: RateLimiter,
         self_audit: SelfAudit,
+        expiry_tolerance: timedelta,
     ) -> None:
+        self._tolerance = expiry_tolerance
         self._entries = entries
         self._seals = seals
         self._checkpoints = checkpoints
@@ -90,7 +89,7 @@ class VerifyAuditLogs:
                 entries=self._entries, seals=self._seals, checkpoints=self._checkpoints,
                 keys=self._keys,
                 limiter=self._limiter, principal=principal, account=account,
-                now=self._clock.now(),
+                now=self._clock.now(), tolerance=self._tolerance,
             )  # fmt: skip
             await run.check(since, until)
             return run.findings
@@ -110,6 +109,7 @@ class _Run:
         principal: Principal,
         account: str,
         now: datetime,
+        tolerance: timedelta,
     ) -> None:
         self._entries = entries
         self._seals = seals
@@ -120,7 +120,7 @@ class _Run:
         self._account = account
         self._now = now
         # Gone is fine for whatever has expired by the database's clock too.
-        self._expired_before = now + EXPIRY_TOLERANCE
+        self._expired_before = now + tolerance
         self._read = 0
         self._paid_for = 0
         self.findings = Findings()

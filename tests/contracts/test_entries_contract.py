@@ -40,7 +40,7 @@ def test_the_repository_offers_no_way_to_change_or_remove_an_entry(store: Store)
     port_methods = {name for name in vars(AuditEntryRepository) if not name.startswith("_")}
     adapter_methods = {name for name in dir(type(store.entries)) if not name.startswith("_")}
 
-    assert port_methods == {"add", "add_many", "query", "stream", "first_created_at"}
+    assert port_methods == {"add", "add_many", "get", "query", "stream", "first_created_at"}
     assert adapter_methods == port_methods
 
 
@@ -320,3 +320,14 @@ async def test_the_stores_own_expiry_deletes_expired_entries_and_keeps_the_rest(
 
     assert await read_all(store, now=LONG_AGO) == [live.id]
     assert await store.entries.first_created_at() == live.created_at
+
+
+async def test_get_finds_a_live_entry_by_id_and_never_an_expired_one(store: Store) -> None:
+    live = entry(created_at=T0 - timedelta(days=1), retention=timedelta(days=2))
+    expired = entry(created_at=T0 - timedelta(days=9), retention=timedelta(days=7))
+    await store.entries.add_many([live, expired])
+
+    assert await store.entries.get(live.id, now=T0) == live
+    assert await store.entries.get(expired.id, now=T0) is None
+    assert await store.entries.get(expired.id, now=T0 - timedelta(days=3)) == expired
+    assert await store.entries.get("0" * 24, now=T0) is None

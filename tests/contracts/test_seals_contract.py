@@ -1,6 +1,7 @@
 """The seal store's contract: a seal reads back exactly and verifiable, a window is sealed
 once (the first seal kept), found by account and window, and gone once it has expired."""
 
+import dataclasses
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -27,6 +28,21 @@ async def test_a_signed_seal_reads_back_equal_in_every_field_and_in_utc(store: S
     assert all(m.tzinfo is UTC for m in moments)
     # What a verifier recomputes from the stored seal is what was signed.
     assert read.hash() == second.hash()
+    assert KEYS.verify(read.key_id, read.message(), read.signature)
+
+
+async def test_a_version_1_seal_reads_back_as_version_1_and_still_verifies(store: Store) -> None:
+    # Written by a service before receipts: signed over its whole body.
+    unsigned = dataclasses.replace(signed_seal(window=0), version=1, signature="")
+    old = unsigned.signed(KEYS.key_id, KEYS.sign)[0]
+    assert signed_seal(window=0).version == 2
+
+    assert await store.seals.add(old) is True
+    read = await store.seals.get(old.id)
+
+    assert read == old
+    assert read is not None
+    assert read.version == 1
     assert KEYS.verify(read.key_id, read.message(), read.signature)
 
 

@@ -15,6 +15,7 @@ from adapters.inbound.graphql.types import (
     AuditLogConnection,
     AuditLogEntryType,
     AuditLogExport,
+    AuditLogProofType,
     ExportFormatEnum,
     IntegrityReportType,
     IssuedApiKeyType,
@@ -91,6 +92,17 @@ class Query:
             until=moment(until, "until"),
         )
         return IntegrityReportType.of(findings)
+
+    @strawberry.field(
+        description="A receipt for one sealed entry that anyone can check alone against the "
+        "published keys: READ on the entry (a key bound to one application may have one for "
+        "its own entries); BAD_USER_INPUT on `id` while the entry is not sealed yet."
+    )
+    async def audit_log_proof(self, info: Info, id: strawberry.ID) -> AuditLogProofType:
+        receipt = await info.context.services.reading.prove.execute(
+            await info.context.principal(), str(id)
+        )
+        return AuditLogProofType.of(receipt)
 
     @strawberry.field(description="The plans this deployment offers.")
     async def plans(self, info: Info) -> list[PlanType]:

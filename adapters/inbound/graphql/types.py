@@ -1,6 +1,7 @@
 """GraphQL output types and their mapping from domain objects."""
 
 import enum
+import json
 from dataclasses import fields
 from datetime import datetime
 from typing import assert_never
@@ -12,6 +13,7 @@ from application.access.principal import KeyHolder, Operator, System
 from application.administration import IssuedKey
 from application.exporting.export import ExportLink
 from application.exporting.grant import ExportFormat
+from application.integrity.proving import Receipt
 from application.reading.query import Page
 from application.reading.viewer import Viewer
 from domain.entry import AuditEntry
@@ -116,6 +118,40 @@ class IntegrityReportType:
                 )
                 for p in findings.problems
             ],
+        )
+
+
+@strawberry.type(name="AuditLogProof")
+class AuditLogProofType:
+    entry: AuditLogEntryType
+    leaf_index: int = strawberry.field(description="The entry's leaf among its seal's leaves.")
+    leaf_count: int
+    siblings: list[str] = strawberry.field(
+        description="The sibling hashes (hex) from the entry's leaf up to the seal's Merkle "
+        "root, leaf level first; a level where the node has no sibling adds none."
+    )
+    seal_id: str
+    merkle_root: str
+    checkpoint_sequence: int = strawberry.field(
+        description="The signed checkpoint that lists the seal."
+    )
+    document: str = strawberry.field(
+        description="The whole receipt as JSON (the seal's signed header, the checkpoint, "
+        "the path): save it and check it alone with `auditlog-verify --proof`."
+    )
+
+    @classmethod
+    def of(cls, receipt: Receipt) -> "AuditLogProofType":
+        proof = receipt.proof
+        return cls(
+            entry=AuditLogEntryType.of(receipt.entry),
+            leaf_index=proof.leaf_index,
+            leaf_count=proof.leaf_count,
+            siblings=list(proof.siblings),
+            seal_id=proof.seal["id"],
+            merkle_root=proof.seal["merkle_root"],
+            checkpoint_sequence=proof.checkpoint["sequence"],
+            document=json.dumps(proof.document(), sort_keys=True, separators=(",", ":")),
         )
 
 

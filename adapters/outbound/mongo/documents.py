@@ -97,6 +97,8 @@ class SealDocument(Document):
     key_id: str
     signature: str
     expires_at: datetime
+    version: int = 1
+    """The seal's format (`domain.integrity.Seal.version`); absent on seals written before."""
 
     class Settings:
         name = "audit_seals"

@@ -47,6 +47,13 @@ class BeanieAuditEntryRepository:
             ).to_list()
         return [entry_to_domain(d) for d in documents]
 
+    async def get(self, entry_id: str, *, now: datetime) -> AuditEntry | None:
+        async with self._call():
+            document = await AuditLogDocument.find_one(
+                {"_id": entry_id, "expires_at": {"$gt": now}}
+            )
+        return None if document is None else entry_to_domain(document)
+
     async def first_created_at(self) -> datetime | None:
         async with self._call():
             oldest = await AuditLogDocument.find(

@@ -56,6 +56,7 @@ def seal_to_document(seal: Seal) -> SealDocument:
         key_id=seal.key_id,
         signature=seal.signature,
         expires_at=seal.expires_at,
+        version=seal.version,
     )
 
 
@@ -75,6 +76,7 @@ def seal_to_domain(document: SealDocument) -> Seal:
         sealed_at=_utc(document.sealed_at),
         key_id=document.key_id,
         signature=document.signature,
+        version=document.version,
     )
 
 

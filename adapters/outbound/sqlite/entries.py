@@ -62,6 +62,15 @@ class SqliteAuditEntryRepository:
 
         return await self._read(read)
 
+    async def get(self, entry_id: str, *, now: datetime) -> AuditEntry | None:
+        sql = f"SELECT {ENTRY_SELECT} FROM entries WHERE id = ? AND expires_at > ?"
+
+        def read(conn: sqlite3.Connection) -> AuditEntry | None:
+            row = conn.execute(sql, (entry_id, to_micros(now))).fetchone()
+            return None if row is None else entry_to_domain(row)
+
+        return await self._read(read)
+
     async def first_created_at(self) -> datetime | None:
         def read(conn: sqlite3.Connection) -> int | None:
             value: int | None = conn.execute("SELECT min(created_at) FROM entries").fetchone()[0]

@@ -82,7 +82,7 @@ def entry_to_domain(row: Sequence[Any]) -> AuditEntry:
 
 SEAL_COLUMNS = (
     "id, account, window_start, window_end, entries, merkle_root, previous, sealed_at, "
-    "key_id, signature, expires_at"
+    "key_id, signature, expires_at, version"
 )
 
 
@@ -102,11 +102,12 @@ def seal_to_row(seal: Seal) -> tuple[Any, ...]:
         seal.key_id,
         seal.signature,
         to_micros(seal.expires_at),
+        seal.version,
     )
 
 
 def seal_to_domain(row: Sequence[Any]) -> Seal:
-    _, account, start, end, entries, root, previous, sealed_at, key_id, signature, _ = row
+    _, account, start, end, entries, root, previous, sealed_at, key_id, signature, _, version = row
     link = None
     if previous is not None:
         seal_id, hash_, expires = json.loads(previous)
@@ -124,6 +125,7 @@ def seal_to_domain(row: Sequence[Any]) -> Seal:
         sealed_at=from_micros(sealed_at),
         key_id=key_id,
         signature=signature,
+        version=version,
     )
 
 

@@ -127,7 +127,11 @@ _V2 = (
     ),
 )
 
-MIGRATIONS: tuple[Sequence[str], ...] = (_V1, _V2)
+# Version 3: a seal's format (domain.integrity.Seal.version). Seals written before it are
+# version 1, signed over their whole body; new ones sign a header (receipts need it).
+_V3 = ("ALTER TABLE seals ADD COLUMN version INTEGER NOT NULL DEFAULT 1 CHECK (version IN (1, 2))",)
+
+MIGRATIONS: tuple[Sequence[str], ...] = (_V1, _V2, _V3)
 """MIGRATIONS[n] takes a file from version n to n + 1."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -18,7 +18,7 @@ from application.errors import Conflict
 from application.ports import Lease
 from domain.integrity import Seal
 
-_SEAL_INSERT = f"INSERT INTO seals ({SEAL_COLUMNS}) VALUES ({', '.join('?' * 11)})"
+_SEAL_INSERT = f"INSERT INTO seals ({SEAL_COLUMNS}) VALUES ({', '.join('?' * 12)})"
 _SEAL_SELECT = f"SELECT {SEAL_COLUMNS} FROM seals"
 
 

@@ -104,8 +104,11 @@ async def test_a_version_1_file_migrates_forward_keeping_its_data_and_gains_chec
         assert await store.ready() is True
     finally:
         await store.close()
-    assert pragma(db_path, "user_version") == SCHEMA_VERSION == 2
-    assert rows_of(db_path, "entries", "seals") == before
+    assert pragma(db_path, "user_version") == SCHEMA_VERSION == 3
+    # Every row kept; a seal written before version 3 is a version 1 seal.
+    after = rows_of(db_path, "entries", "seals")
+    assert after["entries"] == before["entries"]
+    assert after["seals"] == [(*row, 1) for row in before["seals"]]
     with sqlite3.connect(db_path) as conn:
         triggers = {
             r[0] for r in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'trigger'")

@@ -326,8 +326,9 @@ def test_a_seal_expires_with_its_last_entry() -> None:
     assert seal.expires_at == max(e.expires_at for e in seal.entries)
 
 
-def test_the_body_holds_what_the_signature_covers() -> None:
-    seal = a_seal(previous=LINK)
+def test_a_version_1_body_holds_what_its_signature_covers() -> None:
+    # Seals written before version 2 still verify: their bytes are pinned here.
+    seal = dataclasses.replace(a_seal(previous=LINK), version=1)
     body = seal.body()
     assert body == {
         "account": "acme",
@@ -345,10 +346,34 @@ def test_the_body_holds_what_the_signature_covers() -> None:
     assert "key_id" not in body
 
 
-def test_the_hash_covers_body_key_id_and_signature() -> None:
-    seal = a_seal()
+def test_a_version_1_hash_covers_body_key_id_and_signature() -> None:
+    seal = dataclasses.replace(a_seal(), version=1)
     signed = {**seal.body(), "key_id": "k1", "signature": "c2lnbmF0dXJl"}
     assert seal.hash() == hashlib.sha256(canonical(signed)).hexdigest()
+
+
+def test_new_seals_sign_a_header_holding_the_entry_list_digest_in_place_of_the_list() -> None:
+    seal = a_seal(previous=LINK)
+    listed = [[e.id, e.expires_at.isoformat(timespec="milliseconds"), e.digest]
+              for e in seal.entries]  # fmt: skip
+    header = {
+        "seal": 2,
+        "account": "acme",
+        "window_start": "2026-01-15T12:00:00.000+00:00",
+        "window_end": "2026-01-15T12:01:00.000+00:00",
+        "count": 3,
+        "entries_digest": hashlib.sha256(canonical(listed)).hexdigest(),
+        "merkle_root": seal.merkle_root,
+        "previous": [LINK.seal_id, LINK.hash, "2026-04-15T12:00:00.000+00:00"],
+        "sealed_at": "2026-01-15T12:03:00.000+00:00",
+    }
+    assert seal.version == 2
+    assert seal.header() == header
+    assert seal.message() == canonical(header)
+    assert seal.body() == {**header, "entries": listed}
+    signed = {**header, "key_id": "k1", "signature": "c2lnbmF0dXJl"}
+    assert seal.hash() == hashlib.sha256(canonical(signed)).hexdigest()
+    assert Seal.from_body(seal.body(), key_id="k1", signature="c2lnbmF0dXJl") == seal
 
 
 @pytest.mark.parametrize(

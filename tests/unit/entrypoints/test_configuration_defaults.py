@@ -55,7 +55,10 @@ def test_graphql_documents_are_bounded_and_suggest_no_field_names(unset: Setting
 
 def test_seal_windows_last_a_minute_and_close_two_minutes_later(unset: Settings) -> None:
     assert config.sealing_config(unset) == SealingConfig(
-        window=timedelta(minutes=1), grace=timedelta(minutes=2), lease=timedelta(minutes=2)
+        window=timedelta(minutes=1),
+        grace=timedelta(minutes=2),
+        lease=timedelta(minutes=2),
+        expiry_tolerance=timedelta(minutes=1),
     )
 
 

@@ -39,7 +39,9 @@ WINDOW = timedelta(minutes=1)
 GRACE = timedelta(minutes=2)
 LEASE = timedelta(minutes=2)
 """How long a sealer holds the lease (test_sealer.py counts on two minutes)."""
-CONFIG = SealingConfig(window=WINDOW, grace=GRACE, lease=LEASE)
+CONFIG = SealingConfig(
+    window=WINDOW, grace=GRACE, lease=LEASE, expiry_tolerance=timedelta(minutes=5)
+)
 
 
 def window(k: int) -> datetime:
@@ -146,10 +148,10 @@ def put(entries: InMemoryAuditEntries) -> Callable[..., AuditEntry]:
         retention: timedelta = timedelta(days=90),
         **fields: Any,
     ) -> AuditEntry:
+        fields.setdefault("application", f"{account}-web")
         stored = builders.entry(
-            account=account, application=f"{account}-web", created_at=created_at,
-            retention=retention, **fields,
-        )  # fmt: skip
+            account=account, created_at=created_at, retention=retention, **fields
+        )
         entries.entries[stored.id] = stored
         return stored
 
@@ -175,6 +177,7 @@ def verifier(
         clock=clock,
         limiter=services.limiter,
         self_audit=services.self_audit,
+        expiry_tolerance=CONFIG.expiry_tolerance,
     )
 
 

@@ -25,7 +25,7 @@ from tests.fakes import (
     InMemorySeals,
 )
 from tests.loop_turns import turns_taken
-from tests.unit.application.sealing.conftest import closes, window
+from tests.unit.application.sealing.conftest import CONFIG, closes, window
 from tests.unit.application.support import KeyFactory
 from tests.unit.application.test_rate_limit import FakeMonotonic
 
@@ -86,6 +86,7 @@ def metered(
         return VerifyAuditLogs(
             entries=entries, seals=seals, checkpoints=checkpoints, keys=seal_keys,
             accounts=accounts, clock=clock, limiter=limiter, self_audit=audit,
+            expiry_tolerance=CONFIG.expiry_tolerance,
         )  # fmt: skip
 
     return Metered(build)
