@@ -1,13 +1,14 @@
 """`auditlog-witness`: keep the service's checkpoints outside its database, and countersign.
 
-    auditlog-witness --data ~/auditlog-witness --service-key X [--service-key X2]
+    auditlog-witness --data ~/auditlog-witness --service-key=X [--service-key=X2]
                      [--host 127.0.0.1] [--port 8700]
 
 `--service-key` is a public key the service signs checkpoints with: the `x` of a key in its
-`/.well-known/audit-seal-keys.json` (give each current and retired one). At first start the
-witness creates `--data` (0700) and its own Ed25519 key in it (0600), printed once; it keeps
-what it accepted in a SQLite file there. Run it where the service's operators cannot reach
-(a customer's own machine), behind HTTPS unless the service pushes to it over loopback.
+`/.well-known/audit-seal-keys.json` (give each, current and retired; after `=`, as a key may
+start with `-`). At first start the witness creates `--data` (0700) and its own Ed25519 key
+in it (0600), printed once; it keeps what it accepted in a SQLite file there. Run it where
+the service's operators cannot reach (a customer's own machine), behind HTTPS unless the
+service pushes to it over loopback.
 """
 
 import argparse

@@ -119,13 +119,15 @@ class Countersigning:
 
     @staticmethod
     def _refuse(error: str, checkpoint: Checkpoint, last: Witnessed) -> Refused:
+        # Hashes by their first 16 digits: the log scrubber takes 64 hex digits for a secret.
         log.warning(
-            "refused checkpoint %d (%s), signed by the service, as %s: the last accepted is "
-            "%d (%s); the service's chain was rewritten or is shown differently to others",
+            "refused checkpoint %d (hash %s...), signed by the service, as %s: the last "
+            "accepted is %d (hash %s...); the service's chain was rewritten, or is shown "
+            "differently to others",
             checkpoint.sequence,
-            checkpoint.hash(),
+            checkpoint.hash()[:16],
             error,
             last.sequence,
-            last.checkpoint_hash,
+            last.checkpoint_hash[:16],
         )
         return Refused(error=error)
