@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from application.access.principal import Principal
+from application.access.principal import Operator, Principal
 from application.errors import Forbidden, NotFound
 from application.integrity.verify import VerifyAuditLogs
 from application.services import Services
@@ -26,8 +26,15 @@ from domain.integrity import (
     seal_id,
 )
 from domain.tenancy import Scope
-from tests import builders
-from tests.fakes import FakeClock, HmacSealKeys, InMemoryAuditEntries, InMemorySeals
+from tests import builders, configs
+from tests.fakes import (
+    FakeClock,
+    HmacSealKeys,
+    InMemoryAccounts,
+    InMemoryAuditEntries,
+    InMemoryCheckpoints,
+    InMemorySeals,
+)
 from tests.unit.application.sealing.conftest import (
     closes,
     in_window,
@@ -750,3 +757,41 @@ async def test_the_operator_may_not_verify_an_unknown_account(
     with pytest.raises(NotFound) as raised:
         await verifier.execute(operator, account="initech")
     assert (raised.value.kind, raised.value.ident) == ("account", "initech")
+
+
+@pytest.mark.parametrize(
+    ("early", "reported"),
+    [
+        pytest.param(timedelta(seconds=30), False, id="30s-early-within-the-default"),
+        pytest.param(timedelta(minutes=4, seconds=30), True, id="4.5min-early-reported"),
+    ],
+)
+async def test_the_default_expiry_tolerance_is_the_setting_s_minute(
+    early: timedelta,
+    reported: bool,
+    put: Put,
+    seal_at: SealAt,
+    entries: InMemoryAuditEntries,
+    seals: InMemorySeals,
+    checkpoints: InMemoryCheckpoints,
+    seal_keys: HmacSealKeys,
+    accounts: InMemoryAccounts,
+    clock: FakeClock,
+    services: Services,
+    tenants: None,
+) -> None:
+    # Issue 15: a fixed 5 minutes hid a deletion 4.5 minutes early. The default is now the
+    # setting's 60 s, measured on the service's clock.
+    tolerance = configs.sealing_config().expiry_tolerance
+    assert tolerance == timedelta(seconds=60)
+    verifier = VerifyAuditLogs(
+        entries=entries, seals=seals, checkpoints=checkpoints, keys=seal_keys,
+        accounts=accounts, clock=clock, limiter=services.limiter,
+        self_audit=services.self_audit, expiry_tolerance=tolerance,
+    )  # fmt: skip
+    short = put(in_window(0, 10), retention=DAY)
+    await seal_at(closes(0))
+    clock.set(short.expires_at - early)
+    del entries.entries[short.id]
+    findings = await verifier.execute(Operator(), account="acme")
+    assert kinds(findings) == ([(MISSING, short.id)] if reported else [])
