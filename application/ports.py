@@ -194,6 +194,10 @@ class SealKeys(Protocol):
         ...
 
 
+class SealKeyPair(SealSigner, SealKeys, Protocol):
+    """Signs with the current key and verifies with the current and retired ones."""
+
+
 class Clock(Protocol):
     """The current time."""
 

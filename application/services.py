@@ -2,7 +2,6 @@
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
 
 from application.access.authenticate import Authenticate
 from application.access.rate_limit import (
@@ -34,9 +33,8 @@ from application.ports import (
     ExportLinks,
     IdGenerator,
     SealerState,
-    SealKeys,
+    SealKeyPair,
     Seals,
-    SealSigner,
     Telemetry,
 )
 from application.reading.query import QueryAuditLogs
@@ -58,10 +56,6 @@ class Ports:
     checkpoints: Checkpoints
     clock: Clock
     ids: IdGenerator
-
-
-class SealKeyPair(SealSigner, SealKeys, Protocol):
-    """Signs with the current key and verifies with the current and retired ones."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

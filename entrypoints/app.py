@@ -25,7 +25,7 @@ from adapters.outbound.plans_file import load_plans
 from application.integrity.sealing import SealingLoop
 from application.integrity.sealing_health import SealingHealth
 from application.periodic import Periodic
-from application.ports import StorePorts, Telemetry
+from application.ports import SealKeys, StorePorts, Telemetry
 from entrypoints import bootstrap, config
 from entrypoints.bootstrap import Overrides
 from entrypoints.config import ConfigError
@@ -38,7 +38,11 @@ __all__ = ["ConfigError", "Overrides", "create_app"]
 
 
 def _sealing_health(
-    store: StorePorts, settings: Settings, overrides: Overrides, telemetry: Telemetry
+    store: StorePorts,
+    settings: Settings,
+    overrides: Overrides,
+    telemetry: Telemetry,
+    keys: SealKeys,
 ) -> SealingHealth:
     """The sealing check, on the same ports (or overrides) as the sealer it watches."""
 
@@ -49,6 +53,7 @@ def _sealing_health(
         entries=given(overrides.entries, store.entries),
         checkpoints=given(overrides.checkpoints, store.checkpoints),
         state=given(overrides.sealer_state, store.sealer_state),
+        keys=keys,
         clock=given(overrides.clock, SystemClock()),
         config=config.sealing_config(settings),
         max_lag_windows=settings.seals.max_lag_windows,
@@ -99,7 +104,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
             sealer.start()
             # Checked an interval after the first pass, so a restart after downtime does not
             # warn of the lag that pass is catching up.
-            health = _sealing_health(store, settings, overrides, metrics)
+            health = _sealing_health(store, settings, overrides, metrics, secrets.seal_keys)
             watch = Periodic(health.check, interval=interval, name="sealing check", log=log)
             watch.start()
         app.state.store = store

@@ -22,8 +22,8 @@ from application.ports import (
     Checkpoints,
     Clock,
     SealerState,
+    SealKeyPair,
     Seals,
-    SealSigner,
 )
 from application.reading.criteria import EntryCriteria
 from domain.checkpoint import Checkpoint, SealedHead, next_checkpoint
@@ -58,7 +58,7 @@ class SealTrail:
         seals: Seals,
         state: SealerState,
         checkpoints: Checkpoints,
-        signer: SealSigner,
+        signer: SealKeyPair,
         clock: Clock,
         holder: str,
         config: SealingConfig,
@@ -85,6 +85,17 @@ class SealTrail:
             return 0
         horizon = window_of(now - config.grace, config.window)
         checkpoint = await self._checkpoints.latest()
+        if checkpoint is not None and not self._signer.verify(
+            checkpoint.key_id, checkpoint.message(), checkpoint.signature
+        ):
+            # Edited behind the service (its progress pushed ahead would make windows be
+            # skipped unsealed): nothing is sealed on top of it until someone looks.
+            log.error(
+                "the latest checkpoint (sequence %d) does not verify: it was changed behind "
+                "the service; sealing is stopped (verifyAuditLogs reports CHECKPOINT_INVALID)",
+                checkpoint.sequence,
+            )
+            return 0
         start = await self._start(checkpoint)
         written = 0
         while start is not None and start < horizon:

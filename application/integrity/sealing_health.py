@@ -34,6 +34,7 @@ from application.ports import (
     Clock,
     Lease,
     SealerState,
+    SealKeys,
     Telemetry,
 )
 from domain.integrity import window_of
@@ -43,8 +44,9 @@ log = logging.getLogger("auditlog.sealing")
 # A holder is text from the database: quoted and cut so a log line stays one short line.
 _HOLDER_SHOWN = 80
 
-SealingState = Literal["ok", "lagging", "lease_suspect"]
-"""`lease_suspect` wins over `lagging`: it says why nothing seals."""
+SealingState = Literal["ok", "lagging", "lease_suspect", "checkpoint_invalid"]
+"""`checkpoint_invalid` (the latest checkpoint does not verify: the sealer stops) wins over
+`lease_suspect`, which wins over `lagging`: each says why nothing seals."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,6 +68,7 @@ class SealingHealth:
         entries: AuditEntryRepository,
         checkpoints: Checkpoints,
         state: SealerState,
+        keys: SealKeys,
         clock: Clock,
         config: SealingConfig,
         max_lag_windows: int,
@@ -73,6 +76,7 @@ class SealingHealth:
     ) -> None:
         self._entries = entries
         self._checkpoints = checkpoints
+        self._keys = keys
         self._state = state
         self._clock = clock
         self._config = config
@@ -86,12 +90,18 @@ class SealingHealth:
         config = self._config
         now = self._clock.now()
         horizon = window_of(now - config.grace, config.window)
-        sealed = await self._sealed_point()
+        sealed, forged = await self._sealed_point()
         lag = timedelta(0) if sealed is None else max(horizon - sealed, timedelta(0))
         lease = await self._state.lease()
         suspect = lease is not None and lease.until > now + config.lease + config.grace
         state: SealingState = (
-            "lease_suspect" if suspect else "lagging" if lag > self._max_lag else "ok"
+            "checkpoint_invalid"
+            if forged
+            else "lease_suspect"
+            if suspect
+            else "lagging"
+            if lag > self._max_lag
+            else "ok"
         )
         status = SealingStatus(
             state=state,
@@ -107,23 +117,36 @@ class SealingHealth:
             self._log_change(status)
         return status
 
-    async def _sealed_point(self) -> datetime | None:
-        """Where the sealer goes on from: the same order `SealTrail` reads it in."""
+    async def _sealed_point(self) -> tuple[datetime | None, bool]:
+        """Where the sealer goes on from (the same order `SealTrail` reads it in), and
+        whether the latest checkpoint fails its signature (then the lag is counted as if
+        there were none: its `sealed_through` may have been pushed ahead to hide it)."""
         checkpoint = await self._checkpoints.latest()
-        if checkpoint is not None:
-            return checkpoint.sealed_through
+        forged = checkpoint is not None and not self._keys.verify(
+            checkpoint.key_id, checkpoint.message(), checkpoint.signature
+        )
+        if checkpoint is not None and not forged:
+            return checkpoint.sealed_through, False
         stored = await self._state.sealed_through()
         if stored is not None:
-            return stored
+            return stored, forged
         first = await self._entries.first_created_at()
-        return None if first is None else window_of(first, self._config.window)
+        return None if first is None else window_of(first, self._config.window), forged
 
     def _log_change(self, status: SealingStatus) -> None:
         sealed = "nothing" if status.sealed_through is None else status.sealed_through.isoformat()
         lease = status.lease
         holder = "nobody" if lease is None else repr(lease.holder[:_HOLDER_SHOWN])
         until = "" if lease is None else f" until {lease.until.isoformat()}"
-        if status.state == "lease_suspect":
+        if status.state == "checkpoint_invalid":
+            log.warning(
+                "sealing is stopped: the latest checkpoint does not verify (it was changed "
+                "behind the service); sealed through %s by the unsigned progress, %d windows "
+                "behind",
+                sealed,
+                status.lag_windows,
+            )
+        elif status.state == "lease_suspect":
             log.warning(
                 "sealing is stopped: the sealer lease is held by %s%s, longer than any sealer "
                 "takes it (%ds): it was written behind the service; sealed through %s, "

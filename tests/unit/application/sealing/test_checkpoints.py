@@ -186,3 +186,26 @@ async def test_a_seal_a_crash_left_unlisted_is_listed_by_the_next_checkpoint(
     listed = [head.seal_id for c in chain(checkpoints) for head in c.sealed]
     assert listed == [seal_id("acme", window(0)), seal_id("acme", window(1))]
     assert (await verify()).problems == []
+
+
+async def test_the_sealer_seals_nothing_on_top_of_a_checkpoint_that_does_not_verify(
+    put: Put,
+    seal_at: SealAt,
+    seals: InMemorySeals,
+    checkpoints: InMemoryCheckpoints,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    put(in_window(0))
+    await seal_at(closes(0))
+    latest = chain(checkpoints)[-1]
+    # Pushed ahead, so that the windows after it would be skipped unsealed.
+    checkpoints.checkpoints[latest.sequence] = dataclasses.replace(
+        latest, sealed_through=window(100)
+    )
+    put(in_window(2))
+
+    with caplog.at_level(logging.ERROR, logger="auditlog.sealing"):
+        assert await seal_at(closes(3)) == 0
+    assert len(chain(checkpoints)) == 1
+    assert seal_id("acme", window(2)) not in seals.seals
+    assert "does not verify" in caplog.text

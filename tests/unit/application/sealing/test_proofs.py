@@ -82,11 +82,12 @@ async def test_a_genuine_receipt_checks_out_alone(
 
 def _edits(document: dict[str, Any]) -> list[tuple[str, Callable[[dict[str, Any]], None]]]:
     first_sibling = document["siblings"][0]
+    flipped = first_sibling[:-1] + ("1" if first_sibling.endswith("0") else "0")
     return [
         ("entry field", lambda d: d["entry"].update(action="user.logout")),
         ("entry digest", lambda d: d["entry"].update(digest="00" * 32)),
         ("entry digest and field", lambda d: d["entry"].update(reason="changed")),
-        ("sibling", lambda d: d["siblings"].__setitem__(0, first_sibling[:-1] + "0")),
+        ("sibling", lambda d: d["siblings"].__setitem__(0, flipped)),
         ("sibling dropped", lambda d: d["siblings"].pop()),
         ("index", lambda d: d.update(leaf_index=(d["leaf_index"] + 1) % d["leaf_count"])),
         ("count", lambda d: d.update(leaf_count=d["leaf_count"] + 1)),

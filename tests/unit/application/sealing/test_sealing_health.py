@@ -5,6 +5,7 @@ The clock and windows are the sealing conftest's: windows of a minute that close
 minutes after they end, a lease of two minutes.
 """
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ import pytest
 from application.integrity.sealing import SealTrail
 from application.integrity.sealing_health import SealingHealth
 from domain.checkpoint import next_checkpoint
+from domain.integrity import window_of
 from tests import builders
 from tests.fakes import (
     FakeClock,
@@ -44,7 +46,7 @@ class Trail:
             seals=InMemorySeals(),
             state=self.state,
             checkpoints=self.checkpoints,
-            signer=HmacSealKeys(),
+            signer=KEYS,
             clock=self.clock,
             holder=holder,
             config=CONFIG,
@@ -59,8 +61,11 @@ class Trail:
         latest = max(self.checkpoints.checkpoints.values(), key=lambda c: c.sequence, default=None)
         checkpoint = next_checkpoint(
             latest, issued_at=self.clock.now(), sealed_through=sealed_through, sealed=()
-        )
+        ).signed(KEYS.key_id, KEYS.sign)
         self.checkpoints.checkpoints[checkpoint.sequence] = checkpoint
+
+
+KEYS = HmacSealKeys()
 
 
 @pytest.fixture
@@ -74,6 +79,7 @@ def trail() -> Trail:
         entries=entries,
         checkpoints=checkpoints,
         state=state,
+        keys=KEYS,
         clock=clock,
         config=CONFIG,
         max_lag_windows=MAX_LAG_WINDOWS,
@@ -203,3 +209,21 @@ async def test_with_no_entries_and_nothing_sealed_nothing_is_owed(trail: Trail) 
     status = await trail.health.check()
 
     assert (status.state, status.lag, status.sealed_through) == ("ok", timedelta(0), None)
+
+
+async def test_an_edited_checkpoint_is_reported_and_its_pushed_ahead_progress_not_believed(
+    trail: Trail, warnings: pytest.LogCaptureFixture
+) -> None:
+    horizon = window_of(trail.clock.now() - GRACE, WINDOW)
+    trail.checkpoint(horizon)
+    latest = trail.checkpoints.checkpoints[1]
+    # Its progress pushed to 2100 to hide that nothing seals, without the key.
+    trail.checkpoints.checkpoints[1] = dataclasses.replace(
+        latest, sealed_through=datetime(2100, 1, 1, tzinfo=UTC)
+    )
+    trail.state.through = horizon - 20 * WINDOW
+    status = await trail.health.check()
+    assert status.state == "checkpoint_invalid"
+    assert status.lag_windows >= 20
+    assert [level for level, _ in lines(warnings)] == [logging.WARNING]
+    assert "does not verify" in lines(warnings)[0][1]
