@@ -31,7 +31,6 @@ MAX_BODY_BYTES = 1024 * 1024
 BODY_TIMEOUT_SECONDS = 30.0
 # SQLite's INTEGER: a larger sequence could not be kept (nor does the service write one).
 _MAX_SEQUENCE = 2**63 - 1
-_MAX_ACCOUNT_LENGTH = 256
 _REFUSALS = {
     BAD_SIGNATURE: (400, "not signed by a key of the service this witness watches"),
     GAP: (409, "later than the next checkpoint: send the chain in order from `expected`"),
@@ -80,9 +79,7 @@ def witness_app(countersigning: Countersigning, *, witness_key: str) -> FastAPI:
 
     @app.get("/heads/{account}")
     async def head(account: str) -> JSONResponse:
-        found = None
-        if len(account) <= _MAX_ACCOUNT_LENGTH:
-            found = await countersigning.head(account)
+        found = await countersigning.head(account)
         if found is None:
             return _error(404, "NOT_FOUND", "no seal of this account seen")
         seen, cosignature = found

@@ -2,6 +2,7 @@
 answer what they should not: a redirect, too much, an unknown form, nothing in time."""
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 
 import httpx
@@ -56,7 +57,12 @@ def answering(handler: httpx.MockTransport) -> HttpWitness:
         httpx.Response(302, headers={"location": "https://elsewhere.example/checkpoints"}),
         httpx.Response(200, json={"sequence": True, "checkpoint_hash": "x"}),
         httpx.Response(200, content=b"[" * 100_000),
-        httpx.Response(200, content=b" " * (witness_client.MAX_ANSWER_BYTES + 1)),
+        # What it would take, but for its size.
+        httpx.Response(
+            200,
+            content=b" " * witness_client.MAX_ANSWER_BYTES
+            + json.dumps({"sequence": 1, "checkpoint_hash": "0" * 64, "error": "GAP"}).encode(),
+        ),
         httpx.Response(500, text="Traceback ... s3cret"),
     ],
     ids=["redirect", "unknown form", "too deep", "too much", "error"],

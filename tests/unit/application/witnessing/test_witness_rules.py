@@ -3,13 +3,16 @@ one must be signed by the service and extend the last one accepted; a resend is 
 before; a gap is refused with the sequence expected; another checkpoint of a sequence held
 (a split view) is a FORK, one that does not link to the last is a REWIND, both logged."""
 
+import asyncio
 import dataclasses
 import logging
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from adapters.outbound.seal_keys import Ed25519SealKeys, new_signing_key
+from adapters.outbound.witness_ledger import SqliteWitnessLedger
 from application.integrity.countersigning import Accepted, Countersigning, Refused
 from domain.checkpoint import Checkpoint, next_checkpoint
 from domain.witnessing import (
@@ -182,3 +185,21 @@ def test_a_head_statement_is_not_a_checkpoint_statement() -> None:
     )
 
     assert head_statement(seen) != checkpoint_statement(CHAIN[0].hash(), 1, CHAIN[0].issued_at)
+
+
+async def test_two_checkpoints_of_one_sequence_sent_at_once_are_one_accepted_one_fork(
+    tmp_path: Path,
+) -> None:
+    ledger = SqliteWitnessLedger.open(tmp_path / "witness.sqlite3")
+    witness = Countersigning(
+        ledger=ledger, service_keys=KEYS, signer=WITNESS_KEYS, clock=FakeClock()
+    )
+    try:
+        await accept(witness, CHAIN[0])
+
+        results = await asyncio.gather(witness.execute(CHAIN[1]), witness.execute(OTHER[1]))
+    finally:
+        ledger.close()
+
+    assert isinstance(results[0], Accepted)
+    assert results[1] == Refused(error=FORK)
