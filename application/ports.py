@@ -154,6 +154,13 @@ class Checkpoints(Protocol):
         until), in sequence order."""
 
 
+class DatabaseClock(Protocol):
+    async def database_now(self) -> datetime | None:
+        """The time by the clock the store's own expiry goes by (MongoDB's TTL monitor runs
+        on the server's), where it can be read; None where that clock is this service's
+        (the embedded stores expire by this machine's clock) or cannot be read."""
+
+
 class StorePorts(Protocol):
     """A store adapter's ports, under these names: what every store offers the service."""
 

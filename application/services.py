@@ -30,6 +30,7 @@ from application.ports import (
     AuditEntryRepository,
     Checkpoints,
     Clock,
+    DatabaseClock,
     ExportLinks,
     IdGenerator,
     SealerState,
@@ -56,6 +57,9 @@ class Ports:
     checkpoints: Checkpoints
     clock: Clock
     ids: IdGenerator
+    database_clock: DatabaseClock | None = None
+    """Where the store's own expiry clock can be read (a real MongoDB): what the verifier
+    judges expiry by. None: `clock`."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -192,6 +196,7 @@ class Services:
                     limiter=limiter,
                     self_audit=audit,
                     expiry_tolerance=sealing.expiry_tolerance,
+                    database_clock=ports.database_clock,
                 ),
                 prove=ProveEntry(
                     entries=ports.entries,

@@ -296,6 +296,10 @@ class Findings:
     windows_checked: int = 0
     entries_verified: int = 0
     unsealed_entries: int = 0
+    checked_at: datetime | None = None
+    """The moment expiry was judged at, on `clock`."""
+    clock: str = "service"
+    """"database" (the store's own expiry clock, read from it) or "service"."""
 
     @property
     def ok(self) -> bool:

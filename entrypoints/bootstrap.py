@@ -23,6 +23,7 @@ from application.ports import (
     AuditEntryRepository,
     Checkpoints,
     Clock,
+    DatabaseClock,
     IdGenerator,
     SealerState,
     Seals,
@@ -92,8 +93,9 @@ def secrets_of(settings: Settings) -> Secrets:
     )
 
 
-class Store(StorePorts, Protocol):
-    """What the composition takes from a store adapter: its ports, readiness, closing."""
+class Store(StorePorts, DatabaseClock, Protocol):
+    """What the composition takes from a store adapter: its ports, its clock, readiness,
+    closing."""
 
     async def ready(self) -> bool: ...
     async def close(self) -> None: ...
@@ -158,6 +160,8 @@ def services(
         seals=_given(overrides.seals, store.seals),
         sealer_state=_given(overrides.sealer_state, store.sealer_state),
         checkpoints=_given(overrides.checkpoints, store.checkpoints),
+        # A controlled clock is the one expiry is judged by too.
+        database_clock=store if overrides.clock is None else None,
         clock=_given(overrides.clock, SystemClock()),
         ids=_given(overrides.ids, ObjectIdGenerator()),
     )

@@ -21,7 +21,15 @@ from datetime import datetime, timedelta
 from application.access.principal import Principal
 from application.access.rate_limit import RateLimiter
 from application.access.tenancy import account_to_verify
-from application.ports import Accounts, AuditEntryRepository, Checkpoints, Clock, SealKeys, Seals
+from application.ports import (
+    Accounts,
+    AuditEntryRepository,
+    Checkpoints,
+    Clock,
+    DatabaseClock,
+    SealKeys,
+    Seals,
+)
 from application.reading.criteria import EntryCriteria
 from application.self_audit import VERIFIED, SelfAudit
 from domain.checkpoint import Checkpoint
@@ -60,8 +68,10 @@ class VerifyAuditLogs:
         limiter: RateLimiter,
         self_audit: SelfAudit,
         expiry_tolerance: timedelta,
+        database_clock: DatabaseClock | None = None,
     ) -> None:
         self._tolerance = expiry_tolerance
+        self._database_clock = database_clock
         self._entries = entries
         self._seals = seals
         self._checkpoints = checkpoints
@@ -85,12 +95,19 @@ class VerifyAuditLogs:
             if since is not None and until is not None and since >= until:
                 raise InvalidField("until", "must be later than since")
             account = await account_to_verify(principal, account, self._accounts)
+            now = self._clock.now()
+            database_now = (
+                None if self._database_clock is None else await self._database_clock.database_now()
+            )
             run = _Run(
                 entries=self._entries, seals=self._seals, checkpoints=self._checkpoints,
                 keys=self._keys,
                 limiter=self._limiter, principal=principal, account=account,
-                now=self._clock.now(), tolerance=self._tolerance,
+                now=now, tolerance=self._tolerance,
             )  # fmt: skip
+            # Gone is fine for whatever has expired by the clock the store expires by.
+            expiry_clock = now if database_now is None else database_now
+            run.judge_expiry_at(expiry_clock, "service" if database_now is None else "database")
             await run.check(since, until)
             return run.findings
 
@@ -119,11 +136,17 @@ class _Run:
         self._principal = principal
         self._account = account
         self._now = now
-        # Gone is fine for whatever has expired by the database's clock too.
+        self._tolerance = tolerance
         self._expired_before = now + tolerance
         self._read = 0
         self._paid_for = 0
         self.findings = Findings()
+
+    def judge_expiry_at(self, moment: datetime, clock: str) -> None:
+        """Judge what is gone by `moment` on the named clock, within the tolerance."""
+        self._expired_before = moment + self._tolerance
+        self.findings.checked_at = moment
+        self.findings.clock = clock
 
     async def check(self, since: datetime | None, until: datetime | None) -> None:
         # The checkpoint first: the sealer writes a window's seal before the checkpoint that

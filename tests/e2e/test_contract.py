@@ -38,7 +38,7 @@ type ApiKey { id: ID!  account: String!  application: String  scopes: [Scope!]! 
 type IssuedApiKey { apiKey: ApiKey!  secret: String! }
 type IntegrityProblem { kind: String!  entryId: ID  window: DateTime  detail: String! }
 type IntegrityReport { ok: Boolean!  windowsChecked: Int!  entriesVerified: Int!
-  unsealedEntries: Int!  problems: [IntegrityProblem!]! }
+  unsealedEntries: Int!  problems: [IntegrityProblem!]!  clock: String!  checkedAt: DateTime }
 type Viewer { isOperator: Boolean!  account: Account  application: String  scopes: [Scope!]! }
 type RecordAuditEventsResult { recorded: Int!  entries: [AuditLogEntry!]! }
 enum ExportFormat { CSV NDJSON }

@@ -206,3 +206,18 @@ async def test_a_receipt_is_checked_alone_by_the_offline_verifier(
     refused = offline(tmp_path / "edited.json")
     assert refused.returncode == 1
     assert "PROOF_INVALID" in refused.stdout
+
+
+async def test_a_verification_states_the_clock_it_judged_expiry_by(
+    app: FastAPI, api: Api, tenants: Tenants, clock: FakeClock
+) -> None:
+    await record(api, tenants, 1)
+    await seal(app, api, clock)
+    query = 'query { verifyAuditLogs(account: "acme") { ok clock checkedAt } }'
+    report = (await api.gql(query, token=OPERATOR_TOKEN)).data["verifyAuditLogs"]
+    # Both stores here expire by this machine's clock (a real MongoDB would say "database").
+    assert report == {
+        "ok": True,
+        "clock": "service",
+        "checkedAt": clock.now().isoformat(timespec="milliseconds"),
+    }

@@ -101,10 +101,20 @@ class IntegrityReportType:
         description="Entries in windows the sealer has not closed yet; not a problem."
     )
     problems: list[IntegrityProblemType]
+    clock: str = strawberry.field(
+        description="Whose clock expiry was judged by: database (a MongoDB server's, which "
+        "its TTL monitor goes by) or service (this one's, which the embedded stores expire by)."
+    )
+    checked_at: datetime | None = strawberry.field(
+        description="The moment on that clock; a missing entry or seal counts as expired if "
+        "its expiresAt is before it plus AUDITLOG_SEAL_EXPIRY_TOLERANCE_SECONDS."
+    )
 
     @classmethod
     def of(cls, findings: Findings) -> "IntegrityReportType":
         return cls(
+            clock=findings.clock,
+            checked_at=findings.checked_at,
             ok=findings.ok,
             windows_checked=findings.windows_checked,
             entries_verified=findings.entries_verified,

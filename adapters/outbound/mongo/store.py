@@ -1,6 +1,7 @@
 """Opening the store: client, reachability, Beanie (documents and indexes), embedded expiry."""
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from beanie import init_beanie
@@ -107,6 +108,17 @@ class MongoStore:
             checkpoints=BeanieCheckpoints(calls),
             calls=calls,
         )
+
+    async def database_now(self) -> datetime | None:
+        """The server's clock (`hello`'s `localTime`), which its TTL monitor goes by; None
+        where it cannot be read (mongomock, the embedded store, expires by this service's)."""
+        try:
+            async with self.calls():
+                hello = await self.client.admin.command("hello")
+        except (StoreUnavailable, NotImplementedError):
+            return None
+        local = hello.get("localTime")
+        return local.replace(tzinfo=UTC) if isinstance(local, datetime) else None
 
     async def ready(self) -> bool:
         """Whether the database answers a ping now (its indexes were ensured at open)."""

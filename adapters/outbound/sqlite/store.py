@@ -8,6 +8,7 @@ pay one fsync per group rather than per entry.
 import pathlib
 import sqlite3
 from dataclasses import dataclass
+from datetime import datetime
 
 from adapters.outbound.sqlite.checkpoints import SqliteCheckpoints
 from adapters.outbound.sqlite.directory import SqliteAccounts, SqliteApiKeys, SqliteApplications
@@ -94,6 +95,11 @@ class SqliteStore:
             _writer=writer,
             _readers=readers,
         )
+
+    async def database_now(self) -> datetime | None:
+        """None: the file expires by this machine's clock (the sweep's and the triggers'),
+        which is this service's."""
+        return None
 
     async def ready(self) -> bool:
         """Whether a cheap read answers now, on the schema this version knows."""

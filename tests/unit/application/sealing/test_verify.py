@@ -795,3 +795,56 @@ async def test_the_default_expiry_tolerance_is_the_setting_s_minute(
     del entries.entries[short.id]
     findings = await verifier.execute(Operator(), account="acme")
     assert kinds(findings) == ([(MISSING, short.id)] if reported else [])
+
+
+class SkewedDatabase:
+    """A database whose expiry clock runs `skew` from the service's."""
+
+    def __init__(self, clock: FakeClock, skew: timedelta) -> None:
+        self._clock, self._skew = clock, skew
+
+    async def database_now(self) -> datetime:
+        return self._clock.now() + self._skew
+
+
+@pytest.mark.parametrize(
+    ("skew", "removed_early_by_service_clock", "reported"),
+    [
+        # Ten minutes ahead: its TTL monitor removes an entry when the service's clock says it
+        # still has ten minutes. Judged by the database's clock, that is on time.
+        pytest.param(timedelta(minutes=10), timedelta(minutes=10), False, id="ahead-on-time"),
+        # Ten minutes behind: the service's clock says the entry expired five minutes ago,
+        # but the database's own clock, which removed it, says it had five minutes left.
+        pytest.param(timedelta(minutes=-10), timedelta(minutes=-5), True, id="behind-early"),
+    ],
+)
+async def test_expiry_is_judged_by_the_database_s_clock_where_it_can_be_read(
+    skew: timedelta,
+    removed_early_by_service_clock: timedelta,
+    reported: bool,
+    put: Put,
+    seal_at: SealAt,
+    entries: InMemoryAuditEntries,
+    seals: InMemorySeals,
+    checkpoints: InMemoryCheckpoints,
+    seal_keys: HmacSealKeys,
+    accounts: InMemoryAccounts,
+    clock: FakeClock,
+    services: Services,
+    tenants: None,
+) -> None:
+    verifier = VerifyAuditLogs(
+        entries=entries, seals=seals, checkpoints=checkpoints, keys=seal_keys,
+        accounts=accounts, clock=clock, limiter=services.limiter,
+        self_audit=services.self_audit, expiry_tolerance=timedelta(seconds=60),
+        database_clock=SkewedDatabase(clock, skew),
+    )  # fmt: skip
+    short = put(in_window(0, 10), retention=DAY)
+    await seal_at(closes(0))
+    clock.set(short.expires_at - removed_early_by_service_clock)
+    del entries.entries[short.id]
+
+    findings = await verifier.execute(Operator(), account="acme")
+    assert kinds(findings) == ([(MISSING, short.id)] if reported else [])
+    assert findings.clock == "database"
+    assert findings.checked_at == clock.now() + skew
