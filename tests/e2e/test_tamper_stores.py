@@ -13,7 +13,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -48,6 +48,7 @@ class Backdoor(Protocol):
     async def forge(self, entry: AuditEntry) -> None: ...
     async def rewind(self, to: datetime) -> None: ...
     async def cut(self, seal: str, entries: list[str]) -> None: ...
+    async def hold_lease(self, holder: str, until: datetime) -> None: ...
 
 
 class SqliteBackdoor:
@@ -77,6 +78,9 @@ class SqliteBackdoor:
             *((("DELETE FROM entries WHERE id = ?", (e,))) for e in entries),
         )
 
+    async def hold_lease(self, holder: str, until: datetime) -> None:
+        self._run(("UPDATE sealer_state SET holder = ?, until = ?", (holder, to_micros(until))))
+
 
 class MongoBackdoor:
     async def forge(self, entry: AuditEntry) -> None:
@@ -94,6 +98,11 @@ class MongoBackdoor:
     async def cut(self, seal: str, entries: list[str]) -> None:
         await SealDocument.get_motor_collection().delete_one({"_id": seal})
         await AuditLogDocument.get_motor_collection().delete_many({"_id": {"$in": entries}})
+
+    async def hold_lease(self, holder: str, until: datetime) -> None:
+        await SealerStateDocument.get_motor_collection().update_one(
+            {"_id": "sealer"}, {"$set": {"holder": holder, "until": until}}
+        )
 
 
 @pytest.fixture
@@ -221,3 +230,38 @@ async def test_a_verification_states_the_clock_it_judged_expiry_by(
         "clock": "service",
         "checkedAt": clock.now().isoformat(timespec="milliseconds"),
     }
+
+
+async def test_the_newest_window_cut_and_refilled_is_not_sealed_again(
+    app: FastAPI, api: Api, tenants: Tenants, clock: FakeClock, backdoor: Backdoor
+) -> None:
+    await record(api, tenants, 1)
+    await seal(app, api, clock)
+    newest = await record(api, tenants, 2)
+    await seal(app, api, clock)
+    start = window_of(datetime.fromisoformat(newest[0]["createdAt"]), WINDOW)
+    # Its seal and entries removed, a forgery put in their window, the progress set back
+    # so that the sealer would seal the window again, over the forgery.
+    await backdoor.cut(seal_id_of(newest[0]), [e["id"] for e in newest])
+    forged = builders.entry(
+        account="acme", application="portal", created_at=start + timedelta(seconds=1),
+        entry_id="f0f0f0f0f0f0f0f0f0f0f0f1",
+    )  # fmt: skip
+    await backdoor.forge(forged)
+    await backdoor.rewind(start)
+    await seal(app, api, clock, after=timedelta(seconds=1))
+
+    assert kinds(await verify(api)) == [("INJECTED", forged.id), ("SEAL_MISSING", None)]
+
+
+async def test_a_lease_held_by_an_intruder_until_2100_is_reported_on_readyz(
+    app: FastAPI, api: Api, tenants: Tenants, clock: FakeClock, backdoor: Backdoor
+) -> None:
+    await record(api, tenants, 1)
+    await seal(app, api, clock)
+    await backdoor.hold_lease("intruder", datetime(2100, 1, 1, tzinfo=UTC))
+    await app.state.sealing_health.check()
+
+    ready = (await api.http.get("/readyz")).json()
+    assert ready["status"] == "ready"
+    assert ready["sealing"]["state"] == "lease_suspect"
