@@ -84,6 +84,10 @@ class Countersigning:
         async with self._lock:
             last = await self._ledger.last()
             if last is None:
+                log.info(
+                    "trusted checkpoint %d on first use: later ones must extend it",
+                    checkpoint.sequence,
+                )
                 return Accepted(witnessed=await self._accept(checkpoint), first_use=True)
             if checkpoint.sequence <= last.sequence:
                 held = (
