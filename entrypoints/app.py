@@ -30,6 +30,7 @@ from entrypoints import bootstrap, config
 from entrypoints.bootstrap import Overrides
 from entrypoints.config import ConfigError
 from entrypoints.settings import Settings
+from entrypoints.witness_push import witness_push
 
 log = logging.getLogger("auditlog")
 _T = TypeVar("_T")
@@ -97,7 +98,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
         )
         metrics.watch_queue(services.emitter)
         services.emitter.start()
-        sealer = watch = health = None
+        sealer = watch = health = pushing = None
         if settings.seals.enabled:
             interval = settings.seals.interval_seconds
             sealer = SealingLoop(services.seal_trail, interval=interval)
@@ -107,12 +108,18 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
             health = _sealing_health(store, settings, overrides, metrics, secrets.seal_keys)
             watch = Periodic(health.check, interval=interval, name="sealing check", log=log)
             watch.start()
+            checkpoints = overrides.checkpoints or store.checkpoints
+            pushing = witness_push(settings, checkpoints)
+            if pushing is not None:
+                pushing.start()
         app.state.store = store
         app.state.services = services
         app.state.sealing_health = health
         try:
             yield
         finally:
+            if pushing is not None:
+                await pushing.stop()
             if watch is not None:
                 await watch.stop()
             if sealer is not None:

@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from application.recording import MAX_BATCH
+from entrypoints.witness_settings import WitnessSettings
 
 MIN_OPERATOR_TOKEN_LENGTH = 24
 
@@ -179,6 +180,7 @@ class Settings:
     limits: LimitSettings = field(default_factory=LimitSettings)
     rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
     seals: SealSettings = field(default_factory=SealSettings)
+    witnesses: WitnessSettings = field(default_factory=WitnessSettings)
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -192,6 +194,7 @@ class Settings:
             limits=_load(LimitSettings),
             rate_limits=_load(RateLimitSettings),
             seals=_load(SealSettings),
+            witnesses=_load(WitnessSettings),
         )
 
 

@@ -10,6 +10,7 @@ from adapters.outbound.witness_client import HttpWitness, witness_http_client
 from application.integrity.witnessing import PushToWitnesses
 from application.periodic import Periodic
 from application.ports import Checkpoints
+from entrypoints.settings import Settings
 
 log = logging.getLogger("auditlog")
 
@@ -38,3 +39,11 @@ class WitnessPush:
     async def stop(self) -> None:
         await self._loop.stop()
         await self._client.aclose()
+
+
+def witness_push(settings: Settings, checkpoints: Checkpoints) -> WitnessPush | None:
+    """The push to the witnesses the settings name, beside the sealer; None if none."""
+    urls = settings.witnesses.base_urls
+    if not urls:
+        return None
+    return WitnessPush(urls, checkpoints, interval=settings.seals.interval_seconds)

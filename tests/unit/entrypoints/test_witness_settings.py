@@ -4,6 +4,7 @@ fragment; and a refusal that never quotes what was given."""
 import pytest
 from pydantic import ValidationError
 
+from entrypoints.settings import Settings, SettingsError
 from entrypoints.witness_settings import WitnessSettings
 
 
@@ -52,3 +53,15 @@ def test_anything_else_is_refused_without_quoting_it(url: str) -> None:
     [message] = [error["msg"] for error in raised.value.errors()]
     assert "must be an https:// URL" in message
     assert "s3cret-pw" not in message
+
+
+def test_the_service_refuses_to_start_naming_the_variable_not_its_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AUDITLOG_WITNESS_URLS", "http://user:s3cret-pw@witness.example")
+
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env()
+
+    assert "AUDITLOG_WITNESS_URLS: Value error, each entry must be" in str(raised.value)
+    assert "s3cret-pw" not in str(raised.value)

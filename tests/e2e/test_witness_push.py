@@ -1,0 +1,59 @@
+"""The service pushes its checkpoints to a witness: both real processes on loopback. The
+witness ends up holding the service's latest checkpoint, signed by its seal key, and the
+head of the account that recorded, countersigned."""
+
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from adapters.outbound.seal_keys import Ed25519SealKeys
+from domain.checkpoint import Checkpoint
+from tests.e2e.test_server_process import RECORD, SEAL_KEY, SET_UP, TOKEN, graphql, serving
+from tests.e2e.test_witness_process import witness
+
+pytestmark = pytest.mark.slow
+SERVICE_KEYS = Ed25519SealKeys(SEAL_KEY)
+
+
+def eventually(url: str, deadline: float = 30.0) -> dict[str, Any]:
+    """The witness's answer at `url` once it is not 404."""
+    until = time.monotonic() + deadline
+    while time.monotonic() < until:
+        answer = httpx.get(url)
+        if answer.status_code != 404:
+            assert answer.status_code == 200, answer.text
+            body: dict[str, Any] = answer.json()
+            return body
+        time.sleep(0.2)
+    pytest.fail(f"nothing at {url} after {deadline} s")
+
+
+def test_the_service_pushes_its_checkpoints_to_a_witness(tmp_path: Path) -> None:
+    public = SERVICE_KEYS.public_keys[0].jwk()["x"]
+    with (
+        witness(tmp_path / "witness", public) as (witness_url, witness_log),
+        serving(
+            data_dir=str(tmp_path / "service"),
+            operator_token=TOKEN,
+            seal_signing_key=SEAL_KEY,
+            seal_window_seconds="1",
+            seal_grace_seconds="1",
+            seal_interval_seconds="0.3",
+            witness_urls=witness_url,
+        ) as (url, _),
+    ):
+        for mutation in SET_UP:
+            graphql(url, TOKEN, mutation)
+        graphql(url, TOKEN, RECORD)
+
+        head = eventually(f"{witness_url}/heads/acme")
+        latest = eventually(f"{witness_url}/checkpoints/latest")
+
+    checkpoint = Checkpoint.from_document(latest["checkpoint"])
+    assert SERVICE_KEYS.verify(checkpoint.key_id, checkpoint.message(), checkpoint.signature)
+    assert head["account"] == "acme"
+    assert head["sequence"] <= checkpoint.sequence
+    assert not any('"warning"' in line for line in witness_log), witness_log
