@@ -1,5 +1,6 @@
 """The use cases, wired to one set of ports: what the entrypoints hand to the adapters."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -21,7 +22,7 @@ from application.administration import (
 from application.exporting.export import DownloadExport, RequestExport
 from application.integrity.proving import ProveEntry
 from application.integrity.sealing import SealingConfig, SealTrail
-from application.integrity.verify import VerifyAuditLogs
+from application.integrity.verify import VerifyAuditLogs, WitnessView
 from application.interceptor import AuditEmitter, Auditor, EmitterConfig, RecordingSink
 from application.ports import (
     Accounts,
@@ -57,6 +58,8 @@ class Ports:
     checkpoints: Checkpoints
     clock: Clock
     ids: IdGenerator
+    witnesses: Sequence[WitnessView] = ()
+    """The witnesses the verifier checks the store against (AUDITLOG_WITNESS_URLS)."""
     database_clock: DatabaseClock | None = None
     """Where the store's own expiry clock can be read (a real MongoDB): what the verifier
     judges expiry by. None: `clock`."""
@@ -197,6 +200,7 @@ class Services:
                     self_audit=audit,
                     expiry_tolerance=sealing.expiry_tolerance,
                     database_clock=ports.database_clock,
+                    witnesses=ports.witnesses,
                 ),
                 prove=ProveEntry(
                     entries=ports.entries,
@@ -224,6 +228,7 @@ class Services:
                     keys=ports.keys,
                     entries=ports.entries,
                     seals=ports.seals,
+                    checkpoints=ports.checkpoints,
                     signer=seal_keys,
                     clock=ports.clock,
                     links=export_links,

@@ -22,6 +22,7 @@ from adapters.inbound.http.portal import mount_portal
 from adapters.observability.metrics import Metrics
 from adapters.outbound.clock import SystemClock
 from adapters.outbound.plans_file import load_plans
+from adapters.outbound.witness_client import HttpWitness, witness_http_client
 from application.integrity.sealing import SealingLoop
 from application.integrity.sealing_health import SealingHealth
 from application.periodic import Periodic
@@ -93,9 +94,14 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
                 f"{operator.value}",
                 flush=True,
             )
+        # The verifier asks the witnesses the sealer pushes to (one client, closed at the end).
+        urls = settings.witnesses.base_urls
+        asking = witness_http_client() if urls else None
+        witnesses = [] if asking is None else [HttpWitness(url, asking) for url in urls]
         services = bootstrap.services(
-            store, settings, plans=plans, secrets=secrets, telemetry=metrics, overrides=overrides
-        )
+            store, settings, plans=plans, secrets=secrets, telemetry=metrics,
+            overrides=overrides, witnesses=witnesses,
+        )  # fmt: skip
         metrics.watch_queue(services.emitter)
         services.emitter.start()
         sealer = watch = health = pushing = None
@@ -127,6 +133,8 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
             # Requests have finished: flush the service's own audit events, then disconnect.
             services.self_audit.flush_rejections()
             await services.emitter.stop()
+            if asking is not None:
+                await asking.aclose()
             await store.close()
 
     app = FastAPI(

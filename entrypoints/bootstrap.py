@@ -6,6 +6,7 @@ store, builds the services here, and starts and stops them.
 
 import os
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
 from secrets import token_hex
 from typing import Protocol, TypeVar
@@ -16,6 +17,7 @@ from adapters.outbound.ids import ObjectIdGenerator
 from adapters.outbound.mongo.store import MongoStore
 from adapters.outbound.seal_keys import Ed25519SealKeys
 from adapters.outbound.sqlite.store import SqliteStore
+from application.integrity.verify import WitnessView
 from application.ports import (
     Accounts,
     ApiKeys,
@@ -148,8 +150,10 @@ def services(
     secrets: Secrets,
     telemetry: Telemetry,
     overrides: Overrides,
+    witnesses: Sequence[WitnessView] = (),
 ) -> Services:
-    """The use cases on the store's adapters (or the overrides), configured by the settings."""
+    """The use cases on the store's adapters (or the overrides), configured by the settings;
+    `witnesses` are what the verifier checks the store against."""
     # `is None`, not `or`: an override that is empty (a store with no entries yet) is
     # still the one asked for.
     ports = Ports(
@@ -162,6 +166,7 @@ def services(
         checkpoints=_given(overrides.checkpoints, store.checkpoints),
         # A controlled clock is the one expiry is judged by too.
         database_clock=store if overrides.clock is None else None,
+        witnesses=witnesses,
         clock=_given(overrides.clock, SystemClock()),
         ids=_given(overrides.ids, ObjectIdGenerator()),
     )

@@ -9,12 +9,14 @@ message that quotes nothing the witness sent.
 import asyncio
 import json
 import re
+from datetime import datetime
 from typing import Any, TypeGuard
+from urllib.parse import quote
 
 import httpx
 
 from application.integrity.witnessing import Answer, WitnessUnavailable
-from domain.checkpoint import Checkpoint
+from domain.checkpoint import Checkpoint, SealedHead
 from domain.witnessing import GAP
 
 CONNECT_TIMEOUT_SECONDS = 5.0
@@ -52,6 +54,43 @@ class HttpWitness:
             raise WitnessUnavailable("GET /checkpoints/latest answered in an unknown form")
         return sequence, checkpoint_hash
 
+    async def checkpoint(self) -> Checkpoint | None:
+        """The last checkpoint it accepted, whole (its signature is the caller's to check);
+        None if none yet."""
+        status, body = await self._call("GET", "/checkpoints/latest")
+        if status == 404:
+            return None
+        if (
+            status != 200
+            or not isinstance(body, dict)
+            or not isinstance(body.get("checkpoint"), dict)
+        ):
+            raise WitnessUnavailable(f"GET /checkpoints/latest answered {status}")
+        try:
+            return Checkpoint.from_document(body["checkpoint"])
+        except ValueError:
+            raise WitnessUnavailable(
+                "GET /checkpoints/latest answered in an unknown form"
+            ) from None
+
+    async def head(self, account: str) -> SealedHead | None:
+        """The newest seal of `account` it saw listed; None if none."""
+        status, body = await self._call("GET", f"/heads/{quote(account, safe='')}")
+        if status == 404:
+            return None
+        if status != 200 or not isinstance(body, dict):
+            raise WitnessUnavailable(f"GET /heads answered {status}")
+        try:
+            return SealedHead(
+                account=_text(body["account"]),
+                seal_id=_text(body["seal_id"]),
+                window_start=_moment(body["window_start"]),
+                seal_hash=_text(body["seal_hash"]),
+                expires_at=_moment(body["expires_at"]),
+            )
+        except (LookupError, ValueError):
+            raise WitnessUnavailable("GET /heads answered in an unknown form") from None
+
     async def submit(self, checkpoint: Checkpoint) -> Answer:
         status, body = await self._call("POST", "/checkpoints", json=checkpoint.document())
         if status == 200 and isinstance(body, dict):
@@ -84,6 +123,19 @@ class HttpWitness:
             return status, json.loads(raw)
         except (ValueError, RecursionError):
             return status, None
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("expected a string")
+    return value
+
+
+def _moment(value: object) -> datetime:
+    moment = datetime.fromisoformat(_text(value))
+    if moment.tzinfo is None:
+        raise ValueError("a time without its offset")
+    return moment
 
 
 def _is_sequence(value: object) -> TypeGuard[int]:

@@ -15,12 +15,14 @@ sealed that no seal lists is INJECTED, whether the account recorded anything the
 
 import asyncio
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from application.access.principal import Principal
 from application.access.rate_limit import RateLimiter
 from application.access.tenancy import account_to_verify
+from application.integrity.witnessing import WitnessUnavailable
 from application.ports import (
     Accounts,
     AuditEntryRepository,
@@ -32,7 +34,7 @@ from application.ports import (
 )
 from application.reading.criteria import EntryCriteria
 from application.self_audit import VERIFIED, SelfAudit
-from domain.checkpoint import Checkpoint
+from domain.checkpoint import Checkpoint, SealedHead
 from domain.entry import AuditEntry
 from domain.errors import InvalidField
 from domain.integrity import (
@@ -40,6 +42,7 @@ from domain.integrity import (
     INJECTED,
     SEAL_INVALID,
     SEAL_MISSING,
+    WITNESS_UNAVAILABLE,
     Findings,
     Problem,
     Seal,
@@ -53,6 +56,20 @@ ENTRIES_PER_READ_TOKEN = 1_000
 # Checking is CPU work (a digest per entry): hand the event loop back this often, so one
 # long verification does not hold up /healthz or other requests.
 YIELD_EVERY = 200
+
+
+class WitnessView(Protocol):
+    """What a witness holds of this service's chain, as the verifier asks it."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def checkpoint(self) -> Checkpoint | None:
+        """The last checkpoint it accepted; None if none yet. `WitnessUnavailable` if it
+        does not answer."""
+
+    async def head(self, account: str) -> SealedHead | None:
+        """The newest seal of `account` a checkpoint it accepted listed; None if none."""
 
 
 class VerifyAuditLogs:
@@ -69,7 +86,9 @@ class VerifyAuditLogs:
         self_audit: SelfAudit,
         expiry_tolerance: timedelta,
         database_clock: DatabaseClock | None = None,
+        witnesses: Sequence[WitnessView] = (),
     ) -> None:
+        self._witnesses = witnesses
         self._tolerance = expiry_tolerance
         self._database_clock = database_clock
         self._entries = entries
@@ -103,7 +122,7 @@ class VerifyAuditLogs:
                 entries=self._entries, seals=self._seals, checkpoints=self._checkpoints,
                 keys=self._keys,
                 limiter=self._limiter, principal=principal, account=account,
-                now=now, tolerance=self._tolerance,
+                now=now, tolerance=self._tolerance, witnesses=self._witnesses,
             )  # fmt: skip
             # Gone is fine for whatever has expired by the clock the store expires by.
             expiry_clock = now if database_now is None else database_now
@@ -127,7 +146,9 @@ class _Run:
         account: str,
         now: datetime,
         tolerance: timedelta,
+        witnesses: Sequence[WitnessView] = (),
     ) -> None:
+        self._witnesses = witnesses
         self._entries = entries
         self._seals = seals
         self._checkpoints = checkpoints
@@ -155,6 +176,13 @@ class _Run:
         # without a seal, and its entries injected.
         checkpoint = await self._trusted_checkpoint()
         sealed_through = None if checkpoint is None else checkpoint.sealed_through
+        witnessed = await self._witnessed()
+        for _, held in witnessed:
+            # A witness may hold a checkpoint the store lost (its newest ones cut).
+            if held is not None and (
+                sealed_through is None or held.sealed_through > sealed_through
+            ):
+                sealed_through = held.sealed_through
         seals = await self._seals.in_range(self._account, since, until)
         self._paid_for = self._charge(seals)
         previous = None
@@ -184,6 +212,7 @@ class _Run:
             previous, gap_start = seal, seal.window_end
         if checkpoint is not None:
             await self._check_listed(seals, checkpoint, since, until)
+        await self._check_heads(seals, witnessed, since, until)
         await self._check_tail(previous, since, until, sealed_through)
 
     async def _trusted_checkpoint(self) -> Checkpoint | None:
@@ -258,6 +287,69 @@ class _Run:
                 if (problem.kind, problem.window) not in reported:
                     reported.add((problem.kind, problem.window))
                     self.findings.problems.append(problem)  # fmt: skip
+
+    async def _witnessed(self) -> list[tuple[WitnessView, Checkpoint | None]]:
+        """Each witness's last checkpoint, checked against the store's of that sequence: one
+        the store lacks before its expiry, or holds differently, is CHECKPOINT_INVALID (the
+        newest checkpoints cut, or a split view); a witness that does not answer is
+        WITNESS_UNAVAILABLE, so a verification that could not ask it never passes."""
+        views: list[tuple[WitnessView, Checkpoint | None]] = []
+        for witness in self._witnesses:
+            try:
+                held = await witness.checkpoint()
+            except WitnessUnavailable as exc:
+                self.findings.problems.append(Problem(WITNESS_UNAVAILABLE, str(exc)))
+                continue
+            if held is not None and not self._signed(held):
+                self._checkpoint_invalid(held, f"witness {witness.name} holds it, but it does "
+                                         "not verify")  # fmt: skip
+                held = None
+            if held is not None:
+                stored = await self._checkpoints.get(held.sequence)
+                if stored is None and held.expires_at > self._expired_before:
+                    self._checkpoint_invalid(held, f"witness {witness.name} accepted it, and "
+                                             "the store no longer has it: the newest "
+                                             "checkpoints were cut")  # fmt: skip
+                elif stored is not None and stored.hash() != held.hash():
+                    self._checkpoint_invalid(held, f"the store holds another than the one "
+                                             f"witness {witness.name} accepted")  # fmt: skip
+            views.append((witness, held))
+        return views
+
+    async def _check_heads(
+        self,
+        seals: list[Seal],
+        witnessed: list[tuple[WitnessView, Checkpoint | None]],
+        since: datetime | None,
+        until: datetime | None,
+    ) -> None:
+        """The newest seal each witness saw for the account is there, as it saw it."""
+        held = {seal.id: seal for seal in seals}
+        reported = {(p.kind, p.window) for p in self.findings.problems}
+        for witness, _ in witnessed:
+            try:
+                head = await witness.head(self._account)
+            except WitnessUnavailable as exc:
+                self.findings.problems.append(Problem(WITNESS_UNAVAILABLE, str(exc)))
+                continue
+            if head is None or head.account != self._account:
+                continue
+            if (since is not None and head.window_start < since) or (
+                until is not None and head.window_start >= until
+            ):
+                continue
+            seal = held.get(head.seal_id)
+            if seal is None and head.expires_at > self._expired_before:
+                problem = Problem(SEAL_MISSING, f"the newest seal witness {witness.name} saw "
+                                  "is gone before its expiry", None, head.window_start)  # fmt: skip
+            elif seal is not None and seal.hash() != head.seal_hash:
+                problem = Problem(SEAL_INVALID, f"the seal is not the one witness "
+                                  f"{witness.name} saw", None, head.window_start)  # fmt: skip
+            else:
+                continue
+            if (problem.kind, problem.window) not in reported:
+                reported.add((problem.kind, problem.window))
+                self.findings.problems.append(problem)
 
     def _signed(self, checkpoint: Checkpoint) -> bool:
         return self._keys.verify(checkpoint.key_id, checkpoint.message(), checkpoint.signature)

@@ -85,7 +85,8 @@ class AuditLogEntryType:
 @strawberry.type(name="IntegrityProblem")
 class IntegrityProblemType:
     kind: str = strawberry.field(
-        description="MODIFIED, MISSING, INJECTED, SEAL_MISSING, SEAL_INVALID or CHECKPOINT_INVALID."
+        description="MODIFIED, MISSING, INJECTED, SEAL_MISSING, SEAL_INVALID, "
+        "CHECKPOINT_INVALID or WITNESS_UNAVAILABLE."
     )
     entry_id: strawberry.ID | None
     window: datetime | None

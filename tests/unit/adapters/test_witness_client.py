@@ -105,3 +105,31 @@ async def test_a_witness_that_does_not_answer_in_time_is_given_up(
 
     with pytest.raises(WitnessUnavailable, match="timed out"):
         await answering(httpx.MockTransport(handler)).latest()
+
+
+async def test_the_client_reads_what_the_witness_holds_for_the_verifier(
+    witness: HttpWitness,
+) -> None:
+    assert await witness.checkpoint() is None
+    assert await witness.head("acme") is None
+    for checkpoint in CHAIN[:2]:
+        assert await witness.submit(checkpoint) == Answer(accepted=True)
+    assert await witness.checkpoint() == CHAIN[1]
+    assert await witness.head("acme") == CHAIN[1].sealed[0]
+    assert await witness.head("globex") is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"checkpoint": {"checkpoint": 1}},
+        {"checkpoint": "not an object"},
+        {"account": "acme"},
+    ],
+)
+async def test_what_the_verifier_cannot_read_is_unavailable(body: dict[str, object]) -> None:
+    witness = answering(httpx.MockTransport(lambda request: httpx.Response(200, json=body)))
+    with pytest.raises(WitnessUnavailable):
+        await witness.checkpoint()
+    with pytest.raises(WitnessUnavailable):
+        await witness.head("acme")

@@ -13,9 +13,19 @@ from datetime import datetime
 
 import pytest
 
-from domain.checkpoint import Checkpoint, extends
+from application.access.principal import Operator
+from application.integrity.verify import VerifyAuditLogs
+from application.integrity.witnessing import WitnessUnavailable
+from domain.checkpoint import Checkpoint, SealedHead, extends
 from domain.entry import AuditEntry
-from domain.integrity import CHECKPOINT_INVALID, INJECTED, Findings, seal_id
+from domain.integrity import (
+    CHECKPOINT_INVALID,
+    INJECTED,
+    SEAL_MISSING,
+    WITNESS_UNAVAILABLE,
+    Findings,
+    seal_id,
+)
 from tests import builders
 from tests.fakes import (
     FakeClock,
@@ -209,3 +219,106 @@ async def test_the_sealer_seals_nothing_on_top_of_a_checkpoint_that_does_not_ver
     assert len(chain(checkpoints)) == 1
     assert seal_id("acme", window(2)) not in seals.seals
     assert "does not verify" in caplog.text
+
+
+class SnapshotWitness:
+    """A witness that accepted the chain as it stood when `take` was called."""
+
+    name = "http://witness.test"
+
+    def __init__(self) -> None:
+        self.held: Checkpoint | None = None
+        self.heads: dict[str, SealedHead] = {}
+        self.down = False
+
+    def take(self, checkpoints: InMemoryCheckpoints) -> None:
+        for checkpoint in chain(checkpoints):
+            self.held = checkpoint
+            for head in checkpoint.sealed:
+                self.heads[head.account] = head
+
+    async def checkpoint(self) -> Checkpoint | None:
+        if self.down:
+            raise WitnessUnavailable("GET /checkpoints/latest timed out")
+        return self.held
+
+    async def head(self, account: str) -> SealedHead | None:
+        if self.down:
+            raise WitnessUnavailable("GET /heads timed out")
+        return self.heads.get(account)
+
+
+@pytest.fixture
+def witness() -> SnapshotWitness:
+    return SnapshotWitness()
+
+
+@pytest.fixture
+def witnessed_verify(verifier: VerifyAuditLogs, witness: SnapshotWitness, tenants: None) -> Verify:
+    verifier._witnesses = (witness,)
+
+    async def run(account: str = "acme") -> Findings:
+        return await verifier.execute(Operator(), account=account)
+
+    return run
+
+
+async def test_the_newest_checkpoints_cut_with_their_seal_and_entries_show_against_a_witness(
+    put: Put,
+    seal_at: SealAt,
+    witnessed_verify: Verify,
+    witness: SnapshotWitness,
+    entries: InMemoryAuditEntries,
+    seals: InMemorySeals,
+    checkpoints: InMemoryCheckpoints,
+) -> None:
+    put(in_window(0))
+    await seal_at(closes(0))
+    newest = [put(in_window(1)), put(in_window(1, 20))]
+    await seal_at(closes(1))
+    witness.take(checkpoints)
+    assert (await witnessed_verify()).problems == []
+
+    # Everything the database holds of the newest window, its checkpoint included.
+    del seals.seals[seal_id("acme", window(1))]
+    for gone in newest:
+        del entries.entries[gone.id]
+    del checkpoints.checkpoints[chain(checkpoints)[-1].sequence]
+
+    assert sorted(p.kind for p in (await witnessed_verify()).problems) == [
+        CHECKPOINT_INVALID,
+        SEAL_MISSING,
+    ]
+
+
+async def test_a_store_forked_from_what_the_witness_accepted_is_reported(
+    put: Put,
+    seal_at: SealAt,
+    witnessed_verify: Verify,
+    witness: SnapshotWitness,
+    checkpoints: InMemoryCheckpoints,
+    seal_keys: HmacSealKeys,
+) -> None:
+    put(in_window(0))
+    await seal_at(closes(0))
+    witness.take(checkpoints)
+    # The store's checkpoint of that sequence signed again over another history (as a
+    # service holding the key but rewritten behind would): the witness holds the first.
+    latest = chain(checkpoints)[-1]
+    checkpoints.checkpoints[latest.sequence] = dataclasses.replace(latest, sealed=()).signed(
+        seal_keys.key_id, seal_keys.sign
+    )
+    findings = await witnessed_verify()
+    assert CHECKPOINT_INVALID in [p.kind for p in findings.problems]
+    assert any("another than the one witness" in p.detail for p in findings.problems)
+
+
+async def test_a_witness_that_does_not_answer_fails_the_verification(
+    put: Put, seal_at: SealAt, witnessed_verify: Verify, witness: SnapshotWitness
+) -> None:
+    put(in_window(0))
+    await seal_at(closes(0))
+    witness.down = True
+    findings = await witnessed_verify()
+    assert [p.kind for p in findings.problems] == [WITNESS_UNAVAILABLE]
+    assert not findings.ok
