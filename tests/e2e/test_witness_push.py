@@ -2,6 +2,7 @@
 witness ends up holding the service's latest checkpoint, signed by its seal key, and the
 head of the account that recorded, countersigned."""
 
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from adapters.outbound.data_dir import DATABASE_FILE
 from adapters.outbound.seal_keys import Ed25519SealKeys
 from domain.checkpoint import Checkpoint
 from tests.e2e.test_server_process import RECORD, SEAL_KEY, SET_UP, TOKEN, graphql, serving
@@ -57,3 +59,53 @@ def test_the_service_pushes_its_checkpoints_to_a_witness(tmp_path: Path) -> None
     assert head["account"] == "acme"
     assert head["sequence"] <= checkpoint.sequence
     assert not any('"warning"' in line for line in witness_log), witness_log
+
+
+def test_the_newest_window_cut_with_its_checkpoints_is_reported_against_the_witness(
+    tmp_path: Path,
+) -> None:
+    public = SERVICE_KEYS.public_keys[0].jwk()["x"]
+    data = tmp_path / "service"
+    with (
+        witness(tmp_path / "witness", public) as (witness_url, _),
+        serving(
+            data_dir=str(data),
+            operator_token=TOKEN,
+            seal_signing_key=SEAL_KEY,
+            seal_window_seconds="1",
+            seal_grace_seconds="1",
+            seal_interval_seconds="0.3",
+            witness_urls=witness_url,
+        ) as (url, _),
+    ):
+        for mutation in SET_UP:
+            graphql(url, TOKEN, mutation)
+        graphql(url, TOKEN, RECORD)
+        head = eventually(f"{witness_url}/heads/acme")
+        query = '{ verifyAuditLogs(account: "acme") { ok problems { kind } } }'
+        assert graphql(url, TOKEN, query)["verifyAuditLogs"]["ok"] is True
+
+        # A database administrator removes the newest window whole: its seal, its entries
+        # and every checkpoint from the one that listed it on, triggers dropped first.
+        conn = sqlite3.connect(data / DATABASE_FILE, isolation_level=None)
+        try:
+            for table in ("entries", "seals", "checkpoints", "checkpoint_seals"):
+                conn.execute(f"DROP TRIGGER {table}_no_early_delete")
+            start = conn.execute(
+                "SELECT window_start, window_end FROM seals WHERE id = ?", (head["seal_id"],)
+            ).fetchone()
+            conn.execute("DELETE FROM seals WHERE id = ?", (head["seal_id"],))
+            conn.execute(
+                "DELETE FROM entries WHERE account = 'acme' AND created_at >= ? AND created_at < ?",
+                start,
+            )
+            conn.execute("DELETE FROM checkpoints WHERE sequence >= ?", (head["sequence"],))
+            conn.execute("DELETE FROM checkpoint_seals WHERE sequence >= ?", (head["sequence"],))
+        finally:
+            conn.close()
+
+        report = graphql(url, TOKEN, query)["verifyAuditLogs"]
+
+    kinds = {problem["kind"] for problem in report["problems"]}
+    assert report["ok"] is False
+    assert {"SEAL_MISSING", "CHECKPOINT_INVALID"} <= kinds, report
