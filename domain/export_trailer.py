@@ -3,9 +3,12 @@
 A trailer states the account, the filter as applied (tenant scope included), the format,
 when the export was made, the number of rows, the oldest and newest `createdAt`, a digest
 over the rows in file order and, when the export carries seals, their number and a digest
-over them. It is signed with the seal key, so the published keys verify it, and it is
-written only once every row and seal went out: a file that lost rows, gained them, had them
-reordered or duplicated, or was cut short no longer matches its trailer.
+over them, and the sequence and hash of the checkpoint it carries (or null). It is signed
+with the seal key, so the published keys verify it, and it is written only once every row
+and seal went out: a file that lost rows, gained them, had them reordered or duplicated, had
+its checkpoint swapped or stripped, or was cut short no longer matches its trailer. A trailer
+written before exports carried checkpoints has no `checkpoint` key, and is read as it was
+signed.
 
 The digests are over values that do not depend on how a line is encoded: `rows_digest` is
 SHA-256 over the rows' `digest` values in file order, each followed by a newline (`\n`),
@@ -50,6 +53,15 @@ class SealsSummary:
     digest: str
 
 
+@dataclass(frozen=True, slots=True)
+class CheckpointRef:
+    """The checkpoint an export carries, as its trailer names it."""
+
+    sequence: int
+    hash: str
+    """`Checkpoint.hash()`: it covers the checkpoint's signature too."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExportTrailer:
     account: str
@@ -67,13 +79,19 @@ class ExportTrailer:
     rows_digest: str
     seals: SealsSummary | None
     """None when the export carries no seals (a key bound to one application)."""
+    checkpoint: CheckpointRef | None = None
+    """The checkpoint the export carries; None when it carries none (a key bound to one
+    application, or nothing sealed yet)."""
+    states_checkpoint: bool = True
+    """False for a trailer written before exports carried checkpoints: its body has no
+    `checkpoint` key (and its signature is over that body)."""
     key_id: str = ""
     signature: str = ""
 
     def body(self) -> dict[str, Any]:
         """What the signature covers (the signing key's id included)."""
-        seals = self.seals
-        return {
+        seals, checkpoint = self.seals, self.checkpoint
+        body: dict[str, Any] = {
             "type": TRAILER_TYPE,
             "account": self.account,
             "filter": dict(self.filter),
@@ -87,6 +105,13 @@ class ExportTrailer:
             "seals": None if seals is None else {"count": seals.count, "digest": seals.digest},
             "key_id": self.key_id,
         }
+        if self.states_checkpoint:
+            body["checkpoint"] = (
+                None
+                if checkpoint is None
+                else {"sequence": checkpoint.sequence, "hash": checkpoint.hash}
+            )
+        return body
 
     def message(self) -> bytes:
         """The bytes the signature is over."""
@@ -104,6 +129,8 @@ class ExportTrailer:
             if body["type"] != TRAILER_TYPE:
                 raise ValueError("not an export trailer of a known version")
             seals, scope = body["seals"], body["scope"]
+            states_checkpoint = "checkpoint" in body
+            checkpoint = body.get("checkpoint")
             trailer = cls(
                 account=body["account"],
                 filter=body["filter"],
@@ -116,6 +143,8 @@ class ExportTrailer:
                 newest=_moment(body["newest"]),
                 rows_digest=body["rows_digest"],
                 seals=None if seals is None else SealsSummary(seals["count"], seals["digest"]),
+                checkpoint=None if checkpoint is None else _reference(checkpoint),
+                states_checkpoint=states_checkpoint,
                 key_id=body["key_id"],
                 signature=signature,
             )
@@ -126,6 +155,13 @@ class ExportTrailer:
         if written != body or any(type(count) is not int for count in counts):
             raise ValueError("the trailer is not in its canonical form")
         return trailer
+
+
+def _reference(value: Any) -> CheckpointRef:
+    sequence, hash_ = value["sequence"], value["hash"]
+    if type(sequence) is not int or not isinstance(hash_, str):
+        raise TypeError("a checkpoint is named by an integer sequence and a hash")
+    return CheckpointRef(sequence, hash_)
 
 
 def _moment(text: str | None) -> datetime | None:

@@ -8,9 +8,10 @@
 `--keys` takes the JWK set as a URL or a file. With `--proof`, the file is a receipt
 (`auditLogProof`'s `document`): exit 0 when it proves its entry, 1 when anything of it does
 not hold or cannot be read. Exit status: 0 when the file is a whole
-export whose signed trailer, rows and seals all hold; 1 when anything does not (a line that
-cannot be read, a missing or foreign trailer, rows added, removed, duplicated, reordered or
-edited, a seal that does not hold, or an export cut short); 2 only on bad usage (arguments,
+export whose signed trailer, rows, seals and checkpoint all hold; 1 when anything does not (a
+line that cannot be read, a missing or foreign trailer, rows added, removed, duplicated,
+reordered or edited, a seal or checkpoint that does not hold, or an export cut short); 2
+only on bad usage (arguments,
 the export file or the keys cannot be read). Entries in windows not sealed yet when the
 export was made, and every entry of an export made without seals, are counted, not failed,
 unless `--require-sealed` is given.
@@ -98,6 +99,17 @@ def main(argv: list[str] | None = None) -> int:
         f"{report.entries} entries, {report.verified} verified against {report.seals} seals, "
         f"{report.unsealed} not sealed yet"
     )
+    if report.checkpoint is not None:
+        checkpoint = report.checkpoint
+        print(
+            f"checkpoint {checkpoint.sequence}: sealed through "
+            f"{checkpoint.sealed_through.isoformat()}"
+        )
+    elif report.trailer is not None and report.carries_seals and not report.carries_checkpoint:
+        print(
+            "NO CHECKPOINT: this export carries none (made before exports did, or before the "
+            "first sealing pass); an entry counts as in a closed window only by its seals"
+        )
     if not report.carries_seals:
         print(
             "NO SEALS: this export was made by a key bound to one application; its trailer "

@@ -25,6 +25,7 @@ from application.exporting.grant import ExportFormat, ExportGrant
 from application.ports import (
     ApiKeys,
     AuditEntryRepository,
+    Checkpoints,
     Clock,
     ExportLinks,
     Seals,
@@ -33,8 +34,9 @@ from application.ports import (
 )
 from application.reading.criteria import EntryCriteria, LogFilter, filter_document
 from application.self_audit import SelfAudit
+from domain.checkpoint import Checkpoint
 from domain.entry import AuditEntry
-from domain.export_trailer import Digests, ExportTrailer, SealsSummary
+from domain.export_trailer import CheckpointRef, Digests, ExportTrailer, SealsSummary
 from domain.integrity import Seal
 from domain.plan import PlanCatalog
 
@@ -55,6 +57,11 @@ class Export:
     seals: Callable[[], AsyncIterator[Seal]]
     """Once the entries are read: the seals of the windows they came from, oldest first,
     so a verifier can check the file offline; none for a key bound to one application."""
+    checkpoint: Checkpoint | None
+    """The latest checkpoint, read before the entries: every window it says is sealed has
+    its seal among `seals` (the sealer writes a seal before the checkpoint that moves past
+    it). None for a key bound to one application (it gets no seals to check it against),
+    for CSV, and before the first sealing pass."""
     trailer: Callable[[], ExportTrailer]
     """Once the entries and seals are read: the signed statement of what the export holds.
     RuntimeError if either was not read to its end."""
@@ -108,6 +115,7 @@ class DownloadExport:
         keys: ApiKeys,
         entries: AuditEntryRepository,
         seals: Seals,
+        checkpoints: Checkpoints,
         signer: SealSigner,
         clock: Clock,
         links: ExportLinks,
@@ -116,6 +124,7 @@ class DownloadExport:
         telemetry: Telemetry,
     ) -> None:
         self._seals = seals
+        self._checkpoints = checkpoints
         self._signer = signer
         self._limiter = limiter
         self._telemetry = telemetry
@@ -138,13 +147,20 @@ class DownloadExport:
             criteria = await criteria_for_export(
                 principal, grant.filter, self._directory, self._plans
             )
-        tally = _Tally(with_seals=sees_seals(principal))
+        with_seals = sees_seals(principal)
+        tally = _Tally(with_seals=with_seals)
+        checkpoint = None
+        if with_seals and grant.format is ExportFormat.NDJSON:
+            checkpoint = await self._checkpoints.latest()
         return Export(
             account=grant.account,
             format=grant.format,
             entries=self._stream(principal, criteria, grant.format, tally, now),
             seals=lambda: self._covering(grant.account, tally),
-            trailer=lambda: self._trailer(principal, criteria, grant.format, tally, now),
+            checkpoint=checkpoint,
+            trailer=lambda: self._trailer(
+                principal, criteria, grant.format, tally, now, checkpoint
+            ),
         )
 
     async def _principal(self, grant: ExportGrant, origin: Origin) -> Principal:
@@ -183,6 +199,7 @@ class DownloadExport:
         export_format: ExportFormat,
         tally: "_Tally",
         now: datetime,
+        checkpoint: Checkpoint | None,
     ) -> ExportTrailer:
         if not (tally.rows_done and tally.seals_done):
             raise RuntimeError("a trailer is signed only once every row and seal went out")
@@ -200,6 +217,9 @@ class DownloadExport:
             newest=tally.newest,
             rows_digest=tally.rows.hexdigest(),
             seals=None if seals is None else SealsSummary(seals.count, seals.hexdigest()),
+            checkpoint=None
+            if checkpoint is None
+            else CheckpointRef(checkpoint.sequence, checkpoint.hash()),
         )
         return trailer.signed(self._signer.key_id, self._signer.sign)
 

@@ -11,9 +11,10 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
+from domain.checkpoint import Checkpoint
 from domain.entry import DIGEST_FIELDS, AuditEntry, entry_digest
 from domain.export_trailer import ExportTrailer
-from domain.integrity import Seal
+from domain.integrity import Seal, canonical
 from domain.timestamps import iso_utc
 
 
@@ -65,6 +66,12 @@ class SealLine:
 
 
 @dataclass(frozen=True, slots=True)
+class CheckpointLine:
+    number: int
+    checkpoint: Checkpoint
+
+
+@dataclass(frozen=True, slots=True)
 class TrailerLine:
     number: int
     trailer: ExportTrailer
@@ -77,7 +84,7 @@ class ErrorLine:
     """The `_error` code, or "an unknown error" if it is not one the service writes."""
 
 
-Line = Row | SealLine | TrailerLine | ErrorLine
+Line = Row | SealLine | CheckpointLine | TrailerLine | ErrorLine
 
 
 def read_line(number: int, raw: str | bytes) -> Line:
@@ -105,6 +112,8 @@ def _read(number: int, raw: str | bytes) -> Line:
         raise Malformed(f"line {number} is not a JSON object")
     if "_seal" in document:
         return SealLine(number, _seal(number, document))
+    if "_checkpoint" in document:
+        return CheckpointLine(number, _checkpoint(number, document))
     if "_export" in document:
         return TrailerLine(number, _trailer(number, document))
     if "_error" in document:
@@ -187,6 +196,21 @@ def _seal(number: int, document: dict[str, Any]) -> Seal:
     if written != body or content["id"] != seal.id:
         raise Malformed(f"line {number}: the seal is not in its canonical form")
     return seal
+
+
+def _checkpoint(number: int, document: dict[str, Any]) -> Checkpoint:
+    content = document["_checkpoint"]
+    if len(document) != 1 or not isinstance(content, dict):
+        raise Malformed(f"line {number}: a checkpoint line holds one object under _checkpoint")
+    try:
+        checkpoint = Checkpoint.from_document(content)
+        # As bytes: `true` for 1, or 1.0, is equal as a value but not what the service writes.
+        canonical_form = canonical(checkpoint.document()) == canonical(content)
+    except (ValueError, TypeError, AttributeError):
+        raise Malformed(f"line {number}: the checkpoint cannot be read") from None
+    if not canonical_form:
+        raise Malformed(f"line {number}: the checkpoint is not in its canonical form")
+    return checkpoint
 
 
 def _trailer(number: int, document: dict[str, Any]) -> ExportTrailer:

@@ -1,22 +1,35 @@
 """Checking an NDJSON export offline, whole, against the published keys. It fails closed.
 
-A file is its entry lines (newest first), the `_seal` lines of their windows, then one signed
-`_export` trailer. The trailer, signed when the export was made, shows what the service sent:
-its count and digest over the rows catch deleted, added, duplicated, reordered and cut rows,
-and edits that rewrote a row's digest too. The seals, signed when each window closed, show
-that what was sent is what was recorded: a row edited in the store before the export is
-`MODIFIED`, one added is `INJECTED` and, for an export of every entry of a time range, one
-deleted while still live is `MISSING`.
+A file is its entry lines (newest first), the `_seal` lines of their windows, the `_checkpoint`
+line (the latest checkpoint when the export began), then one signed `_export` trailer. The
+trailer, signed when the export was made, shows what the service sent: its count and digest
+over the rows catch deleted, added, duplicated, reordered and cut rows, and edits that
+rewrote a row's digest too, and it names the checkpoint, so that cannot be swapped or
+stripped. The seals, signed when each window closed, show that what was sent is what was
+recorded: a row edited in the store before the export is `MODIFIED`, one added is `INJECTED`
+and, for an export of every entry of a time range, one deleted while still live is
+`MISSING`. The checkpoint, signed by the sealer, says how far the trail was sealed: a row
+before its `sealed_through` that no seal in the file lists is `INJECTED` wherever it sits,
+and a seal it lists that an export of every entry should carry is `SEAL_MISSING`.
 """
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from application.exporting.lines import ErrorLine, Malformed, Row, SealLine, TrailerLine, read_line
-from application.integrity.seal_checks import check_against_seals
+from application.exporting.lines import (
+    CheckpointLine,
+    Line,
+    Malformed,
+    Row,
+    SealLine,
+    TrailerLine,
+    read_line,
+)
+from application.integrity.seal_checks import check_against_checkpoint, check_against_seals
 from application.ports import SealKeys
+from domain.checkpoint import Checkpoint
 from domain.export_trailer import Digests, ExportTrailer
-from domain.integrity import Problem, Seal
+from domain.integrity import CHECKPOINT_INVALID, Problem, Seal
 
 MALFORMED = "MALFORMED"
 """A line is not what the service writes."""
@@ -36,6 +49,8 @@ class ExportReport:
     """The `_error` code if the export was cut short."""
     trailer: ExportTrailer | None = None
     """The trailer, once its signature verified."""
+    checkpoint: Checkpoint | None = None
+    """The checkpoint the file carries, once its signature verified."""
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -45,6 +60,10 @@ class ExportReport:
     @property
     def carries_seals(self) -> bool:
         return self.trailer is None or self.trailer.seals is not None
+
+    @property
+    def carries_checkpoint(self) -> bool:
+        return self.trailer is None or self.trailer.checkpoint is not None
 
 
 class _File:
@@ -56,26 +75,35 @@ class _File:
         self.seals: list[Seal] = []
         self.row_digests = Digests()
         self.seal_hashes = Digests()
+        self.checkpoint: CheckpointLine | None = None
         self.trailer: TrailerLine | None = None
         self.seen: dict[str, int] = {}
 
     def problem(self, kind: str, detail: str, entry_id: str | None = None) -> None:
         self.report.problems.append(Problem(kind, detail, entry_id))
 
-    def add(self, line: Row | SealLine | TrailerLine | ErrorLine) -> None:
+    def add(self, line: Line) -> None:
         if isinstance(line, Row):
             self._row(line)
         elif isinstance(line, SealLine):
+            if self.checkpoint is not None:
+                self.problem(EXPORT_INVALID, f"line {line.number}: a seal after the checkpoint")
             self.seals.append(line.seal)
             self.seal_hashes.add(line.seal.hash())
+        elif isinstance(line, CheckpointLine):
+            if self.checkpoint is not None:
+                self.problem(EXPORT_INVALID, f"line {line.number}: a second checkpoint line")
+            else:
+                self.checkpoint = line
         elif isinstance(line, TrailerLine):
             self.trailer = line
         else:
             self.report.incomplete = line.code
 
     def _row(self, row: Row) -> None:
-        if self.seals:
-            self.problem(EXPORT_INVALID, f"line {row.number}: an entry after the seal lines")
+        if self.seals or self.checkpoint is not None:
+            detail = f"line {row.number}: an entry after the seal or checkpoint lines"
+            self.problem(EXPORT_INVALID, detail)
         first = self.seen.setdefault(row.id, row.number)
         if first != row.number:
             detail = f"line {row.number} repeats the entry of line {first}"
@@ -102,8 +130,27 @@ def verify_export(lines: Iterable[str | bytes], keys: SealKeys) -> ExportReport:
     report.entries = len(file.rows)
     report.seals = len(file.seals)
     trailer = _check_trailer(file, keys)
-    check_against_seals(file.rows, file.seals, keys, trailer, report)
+    checkpoint = _signed_checkpoint(file, keys)
+    sealed_through = None if checkpoint is None else checkpoint.sealed_through
+    check_against_seals(file.rows, file.seals, keys, trailer, report, sealed_through)
+    if checkpoint is not None:
+        check_against_checkpoint(file.seals, checkpoint, trailer, report)
     return report
+
+
+def _signed_checkpoint(file: _File, keys: SealKeys) -> Checkpoint | None:
+    """The file's checkpoint if its signature holds; else None, with the reason among the
+    problems (and no window counts closed by it)."""
+    found = file.checkpoint
+    if found is None:
+        return None
+    checkpoint = found.checkpoint
+    if not keys.verify(checkpoint.key_id, checkpoint.message(), checkpoint.signature):
+        detail = f"line {found.number}: the checkpoint's signature does not verify"
+        file.problem(CHECKPOINT_INVALID, detail)
+        return None
+    file.report.checkpoint = checkpoint
+    return checkpoint
 
 
 def _check_trailer(file: _File, keys: SealKeys) -> ExportTrailer | None:
@@ -139,8 +186,22 @@ def _check_trailer(file: _File, keys: SealKeys) -> ExportTrailer | None:
             file.problem(EXPORT_INVALID, "the trailer says this export carries no seals")
     elif (summary.count, summary.digest) != (len(file.seals), file.seal_hashes.hexdigest()):
         file.problem(EXPORT_INVALID, "the seal lines are not the ones the export was made with")
+    _check_named(file, trailer)
     _check_scope(file, trailer)
     return trailer
+
+
+def _check_named(file: _File, trailer: ExportTrailer) -> None:
+    """The checkpoint line is the one the trailer names, or absent if it names none (as a
+    trailer written before exports carried checkpoints names none)."""
+    found, named = file.checkpoint, trailer.checkpoint
+    if named is None:
+        if found is not None:
+            file.problem(EXPORT_INVALID, "the trailer says this export carries no checkpoint")
+    elif found is None:
+        file.problem(EXPORT_INVALID, "the checkpoint the trailer names is not in the file")
+    elif (found.checkpoint.sequence, found.checkpoint.hash()) != (named.sequence, named.hash):
+        file.problem(EXPORT_INVALID, "the checkpoint is not the one the export was made with")
 
 
 def _check_scope(file: _File, trailer: ExportTrailer) -> None:

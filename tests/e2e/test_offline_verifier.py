@@ -82,6 +82,8 @@ class Exported:
     """The entry lines, in file order."""
     seals: list[dict[str, Any]]
     """The `_seal` documents, in file order."""
+    checkpoint: dict[str, Any] | None
+    """The `_checkpoint` document."""
     trailer: dict[str, Any]
     """The last line: `{"_export": ..., "signature": ...}`."""
     path: Path
@@ -93,13 +95,17 @@ class Exported:
         seals: list[dict[str, Any]] | None = None,
         tail: Sequence[str] | None = None,
         name: str = "edited.ndjson",
+        checkpoint: dict[str, Any] | str | None = "its own",
     ) -> Path:
-        """The export written again with other entry lines, seals or closing lines (by
-        default its own trailer)."""
+        """The export written again with other entry lines, seals, checkpoint (None: none)
+        or closing lines (by default its own trailer)."""
         rows = self.entries if entries is None else entries
         lines = [json.dumps(row, ensure_ascii=False) for row in rows]
         for seal in self.seals if seals is None else seals:
             lines.append(json.dumps({"_seal": seal}, ensure_ascii=False))
+        carried = self.checkpoint if checkpoint == "its own" else checkpoint
+        if isinstance(carried, dict):
+            lines.append(json.dumps({"_checkpoint": carried}))
         lines += [json.dumps(self.trailer)] if tail is None else tail
         edited = self.path.with_name(name)
         edited.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
@@ -135,6 +141,12 @@ class Exported:
         line = json.dumps({"_export": signed.body(), "signature": signed.signature})
         return self.write(rows, seal_lines, [line])
 
+    @property
+    def checkpoint_sequence(self) -> int:
+        assert self.checkpoint is not None
+        sequence: int = self.checkpoint["sequence"]
+        return sequence
+
     def seal_of(self, entry_id: str) -> dict[str, Any]:
         return next(s for s in self.seals if any(e[0] == entry_id for e in s["entries"]))
 
@@ -166,8 +178,9 @@ async def export(
     *documents, trailer = [json.loads(line) for line in response.text.splitlines()]
     assert "_export" in trailer
     return Exported(
-        entries=[d for d in documents if "_seal" not in d],
+        entries=[d for d in documents if "id" in d],
         seals=[d["_seal"] for d in documents if "_seal" in d],
+        checkpoint=next((d["_checkpoint"] for d in documents if "_checkpoint" in d), None),
         trailer=trailer,
         path=path,
         keys=keys,
@@ -186,11 +199,12 @@ async def exported(trail: Trail, tmp_path: Path) -> Exported:
     return await export(trail, tmp_path)
 
 
-async def test_the_export_ends_with_the_seals_of_its_windows_then_its_trailer(
+async def test_the_export_ends_with_the_seals_of_its_windows_its_checkpoint_then_its_trailer(
     exported: Exported,
 ) -> None:
     lines = exported.path.read_text(encoding="utf-8").splitlines()
-    *documents, last = [json.loads(line) for line in lines]
+    *documents, checkpoint, last = [json.loads(line) for line in lines]
+    assert set(checkpoint) == {"_checkpoint"}
     first_seal = next(i for i, d in enumerate(documents) if "_seal" in d)
 
     assert all("_seal" in d for d in documents[first_seal:])
@@ -444,8 +458,10 @@ class TestNeighbours:
 
         run = await verify(empty.path, "--keys", str(empty.keys), "--require-sealed")
 
-        assert (run.code, run.lines) == (0, ["0 entries, 0 verified against 0 seals, "
-                                             "0 not sealed yet", "OK"])  # fmt: skip
+        first, checkpoint, last = run.lines
+        assert (run.code, first, last) == (0, "0 entries, 0 verified against 0 seals, "
+                                              "0 not sealed yet", "OK")  # fmt: skip
+        assert checkpoint.startswith(f"checkpoint {empty.checkpoint_sequence}: sealed through ")
 
     async def test_a_file_with_only_a_trailer(self, exported: Exported) -> None:
         run = await verify(exported.write([], []), "--keys", str(exported.keys))

@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from domain.checkpoint import Checkpoint
 from domain.entry import AuditEntry
 from domain.export_trailer import ExportTrailer
 from domain.integrity import Seal
@@ -29,6 +30,12 @@ def seal_line(seal: Seal) -> bytes:
     """A seal as an NDJSON line: its signed body, key id and signature, under `_seal`."""
     document = {**seal.body(), "id": seal.id, "key_id": seal.key_id, "signature": seal.signature}
     return orjson.dumps({"_seal": document}) + b"\n"
+
+
+def checkpoint_line(checkpoint: Checkpoint) -> bytes:
+    """A checkpoint as an NDJSON line: its document (body, key id, signature) under
+    `_checkpoint`."""
+    return orjson.dumps({"_checkpoint": checkpoint.document()}) + b"\n"
 
 
 def trailer_line(trailer: ExportTrailer) -> bytes:

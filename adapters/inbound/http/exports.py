@@ -2,8 +2,9 @@
 
 Refusals are a JSON body with the code and status of `adapters.error_codes` (403 for a link
 that is not, or no longer, valid). An NDJSON export is its rows, the `_seal` lines of their
-windows (none for a key bound to one application), then a signed `_export` trailer written
-only once everything before it went out. Once streaming has begun the status is sent, so a
+windows and a `_checkpoint` line, the latest checkpoint when the export began (neither for a
+key bound to one application), then a signed `_export` trailer written only once everything
+before it went out. Once streaming has begun the status is sent, so a
 failure midway is signalled in the body instead: NDJSON ends with `{"_error": "<code>"}` and
 no trailer; CSV has no such line, so the response is aborted and the client sees a broken
 transfer rather than a clean, short file. CSV carries no seals and no trailer: it is for
@@ -22,7 +23,13 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Send
 
 from adapters.error_codes import INTERNAL_SERVER_ERROR, STORE_UNAVAILABLE, ErrorCode, error_code
-from adapters.inbound.http.export_formats import csv_chunks, ndjson_chunks, seal_line, trailer_line
+from adapters.inbound.http.export_formats import (
+    checkpoint_line,
+    csv_chunks,
+    ndjson_chunks,
+    seal_line,
+    trailer_line,
+)
 from adapters.inbound.http.origin import origin_of
 from application.errors import ApplicationError, Forbidden, RateLimited, StoreUnavailable
 from application.exporting.export import Export
@@ -90,7 +97,8 @@ def exports_router() -> APIRouter:
 
 
 async def export_body(export: Export) -> AsyncIterator[bytes]:
-    """The response body: rows, then (NDJSON) seals and the trailer, or the error line."""
+    """The response body: rows, then (NDJSON) seals, the checkpoint and the trailer, or the
+    error line."""
     encode = csv_chunks if export.format is ExportFormat.CSV else ndjson_chunks
     # Closed explicitly, so a client that goes away releases the cursor (and the download
     # is recorded) at once rather than whenever the generators are collected.
@@ -102,6 +110,9 @@ async def export_body(export: Export) -> AsyncIterator[bytes]:
                 # The seals of the exported windows, so the file can be verified offline.
                 async for seal in export.seals():
                     yield seal_line(seal)
+                # How far the trail was sealed: the verifier's bound for closed windows.
+                if export.checkpoint is not None:
+                    yield checkpoint_line(export.checkpoint)
                 # Signed last, over what went out: a file cut short has none.
                 yield trailer_line(export.trailer())
         except Exception as exc:

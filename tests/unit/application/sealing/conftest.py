@@ -212,6 +212,7 @@ def make(
     services: Services,
     entries: InMemoryAuditEntries,
     seals: InMemorySeals,
+    checkpoints: InMemoryCheckpoints,
     seal_keys: HmacSealKeys,
     clock: FakeClock,
     accounts: InMemoryAccounts,
@@ -221,6 +222,7 @@ def make(
 ) -> Exporter:
     """The export use case over these fakes, and the verifier over what it writes."""
     return exporter(
-        services=services, entries=entries, seals=seals, seal_keys=seal_keys, clock=clock,
-        accounts=accounts, applications=applications, keys=keys,
+        services=services, entries=entries, seals=seals, checkpoints=checkpoints,
+        seal_keys=seal_keys, clock=clock, accounts=accounts, applications=applications,
+        keys=keys,
     )  # fmt: skip

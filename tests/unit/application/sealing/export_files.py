@@ -25,6 +25,7 @@ from tests.fakes import (
     InMemoryApiKeys,
     InMemoryApplications,
     InMemoryAuditEntries,
+    InMemoryCheckpoints,
     InMemoryExportLinks,
     InMemorySeals,
 )
@@ -57,6 +58,7 @@ def exporter(
     services: Services,
     entries: InMemoryAuditEntries,
     seals: InMemorySeals,
+    checkpoints: InMemoryCheckpoints,
     seal_keys: HmacSealKeys,
     clock: FakeClock,
     accounts: InMemoryAccounts,
@@ -70,6 +72,7 @@ def exporter(
         keys=keys,
         entries=entries,
         seals=seals,
+        checkpoints=checkpoints,
         signer=seal_keys,
         clock=clock,
         links=links,

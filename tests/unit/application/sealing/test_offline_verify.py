@@ -19,7 +19,7 @@ from adapters.inbound.http.export_formats import as_row, seal_line
 from application.integrity.offline_verify import EXPORT_INVALID
 from application.reading.criteria import LogFilter
 from domain.entry import AuditEntry
-from domain.integrity import INJECTED, MISSING, MODIFIED, SEAL_INVALID, seal_id
+from domain.integrity import INJECTED, MISSING, MODIFIED, SEAL_INVALID, SEAL_MISSING, seal_id
 from tests.fakes import (
     FakeClock,
     HmacSealKeys,
@@ -51,10 +51,13 @@ class Export:
     """Entry id -> its line, in file order."""
     seal_lines: dict[datetime, str]
     """Window start -> its seal's line."""
+    checkpoint: list[str]
+    """The `_checkpoint` line, if any."""
     trailer: str
 
     def lines(self) -> list[str]:
-        return [*self.entry_lines.values(), *self.seal_lines.values(), self.trailer]
+        rows, seals = self.entry_lines.values(), self.seal_lines.values()
+        return [*rows, *seals, *self.checkpoint, self.trailer]
 
     def entry(self, entry_id: str) -> dict[str, Any]:
         row: dict[str, Any] = json.loads(self.entry_lines[entry_id])
@@ -69,9 +72,9 @@ def split(lines: list[str], exported: "Export") -> None:
     """Replace `exported`'s lines with `lines` (a whole export)."""
     *body, exported.trailer = lines
     documents = [json.loads(line) for line in body]
-    exported.entry_lines = {
-        d["id"]: line for d, line in zip(documents, body, strict=True) if "_seal" not in d
-    }
+    pairs = list(zip(documents, body, strict=True))
+    exported.entry_lines = {d["id"]: line for d, line in pairs if "id" in d}
+    exported.checkpoint = [line for d, line in pairs if "_checkpoint" in d]
     exported.seal_lines = {
         datetime.fromisoformat(d["_seal"]["window_start"]): line
         for d, line in zip(documents, body, strict=True)
@@ -92,7 +95,7 @@ async def populate(put: Put, seal_at: SealAt) -> tuple[list[AuditEntry], ...]:
 @pytest.fixture
 async def export(put: Put, seal_at: SealAt, make: Exporter) -> Export:
     w0, w1, w3, pending = await populate(put, seal_at)
-    exported = Export(w0, w1, w3, pending[0], {}, {}, "")
+    exported = Export(w0, w1, w3, pending[0], {}, {}, [], "")
     split(await make.lines(), exported)
     return exported
 
@@ -212,9 +215,10 @@ def test_an_unsealed_entry_whose_fields_do_not_match_its_digest_is_modified(
 def test_a_dropped_seal_line_fails_the_trailer_and_leaves_its_entries_injected(
     export: Export,
 ) -> None:
+    """And the checkpoint, which lists it, says it is missing."""
     del export.seal_lines[window(1)]
     report = check(export.lines())
-    assert {p.kind for p in report.problems} == {INJECTED, EXPORT_INVALID}
+    assert {p.kind for p in report.problems} == {INJECTED, EXPORT_INVALID, SEAL_MISSING}
     assert details(report, EXPORT_INVALID) == [
         "the seal lines are not the ones the export was made with"
     ]

@@ -32,6 +32,7 @@ from tests.fakes import (
     InMemoryApiKeys,
     InMemoryApplications,
     InMemoryAuditEntries,
+    InMemoryCheckpoints,
     InMemorySeals,
 )
 from tests.unit.application.sealing.conftest import closes, in_window
@@ -84,11 +85,15 @@ def documents(lines: list[str]) -> list[dict[str, Any]]:
 
 
 def rows_of(lines: list[str]) -> list[str]:
-    return [line for line in lines if not line.startswith(('{"_seal"', '{"_export"'))]
+    return [line for line in lines if not line.startswith('{"_')]
 
 
 def seals_of(lines: list[str]) -> list[str]:
     return [line for line in lines if line.startswith('{"_seal"')]
+
+
+def checkpoint_of(lines: list[str]) -> list[str]:
+    return [line for line in lines if line.startswith('{"_checkpoint"')]
 
 
 class TestTheTrailer:
@@ -243,9 +248,11 @@ class TestRows:
         ]
 
     def test_a_row_after_the_seal_lines_fails(self, lines: list[str]) -> None:
-        rows = rows_of(lines)
-        edited = [*rows[1:], *seals_of(lines), rows[0], lines[-1]]
-        assert "line 8: an entry after the seal lines" in details(check(edited), EXPORT_INVALID)
+        rows, seals, checkpoint = rows_of(lines), seals_of(lines), checkpoint_of(lines)
+        edited = [*rows[1:], *seals, rows[0], *checkpoint, lines[-1]]
+        assert "line 8: an entry after the seal or checkpoint lines" in details(
+            check(edited), EXPORT_INVALID
+        )
 
     @pytest.mark.parametrize(
         "extra", ["", "   ", '{"_error": "STORE_UNAVAILABLE"}', "last", "trailer", "row"]
@@ -457,6 +464,7 @@ class _FailingSeals(InMemorySeals):
 async def test_a_store_failure_while_reading_the_seals_ends_with_an_error_line_not_a_trailer(
     services: Services,
     entries: InMemoryAuditEntries,
+    checkpoints: InMemoryCheckpoints,
     seal_keys: HmacSealKeys,
     clock: FakeClock,
     accounts: InMemoryAccounts,
@@ -466,8 +474,9 @@ async def test_a_store_failure_while_reading_the_seals_ends_with_an_error_line_n
     stored: dict[str, list[AuditEntry]],
 ) -> None:
     failing = exporter(
-        services=services, entries=entries, seals=_FailingSeals(), seal_keys=seal_keys,
-        clock=clock, accounts=accounts, applications=applications, keys=keys,
+        services=services, entries=entries, seals=_FailingSeals(), checkpoints=checkpoints,
+        seal_keys=seal_keys, clock=clock, accounts=accounts, applications=applications,
+        keys=keys,
     )  # fmt: skip
     lines = await failing.lines()
     assert json.loads(lines[-1]) == {"_error": "STORE_UNAVAILABLE"}
