@@ -264,7 +264,7 @@ async def test_an_untouched_export_verifies(exported: Exported) -> None:
 
 
 def problems(run: Run) -> list[str]:
-    kinds = ("MODIFIED", "INJECTED", "MISSING", "SEAL", "EXPORT_INVALID", "MALFORMED")
+    kinds = ("MODIFIED", "INJECTED", "MISSING", "SEAL", "CHECKPOINT", "EXPORT_INVALID", "MALFORMED")
     return [line for line in run.lines if line.startswith(kinds)]
 
 
@@ -677,6 +677,7 @@ async def test_a_key_bound_to_one_application_gets_no_other_applications_ids_or_
     assert {e["id"] for e in portal} <= {e["id"] for e in bound.entries}
     assert {e["application"] for e in bound.entries} == {"portal"}
     assert bound.trailer["_export"]["seals"] is None
+    assert (bound.checkpoint, bound.trailer["_export"]["checkpoint"]) == (None, None)
     assert bound.trailer["_export"]["scope"]["application"] == "portal"
     run = await verify(bound.path, "--keys", str(bound.keys))
     required = await verify(bound.path, "--keys", str(bound.keys), "--require-sealed")
