@@ -62,6 +62,11 @@ class SealedHead:
             iso_utc(self.expires_at),
         ]
 
+    def digest(self) -> str:
+        """What a checkpoint signs of it: SHA-256 hex of the canonical JSON of `row()`, so a
+        published checkpoint names no account but those whose heads go with it."""
+        return hashlib.sha256(canonical(self.row())).hexdigest()
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Checkpoint:
@@ -73,14 +78,38 @@ class Checkpoint:
     issued_at: datetime
     sealed_through: datetime
     sealed: tuple[SealedHead, ...]
+    """The heads known with it: every one it lists (as the sealer wrote it, as a store keeps
+    it) or one account's (a copy published to that account: `document(account)`)."""
+    listed: tuple[str, ...] = ()
+    """The digest of every seal it lists (`SealedHead.digest`), signed; computed from
+    `sealed` when not given."""
+    kept_until: datetime | None = None
+    """`expires_at` as stated (signed); computed when not given."""
     key_id: str = ""
     signature: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.listed and self.sealed:
+            object.__setattr__(self, "listed", tuple(head.digest() for head in self.sealed))
+        if self.kept_until is None:
+            kept = self.issued_at + CHECKPOINT_KEPT
+            latest = max([kept, *(head.expires_at for head in self.sealed)])
+            object.__setattr__(self, "kept_until", at_storage_precision(latest))
 
     @property
     def expires_at(self) -> datetime:
         """As long as the seals it lists, and at least `CHECKPOINT_KEPT`."""
-        kept = self.issued_at + CHECKPOINT_KEPT
-        return max([kept, *(head.expires_at for head in self.sealed)])
+        assert self.kept_until is not None  # set at construction
+        return self.kept_until
+
+    @property
+    def whole(self) -> bool:
+        """Whether every seal it lists is known with it, and nothing else (as a store must
+        keep it: a head removed from beside it would hide the seal it names)."""
+        return sorted(head.digest() for head in self.sealed) == sorted(self.listed)
+
+    def heads_of(self, account: str) -> tuple[SealedHead, ...]:
+        return tuple(head for head in self.sealed if head.account == account)
 
     def body(self) -> dict[str, Any]:
         """What the signature covers."""
@@ -92,7 +121,8 @@ class Checkpoint:
             else [self.previous, iso_utc(self.previous_expires_at)],
             "issued_at": iso_utc(self.issued_at),
             "sealed_through": iso_utc(self.sealed_through),
-            "sealed": [head.row() for head in self.sealed],
+            "expires_at": iso_utc(self.expires_at),
+            "sealed": list(self.listed),
         }
 
     def message(self) -> bytes:
@@ -105,9 +135,17 @@ class Checkpoint:
     def signed(self, key_id: str, sign: Callable[[bytes], str]) -> "Checkpoint":
         return replace(self, key_id=key_id, signature=sign(self.message()))
 
-    def document(self) -> dict[str, Any]:
-        """The body with its key id and signature: how a checkpoint is published and stored."""
-        return {**self.body(), "key_id": self.key_id, "signature": self.signature}
+    def document(self, account: str | None = None) -> dict[str, Any]:
+        """The body with its key id and signature, and the heads known with it: all of them
+        (how it is stored and sent to witnesses), or with `account` only that account's
+        (how it is published to the account: it names no other tenant)."""
+        heads = self.sealed if account is None else self.heads_of(account)
+        return {
+            **self.body(),
+            "key_id": self.key_id,
+            "signature": self.signature,
+            "heads": [head.row() for head in heads],
+        }
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> "Checkpoint":
@@ -122,22 +160,28 @@ class Checkpoint:
                 raise ValueError("a checkpoint's sequence is a positive integer")
             if previous is not None and not isinstance(previous, list):
                 raise ValueError("a checkpoint's previous is [hash, expires_at] or null")
+            listed = tuple(_text(digest) for digest in document["sealed"])
+            heads = tuple(
+                SealedHead(
+                    account=_text(account),
+                    seal_id=_text(seal_id),
+                    window_start=_instant(start),
+                    seal_hash=_text(seal_hash),
+                    expires_at=_instant(expires),
+                )
+                for account, seal_id, start, seal_hash, expires in document["heads"]
+            )
+            if any(head.digest() not in listed for head in heads):
+                raise ValueError("a head the checkpoint does not list")
             return cls(
                 sequence=sequence,
                 previous=None if previous is None else _text(previous[0]),
                 previous_expires_at=None if previous is None else _instant(previous[1]),
                 issued_at=_instant(document["issued_at"]),
                 sealed_through=_instant(document["sealed_through"]),
-                sealed=tuple(
-                    SealedHead(
-                        account=_text(account),
-                        seal_id=_text(seal_id),
-                        window_start=_instant(start),
-                        seal_hash=_text(seal_hash),
-                        expires_at=_instant(expires),
-                    )
-                    for account, seal_id, start, seal_hash, expires in document["sealed"]
-                ),
+                sealed=heads,
+                listed=listed,
+                kept_until=_instant(document["expires_at"]),
                 key_id=_text(document["key_id"]),
                 signature=_text(document["signature"]),
             )

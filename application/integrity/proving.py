@@ -88,7 +88,7 @@ class ProveEntry:
                 leaf_count=len(seal.entries),
                 siblings=tuple(merkle_path([e.digest for e in seal.entries], index)),
                 seal={**header, "id": seal.id, "key_id": seal.key_id, "signature": seal.signature},
-                checkpoint=checkpoint.document(),
+                checkpoint=checkpoint.document(seal.account),
             )
             return Receipt(entry, proof)
 

@@ -58,6 +58,9 @@ ENTRIES_PER_READ_TOKEN = 1_000
 YIELD_EVERY = 200
 
 
+_EDITED_HEADS = "the seals stored beside it are not the ones it lists: they were edited"
+
+
 class WitnessView(Protocol):
     """What a witness holds of this service's chain, as the verifier asks it."""
 
@@ -224,6 +227,9 @@ class _Run:
         if not self._signed(latest):
             self._checkpoint_invalid(latest, "its signature does not verify")
             return None
+        if not latest.whole:
+            self._checkpoint_invalid(latest, _EDITED_HEADS)
+            return None
         if latest.sequence == 1:
             return latest
         before = await self._checkpoints.get(latest.sequence - 1)
@@ -239,6 +245,9 @@ class _Run:
                 return None
         elif latest.previous != before.hash():
             self._checkpoint_invalid(latest, "it does not link to the checkpoint before it")
+            return None
+        elif not before.whole:
+            self._checkpoint_invalid(before, _EDITED_HEADS)
             return None
         return latest
 
@@ -259,6 +268,9 @@ class _Run:
                 continue  # written after the seals were read: its seals may be newer
             if not self._signed(checkpoint):
                 self._checkpoint_invalid(checkpoint, "its signature does not verify")
+                continue
+            if not checkpoint.whole:
+                self._checkpoint_invalid(checkpoint, _EDITED_HEADS)
                 continue
             for head in checkpoint.sealed:
                 if head.account != self._account:

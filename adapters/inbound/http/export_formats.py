@@ -32,10 +32,10 @@ def seal_line(seal: Seal) -> bytes:
     return orjson.dumps({"_seal": document}) + b"\n"
 
 
-def checkpoint_line(checkpoint: Checkpoint) -> bytes:
-    """A checkpoint as an NDJSON line: its document (body, key id, signature) under
-    `_checkpoint`."""
-    return orjson.dumps({"_checkpoint": checkpoint.document()}) + b"\n"
+def checkpoint_line(checkpoint: Checkpoint, account: str) -> bytes:
+    """A checkpoint as an NDJSON line: its document (body, key id, signature) with the
+    heads of `account` only, under `_checkpoint`: another tenant shows only as a digest."""
+    return orjson.dumps({"_checkpoint": checkpoint.document(account)}) + b"\n"
 
 
 def trailer_line(trailer: ExportTrailer) -> bytes:

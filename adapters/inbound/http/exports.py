@@ -112,7 +112,7 @@ async def export_body(export: Export) -> AsyncIterator[bytes]:
                     yield seal_line(seal)
                 # How far the trail was sealed: the verifier's bound for closed windows.
                 if export.checkpoint is not None:
-                    yield checkpoint_line(export.checkpoint)
+                    yield checkpoint_line(export.checkpoint, export.account)
                 # Signed last, over what went out: a file cut short has none.
                 yield trailer_line(export.trailer())
         except Exception as exc:

@@ -305,9 +305,9 @@ async def test_a_store_forked_from_what_the_witness_accepted_is_reported(
     # The store's checkpoint of that sequence signed again over another history (as a
     # service holding the key but rewritten behind would): the witness holds the first.
     latest = chain(checkpoints)[-1]
-    checkpoints.checkpoints[latest.sequence] = dataclasses.replace(latest, sealed=()).signed(
-        seal_keys.key_id, seal_keys.sign
-    )
+    checkpoints.checkpoints[latest.sequence] = dataclasses.replace(
+        latest, sealed=(), listed=()
+    ).signed(seal_keys.key_id, seal_keys.sign)
     findings = await witnessed_verify()
     assert CHECKPOINT_INVALID in [p.kind for p in findings.problems]
     assert any("another than the one witness" in p.detail for p in findings.problems)

@@ -78,6 +78,9 @@ async def test_a_genuine_receipt_checks_out_alone(
     assert check_proof(json.loads(json.dumps(document)), seal_keys) == []
     assert document["seal"]["id"] == seal_id("acme", window(0))
     assert document["leaf_count"] == 5
+    # globex sealed in the same pass: its seal is a digest in the checkpoint, never named.
+    assert len(document["checkpoint"]["sealed"]) == 2
+    assert "globex" not in json.dumps(document)
 
 
 def _edits(document: dict[str, Any]) -> list[tuple[str, Callable[[dict[str, Any]], None]]]:
