@@ -34,22 +34,37 @@ def _node(left: bytes, right: bytes) -> bytes:
     return hashlib.sha256(_NODE + left + right).digest()
 
 
-def merkle_path(digests: Sequence[str], index: int) -> list[str]:
-    """The sibling hashes (hex), leaf level first, that take leaf `index` to the root of
-    `domain.integrity.merkle_root(digests)`. A level where the node has no sibling (the last
-    of an odd number) adds none."""
-    if not 0 <= index < len(digests):
-        raise ValueError("the index is not a leaf of this tree")
+def merkle_levels(digests: Sequence[str]) -> list[list[bytes]]:
+    """Every level of the tree `domain.integrity.merkle_root(digests)` builds, leaves first:
+    built once per seal, a path out of it costs a few list lookups."""
     level = [_leaf(d) for d in digests]
-    path: list[str] = []
+    levels = [level]
     while len(level) > 1:
+        paired = [_node(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        level = paired + ([level[-1]] if len(level) % 2 else [])
+        levels.append(level)
+    return levels
+
+
+def path_in(levels: Sequence[Sequence[bytes]], index: int) -> list[str]:
+    """The sibling hashes (hex), leaf level first, that take leaf `index` to the root. A level
+    where the node has no sibling (the last of an odd number) adds none."""
+    if not levels or not 0 <= index < len(levels[0]):
+        raise ValueError("the index is not a leaf of this tree")
+    path: list[str] = []
+    for level in levels[:-1]:
         sibling = index ^ 1
         if sibling < len(level):
             path.append(level[sibling].hex())
-        paired = [_node(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
-        level = paired + ([level[-1]] if len(level) % 2 else [])
         index //= 2
     return path
+
+
+def merkle_path(digests: Sequence[str], index: int) -> list[str]:
+    """`path_in` a tree built for this one path."""
+    if not 0 <= index < len(digests):
+        raise ValueError("the index is not a leaf of this tree")
+    return path_in(merkle_levels(digests), index)
 
 
 def root_from_path(digest: str, index: int, count: int, path: Sequence[str]) -> str | None:

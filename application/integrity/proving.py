@@ -6,7 +6,9 @@ hash, so keys bound to one application may have receipts for their entries. An e
 caller may not read is NOT_FOUND, as one that does not exist.
 """
 
+import asyncio
 import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -22,12 +24,25 @@ from domain.checkpoint import Checkpoint
 from domain.entry import DIGEST_FIELDS, AuditEntry, entry_digest
 from domain.errors import InvalidField
 from domain.integrity import Seal, canonical
-from domain.proof import PROOF_FORMAT, EntryProof, merkle_path, root_from_path
+from domain.proof import PROOF_FORMAT, EntryProof, merkle_levels, path_in, root_from_path
 from domain.tenancy import Scope
 from domain.timestamps import iso_utc
 
 PROVED = "portal.audit_logs.proved"
 _MS = timedelta(milliseconds=1)
+ENTRIES_PER_READ_TOKEN = 10_000
+"""A receipt from a seal of more entries than this costs a read token more per this many
+(building its tree is work in the seal's size), never more than a bucket holds."""
+CACHED_SEALS = 64
+"""Seals whose tree and header are kept: receipts for entries of one window (the usual
+case: a window's entries asked for one after the other) build them once."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Tree:
+    header: dict[str, Any]
+    levels: list[list[bytes]]
+    index: dict[str, int]
 
 
 def proof_entry(entry: AuditEntry) -> dict[str, Any]:
@@ -65,6 +80,7 @@ class ProveEntry:
         self._clock = clock
         self._limiter = limiter
         self._self_audit = self_audit
+        self._trees: OrderedDict[tuple[str, str], _Tree] = OrderedDict()
 
     async def execute(self, principal: Principal, entry_id: str) -> Receipt:
         self._limiter.take(principal, "read")
@@ -75,22 +91,46 @@ class ProveEntry:
             if entry is None or not criteria.admits(entry):
                 raise NotFound("entry", entry_id)
             seal = await self._seal_of(entry)
-            index = next((i for i, e in enumerate(seal.entries) if e.id == entry.id), None)
+            self._charge(principal, seal)
+            tree = await self._tree_of(seal)
+            index = tree.index.get(entry.id)
             if index is None or seal.entries[index].digest != entry.digest:
                 raise InvalidField(
                     "id", "the entry is not as its seal lists it: run verifyAuditLogs"
                 )
             checkpoint = await self._listing(seal)
-            header = seal.header()
             proof = EntryProof(
                 entry=proof_entry(entry),
                 leaf_index=index,
                 leaf_count=len(seal.entries),
-                siblings=tuple(merkle_path([e.digest for e in seal.entries], index)),
-                seal={**header, "id": seal.id, "key_id": seal.key_id, "signature": seal.signature},
+                siblings=tuple(path_in(tree.levels, index)),
+                seal={**tree.header, "id": seal.id, "key_id": seal.key_id,
+                      "signature": seal.signature},
                 checkpoint=checkpoint.document(seal.account),
-            )
+            )  # fmt: skip
             return Receipt(entry, proof)
+
+    def _charge(self, principal: Principal, seal: Seal) -> None:
+        extra = (len(seal.entries) - 1) // ENTRIES_PER_READ_TOKEN
+        burst = self._limiter.burst(principal, "read")
+        if burst is not None:
+            extra = min(extra, burst - 1)
+        if extra > 0:
+            self._limiter.take(principal, "read", extra)
+
+    async def _tree_of(self, seal: Seal) -> _Tree:
+        """The seal's header and tree, built off the event loop (a window of tens of
+        thousands of entries takes tens of milliseconds), and kept for the next receipt."""
+        key = (seal.id, seal.signature)
+        tree = self._trees.get(key)
+        if tree is None:
+            tree = await asyncio.to_thread(_build, seal)
+            self._trees[key] = tree
+            if len(self._trees) > CACHED_SEALS:
+                self._trees.popitem(last=False)
+        else:
+            self._trees.move_to_end(key)
+        return tree
 
     async def _seal_of(self, entry: AuditEntry) -> Seal:
         moment = entry.created_at
@@ -121,6 +161,14 @@ class ProveEntry:
         raise InvalidField(
             "id", "the entry's seal is in no checkpoint yet: ask again after the next sealing pass"
         )
+
+
+def _build(seal: Seal) -> _Tree:
+    return _Tree(
+        header=seal.header(),
+        levels=merkle_levels([e.digest for e in seal.entries]),
+        index={e.id: i for i, e in enumerate(seal.entries)},
+    )
 
 
 def check_proof(document: Any, keys: SealKeys) -> list[str]:

@@ -12,6 +12,7 @@ import pytest
 from application.access.principal import Operator
 from application.access.tenancy import Directory
 from application.errors import NotFound
+from application.integrity import proving
 from application.integrity.proving import ProveEntry, check_proof
 from application.services import Services
 from domain.entry import AuditEntry
@@ -166,3 +167,52 @@ async def test_a_genuine_checkpoint_that_does_not_list_the_seal_fails(
     assert check_proof({**genuine, "checkpoint": later.document()}, seal_keys) == [
         "the checkpoint does not list this seal"
     ]
+
+
+class CountingLimiter:
+    """Records what each receipt spends; a bucket of `burst` tokens."""
+
+    def __init__(self, burst: int) -> None:
+        self.spent: list[int] = []
+        self._burst = burst
+
+    def take(self, principal: object, kind: str, cost: int = 1) -> None:
+        assert kind == "read"
+        self.spent.append(cost)
+
+    def burst(self, principal: object, kind: str) -> int:
+        return self._burst
+
+
+@pytest.mark.parametrize(("burst", "extra"), [(30, 2), (2, 1)])
+async def test_a_receipt_from_a_large_seal_costs_more_but_never_more_than_a_bucket(
+    burst: int,
+    extra: int,
+    sealed: list[AuditEntry],
+    prover: ProveEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(proving, "ENTRIES_PER_READ_TOKEN", 2)  # the seal's 5 entries: 2 more
+    limiter = CountingLimiter(burst)
+    prover._limiter = limiter  # type: ignore[assignment]
+    await prover.execute(Operator(), sealed[0].id)
+    assert limiter.spent == [1, extra]
+
+
+async def test_a_seal_s_tree_is_built_once_for_its_receipts(
+    sealed: list[AuditEntry],
+    prover: ProveEntry,
+    seal_keys: HmacSealKeys,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built: list[str] = []
+    build = proving._build
+
+    def counting(seal: Any) -> Any:
+        built.append(seal.id)
+        return build(seal)
+
+    monkeypatch.setattr(proving, "_build", counting)
+    documents = [await proof_of(prover, entry) for entry in sealed]
+    assert built == [seal_id("acme", window(0))]
+    assert all(check_proof(d, seal_keys) == [] for d in documents)
