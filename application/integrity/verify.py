@@ -152,6 +152,7 @@ class _Run:
         witnesses: Sequence[WitnessView] = (),
     ) -> None:
         self._witnesses = witnesses
+        self._reported: set[tuple[str, datetime | None]] | None = None
         self._entries = entries
         self._seals = seals
         self._checkpoints = checkpoints
@@ -262,7 +263,6 @@ class _Run:
         the newest window cut together with its seal and entries is reported here (a seal
         its successor's link or its own signature reported already is not reported again)."""
         held = {seal.id: seal for seal in seals}
-        reported = {(p.kind, p.window) for p in self.findings.problems}
         for checkpoint in await self._checkpoints.listing(self._account, since, until):
             if checkpoint.sequence > latest.sequence:
                 continue  # written after the seals were read: its seals may be newer
@@ -272,33 +272,57 @@ class _Run:
             if not checkpoint.whole:
                 self._checkpoint_invalid(checkpoint, _EDITED_HEADS)
                 continue
-            for head in checkpoint.sealed:
-                if head.account != self._account:
-                    continue
-                if (since is not None and head.window_start < since) or (
-                    until is not None and head.window_start >= until
-                ):
-                    continue
-                seal = held.get(head.seal_id)
-                if seal is None and head.expires_at > self._expired_before:
-                    problem = Problem(
-                        SEAL_MISSING,
-                        f"a seal checkpoint {checkpoint.sequence} lists is gone before its expiry",
-                        None,
-                        head.window_start,
-                    )
-                elif seal is not None and seal.hash() != head.seal_hash:
-                    problem = Problem(
-                        SEAL_INVALID,
-                        f"the seal is not the one checkpoint {checkpoint.sequence} lists",
-                        None,
-                        head.window_start,
-                    )
-                else:
-                    continue
-                if (problem.kind, problem.window) not in reported:
-                    reported.add((problem.kind, problem.window))
-                    self.findings.problems.append(problem)  # fmt: skip
+            for head in checkpoint.heads_of(self._account):
+                self._compare_head(
+                    head, held, since, until, f"checkpoint {checkpoint.sequence} lists"
+                )
+
+    async def _check_heads(
+        self,
+        seals: list[Seal],
+        witnessed: list[tuple[WitnessView, Checkpoint | None]],
+        since: datetime | None,
+        until: datetime | None,
+    ) -> None:
+        """The newest seal each witness saw for the account is there, as it saw it."""
+        held = {seal.id: seal for seal in seals}
+        for witness, _ in witnessed:
+            try:
+                head = await witness.head(self._account)
+            except WitnessUnavailable as exc:
+                self.findings.problems.append(Problem(WITNESS_UNAVAILABLE, str(exc)))
+                continue
+            if head is not None and head.account == self._account:
+                self._compare_head(head, held, since, until, f"witness {witness.name} saw")
+
+    def _compare_head(
+        self,
+        head: SealedHead,
+        held: dict[str, Seal],
+        since: datetime | None,
+        until: datetime | None,
+        source: str,
+    ) -> None:
+        """A seal `source` (a checkpoint, a witness) names is there until it expires, as
+        named; not reported again at a window reported already (by a successor's link)."""
+        if (since is not None and head.window_start < since) or (
+            until is not None and head.window_start >= until
+        ):
+            return
+        seal = held.get(head.seal_id)
+        if seal is None and head.expires_at > self._expired_before:
+            problem = Problem(SEAL_MISSING, f"a seal {source} is gone before its expiry",
+                              None, head.window_start)  # fmt: skip
+        elif seal is not None and seal.hash() != head.seal_hash:
+            problem = Problem(SEAL_INVALID, f"the seal is not the one {source}",
+                              None, head.window_start)  # fmt: skip
+        else:
+            return
+        if self._reported is None:  # every seal was judged by now: what they reported
+            self._reported = {(p.kind, p.window) for p in self.findings.problems}
+        if (problem.kind, problem.window) not in self._reported:
+            self._reported.add((problem.kind, problem.window))
+            self.findings.problems.append(problem)
 
     async def _witnessed(self) -> list[tuple[WitnessView, Checkpoint | None]]:
         """Each witness's last checkpoint, checked against the store's of that sequence: one
@@ -327,41 +351,6 @@ class _Run:
                                              f"witness {witness.name} accepted")  # fmt: skip
             views.append((witness, held))
         return views
-
-    async def _check_heads(
-        self,
-        seals: list[Seal],
-        witnessed: list[tuple[WitnessView, Checkpoint | None]],
-        since: datetime | None,
-        until: datetime | None,
-    ) -> None:
-        """The newest seal each witness saw for the account is there, as it saw it."""
-        held = {seal.id: seal for seal in seals}
-        reported = {(p.kind, p.window) for p in self.findings.problems}
-        for witness, _ in witnessed:
-            try:
-                head = await witness.head(self._account)
-            except WitnessUnavailable as exc:
-                self.findings.problems.append(Problem(WITNESS_UNAVAILABLE, str(exc)))
-                continue
-            if head is None or head.account != self._account:
-                continue
-            if (since is not None and head.window_start < since) or (
-                until is not None and head.window_start >= until
-            ):
-                continue
-            seal = held.get(head.seal_id)
-            if seal is None and head.expires_at > self._expired_before:
-                problem = Problem(SEAL_MISSING, f"the newest seal witness {witness.name} saw "
-                                  "is gone before its expiry", None, head.window_start)  # fmt: skip
-            elif seal is not None and seal.hash() != head.seal_hash:
-                problem = Problem(SEAL_INVALID, f"the seal is not the one witness "
-                                  f"{witness.name} saw", None, head.window_start)  # fmt: skip
-            else:
-                continue
-            if (problem.kind, problem.window) not in reported:
-                reported.add((problem.kind, problem.window))
-                self.findings.problems.append(problem)
 
     def _signed(self, checkpoint: Checkpoint) -> bool:
         return self._keys.verify(checkpoint.key_id, checkpoint.message(), checkpoint.signature)

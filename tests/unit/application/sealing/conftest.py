@@ -159,7 +159,7 @@ def put(entries: InMemoryAuditEntries) -> Callable[..., AuditEntry]:
 
 
 @pytest.fixture
-def verifier(
+def make_verifier(
     entries: InMemoryAuditEntries,
     seals: InMemorySeals,
     checkpoints: InMemoryCheckpoints,
@@ -167,18 +167,30 @@ def verifier(
     accounts: InMemoryAccounts,
     clock: FakeClock,
     services: Services,
-) -> VerifyAuditLogs:
-    return VerifyAuditLogs(
-        entries=entries,
-        seals=seals,
-        checkpoints=checkpoints,
-        keys=seal_keys,
-        accounts=accounts,
-        clock=clock,
-        limiter=services.limiter,
-        self_audit=services.self_audit,
-        expiry_tolerance=CONFIG.expiry_tolerance,
-    )
+) -> Callable[..., VerifyAuditLogs]:
+    """The verifier over these fakes, with `changes` to its settings (expiry_tolerance,
+    database_clock, witnesses)."""
+
+    def make(**changes: Any) -> VerifyAuditLogs:
+        settings: dict[str, Any] = {"expiry_tolerance": CONFIG.expiry_tolerance, **changes}
+        return VerifyAuditLogs(
+            entries=entries,
+            seals=seals,
+            checkpoints=checkpoints,
+            keys=seal_keys,
+            accounts=accounts,
+            clock=clock,
+            limiter=services.limiter,
+            self_audit=services.self_audit,
+            **settings,
+        )
+
+    return make
+
+
+@pytest.fixture
+def verifier(make_verifier: Callable[..., VerifyAuditLogs]) -> VerifyAuditLogs:
+    return make_verifier()
 
 
 @pytest.fixture

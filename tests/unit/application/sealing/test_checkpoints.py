@@ -254,8 +254,10 @@ def witness() -> SnapshotWitness:
 
 
 @pytest.fixture
-def witnessed_verify(verifier: VerifyAuditLogs, witness: SnapshotWitness, tenants: None) -> Verify:
-    verifier._witnesses = (witness,)
+def witnessed_verify(
+    make_verifier: Callable[..., VerifyAuditLogs], witness: SnapshotWitness, tenants: None
+) -> Verify:
+    verifier = make_verifier(witnesses=(witness,))
 
     async def run(account: str = "acme") -> Findings:
         return await verifier.execute(Operator(), account=account)

@@ -30,9 +30,7 @@ from tests import builders, configs
 from tests.fakes import (
     FakeClock,
     HmacSealKeys,
-    InMemoryAccounts,
     InMemoryAuditEntries,
-    InMemoryCheckpoints,
     InMemorySeals,
 )
 from tests.unit.application.sealing.conftest import (
@@ -772,23 +770,15 @@ async def test_the_default_expiry_tolerance_is_the_setting_s_minute(
     put: Put,
     seal_at: SealAt,
     entries: InMemoryAuditEntries,
-    seals: InMemorySeals,
-    checkpoints: InMemoryCheckpoints,
-    seal_keys: HmacSealKeys,
-    accounts: InMemoryAccounts,
+    make_verifier: Callable[..., VerifyAuditLogs],
     clock: FakeClock,
-    services: Services,
     tenants: None,
 ) -> None:
     # Issue 15: a fixed 5 minutes hid a deletion 4.5 minutes early. The default is now the
     # setting's 60 s, measured on the service's clock.
     tolerance = configs.sealing_config().expiry_tolerance
     assert tolerance == timedelta(seconds=60)
-    verifier = VerifyAuditLogs(
-        entries=entries, seals=seals, checkpoints=checkpoints, keys=seal_keys,
-        accounts=accounts, clock=clock, limiter=services.limiter,
-        self_audit=services.self_audit, expiry_tolerance=tolerance,
-    )  # fmt: skip
+    verifier = make_verifier(expiry_tolerance=tolerance)
     short = put(in_window(0, 10), retention=DAY)
     await seal_at(closes(0))
     clock.set(short.expires_at - early)
@@ -825,20 +815,13 @@ async def test_expiry_is_judged_by_the_database_s_clock_where_it_can_be_read(
     put: Put,
     seal_at: SealAt,
     entries: InMemoryAuditEntries,
-    seals: InMemorySeals,
-    checkpoints: InMemoryCheckpoints,
-    seal_keys: HmacSealKeys,
-    accounts: InMemoryAccounts,
+    make_verifier: Callable[..., VerifyAuditLogs],
     clock: FakeClock,
-    services: Services,
     tenants: None,
 ) -> None:
-    verifier = VerifyAuditLogs(
-        entries=entries, seals=seals, checkpoints=checkpoints, keys=seal_keys,
-        accounts=accounts, clock=clock, limiter=services.limiter,
-        self_audit=services.self_audit, expiry_tolerance=timedelta(seconds=60),
-        database_clock=SkewedDatabase(clock, skew),
-    )  # fmt: skip
+    verifier = make_verifier(
+        expiry_tolerance=timedelta(seconds=60), database_clock=SkewedDatabase(clock, skew)
+    )
     short = put(in_window(0, 10), retention=DAY)
     await seal_at(closes(0))
     clock.set(short.expires_at - removed_early_by_service_clock)
