@@ -119,6 +119,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
             if pushing is not None:
                 pushing.start()
         app.state.store = store
+        app.state.checkpoints = overrides.checkpoints or store.checkpoints
         app.state.services = services
         app.state.sealing_health = health
         try:

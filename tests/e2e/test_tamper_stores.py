@@ -22,7 +22,9 @@ from fastapi import FastAPI
 
 from adapters.outbound.data_dir import DATABASE_FILE
 from adapters.outbound.mongo.documents import AuditLogDocument, SealDocument, SealerStateDocument
+from adapters.outbound.seal_keys import PublishedSealKeys
 from adapters.outbound.sqlite.mappers import ENTRY_INSERT, entry_to_row, to_micros
+from domain.checkpoint import Checkpoint
 from domain.entry import AuditEntry
 from domain.integrity import window_of
 from entrypoints.app import Overrides, create_app
@@ -265,3 +267,21 @@ async def test_a_lease_held_by_an_intruder_until_2100_is_reported_on_readyz(
     ready = (await api.http.get("/readyz")).json()
     assert ready["status"] == "ready"
     assert ready["sealing"]["state"] == "lease_suspect"
+
+
+async def test_the_latest_checkpoint_is_published_signed_and_naming_no_tenant(
+    app: FastAPI, api: Api, tenants: Tenants, clock: FakeClock
+) -> None:
+    assert (await api.http.get("/.well-known/audit-checkpoint.json")).status_code == 404
+    await record(api, tenants, 2)
+    await seal(app, api, clock)
+
+    response = await api.http.get("/.well-known/audit-checkpoint.json")
+    assert response.status_code == 200
+    published = Checkpoint.from_document(response.json())
+    latest = await app.state.checkpoints.latest()
+    assert published.hash() == latest.hash()
+    assert published.listed  # acme's seal, as a digest
+    assert "acme" not in response.text
+    keys = PublishedSealKeys((await api.http.get("/.well-known/audit-seal-keys.json")).json())
+    assert keys.verify(published.key_id, published.message(), published.signature)

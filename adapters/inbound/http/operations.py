@@ -1,4 +1,5 @@
-"""The routes an operator's tools call: liveness, readiness, metrics, the seal keys, and `/`.
+"""The routes an operator's tools call: liveness, readiness, metrics, the seal keys, the
+latest checkpoint, and `/`.
 
 Readiness asks the store the lifespan put on `app.state.store`, at each request, and shows
 the last check of `app.state.sealing_health` (None: this instance does not seal).
@@ -11,7 +12,9 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client.exposition import choose_encoder
 
 from adapters.observability.metrics import Metrics
+from application.errors import StoreUnavailable
 from application.integrity.sealing_health import SealingHealth
+from application.ports import Checkpoints
 from domain.timestamps import iso_utc
 
 
@@ -41,6 +44,21 @@ def mount_operations(app: FastAPI, *, metrics: Metrics, seal_keys: PublicSealKey
     async def seal_public_keys() -> JSONResponse:
         """The public keys seals are signed with, current and retired, as a JWK set."""
         return JSONResponse(seal_keys.jwks(), headers={"Cache-Control": "public, max-age=300"})
+
+    @app.get("/.well-known/audit-checkpoint.json", include_in_schema=False)
+    async def latest_checkpoint(request: Request) -> JSONResponse:
+        """The latest signed checkpoint, as anyone may see it: its signed body (the seals it
+        lists are digests) with no heads beside it, so it names no tenant. 404 before the
+        first; 503 when the store does not answer."""
+        checkpoints: Checkpoints = request.app.state.checkpoints
+        try:
+            latest = await checkpoints.latest()
+        except StoreUnavailable:
+            return JSONResponse({"error": "STORE_UNAVAILABLE"}, status_code=503)
+        if latest is None:
+            return JSONResponse({"error": "NOT_FOUND"}, status_code=404)
+        published = {**latest.body(), "key_id": latest.key_id, "signature": latest.signature}
+        return JSONResponse({**published, "heads": []}, headers={"Cache-Control": "no-cache"})
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
