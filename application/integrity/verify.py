@@ -263,7 +263,11 @@ class _Run:
         the newest window cut together with its seal and entries is reported here (a seal
         its successor's link or its own signature reported already is not reported again)."""
         held = {seal.id: seal for seal in seals}
-        for checkpoint in await self._checkpoints.listing(self._account, since, until):
+        # From the newest seal held on: one gone before it is reported by its successor's
+        # link already, and the checkpoints of a long range need not all be read (each
+        # lists every account sealed in its step).
+        tail = since if not seals else _latest(since, seals[-1].window_start)
+        for checkpoint in await self._checkpoints.listing(self._account, tail, until):
             if checkpoint.sequence > latest.sequence:
                 continue  # written after the seals were read: its seals may be newer
             if not self._signed(checkpoint):

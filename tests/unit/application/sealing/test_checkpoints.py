@@ -10,6 +10,7 @@ import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
 import pytest
 
@@ -324,3 +325,26 @@ async def test_a_witness_that_does_not_answer_fails_the_verification(
     findings = await witnessed_verify()
     assert [p.kind for p in findings.problems] == [WITNESS_UNAVAILABLE]
     assert not findings.ok
+
+
+async def test_a_verification_reads_the_checkpoints_from_the_newest_seal_held_on(
+    put: Put,
+    seal_at: SealAt,
+    verify: Verify,
+    checkpoints: InMemoryCheckpoints,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for k in range(6):
+        put(in_window(k))
+        await seal_at(closes(k))
+    asked: list[tuple[datetime | None, datetime | None]] = []
+    listing = checkpoints.listing
+
+    async def spying(account: str, since: datetime | None, until: datetime | None) -> Any:
+        asked.append((since, until))
+        return await listing(account, since, until)
+
+    monkeypatch.setattr(checkpoints, "listing", spying)
+    assert (await verify()).problems == []
+    # Not the six checkpoints of the whole trail: the one of its newest seal.
+    assert asked == [(window(5), None)]
