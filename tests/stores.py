@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -50,7 +51,10 @@ class InMemoryStore:
     keys: InMemoryApiKeys = field(default_factory=InMemoryApiKeys)
     seals: InMemorySeals = field(default_factory=InMemorySeals)
     sealer_state: InMemorySealerState = field(default_factory=InMemorySealerState)
-    checkpoints: InMemoryCheckpoints = field(default_factory=InMemoryCheckpoints)
+    # Expired by the wall clock, as the real stores' reads do.
+    checkpoints: InMemoryCheckpoints = field(
+        default_factory=lambda: InMemoryCheckpoints(lambda: datetime.now(UTC))
+    )
 
 
 @dataclass(frozen=True)

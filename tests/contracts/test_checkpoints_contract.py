@@ -5,12 +5,10 @@ seals they list, and an expired one is never returned."""
 import random
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from domain.checkpoint import Checkpoint
 from tests.contracts.checkpoints import chain, head
 from tests.contracts.seals import KEYS, T0, WINDOW
-from tests.stores import IN_MEMORY, Store, StoreFactory
+from tests.stores import Store, StoreFactory
 
 MS = timedelta(milliseconds=1)
 
@@ -121,8 +119,6 @@ async def test_listing_finds_the_checkpoints_naming_a_window_of_that_account_in_
 async def test_an_expired_checkpoint_is_never_returned(
     store: Store, store_factory: StoreFactory
 ) -> None:
-    if store_factory is IN_MEMORY:
-        pytest.skip("in-memory: InMemoryStore gives its checkpoints no clock to expire by")
     now = datetime.now(UTC).replace(microsecond=0)
     # Kept as long as a checkpoint is at least, and as the seal it lists: both run out.
     [kept] = chain((head("acme", 0),))
