@@ -3,6 +3,9 @@
     auditlog-verify audit-logs-acme-20261127T203100Z.ndjson \\
         --keys https://audit.example.com/.well-known/audit-seal-keys.json
 
+    auditlog-verify audit-logs-acme-20261127T203100Z.ndjson --keys KEYS \\
+        --witness https://witness.acme.example --witness-key WITNESS_PUBLIC_KEY
+
     auditlog-verify --proof receipt.json --keys https://audit.example.com/.well-known/audit-seal-keys.json
 
 `--keys` takes the JWK set as a URL or a file. With `--proof`, the file is a receipt
@@ -14,10 +17,14 @@ reordered or edited, a seal or checkpoint that does not hold, or an export cut s
 only on bad usage (arguments,
 the export file or the keys cannot be read). Entries in windows not sealed yet when the
 export was made, and every entry of an export made without seals, are counted, not failed,
-unless `--require-sealed` is given.
+unless `--require-sealed` is given. Each `--witness` (an `auditlog-witness`; its
+`--witness-key` after it, to check its cosignatures) is asked for the last checkpoint it
+accepted and the account's newest seal it saw: a store cut back before the export was made
+fails (`application.integrity.witness_check`), and so does a witness that cannot be asked.
 """
 
 import argparse
+import asyncio
 import json
 import sys
 from pathlib import Path
@@ -26,8 +33,12 @@ from typing import Any
 import httpx
 
 from adapters.outbound.seal_keys import PublishedSealKeys
-from application.integrity.offline_verify import verify_export
+from adapters.outbound.witness_receipts import WitnessKey, ask
+from application.integrity.offline_verify import ExportReport, verify_export
 from application.integrity.proving import check_proof
+from application.integrity.witness_check import carried_seals, check_against_witness
+from application.integrity.witnessing import WitnessUnavailable
+from domain.integrity import WITNESS_UNAVAILABLE, Problem
 
 
 def _load_keys(source: str) -> dict[str, Any]:
@@ -38,6 +49,39 @@ def _load_keys(source: str) -> dict[str, Any]:
         return keys
     loaded: dict[str, Any] = json.loads(Path(source).read_text())
     return loaded
+
+
+class _WitnessKeyOf(argparse.Action):
+    """`--witness-key` is the key of the `--witness` before it."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:  # fmt: skip
+        witnesses: list[list[Any]] = namespace.witness or []
+        if not witnesses or witnesses[-1][1] is not None:
+            parser.error("--witness-key goes after the --witness it is the key of, once")
+        try:
+            witnesses[-1][1] = WitnessKey(values)
+        except ValueError as exc:
+            parser.error(f"--witness-key: {exc}")
+
+
+async def _ask_witnesses(
+    witnesses: list[list[Any]], path: Path, report: ExportReport, keys: PublishedSealKeys
+) -> list[Problem]:
+    """What each witness holds against the export; one not asked is WITNESS_UNAVAILABLE."""
+    if report.trailer is None:
+        return []  # no account to ask for: the export fails already
+    with path.open("rb") as lines:
+        seals = carried_seals(lines)
+    problems: list[Problem] = []
+    for url, key in witnesses:
+        try:
+            witnessed, head = await ask(url, report.trailer.account, key)
+        except WitnessUnavailable as exc:
+            problems.append(Problem(WITNESS_UNAVAILABLE, f"witness {url}: {exc}"))
+            continue
+        problems += check_against_witness(report, seals, witnessed, head, keys, witness=url)
+    return problems
 
 
 def _check_receipt(path: Path, keys: PublishedSealKeys) -> int:
@@ -77,6 +121,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--require-sealed", action="store_true", help="fail if any entry is not sealed yet"
     )
+    parser.add_argument(
+        "--witness",
+        action="append",
+        type=lambda url: [url, None],
+        metavar="URL",
+        help="an auditlog-witness to check the export against; repeatable",
+    )
+    parser.add_argument(
+        "--witness-key",
+        action=_WitnessKeyOf,
+        metavar="KEY",
+        help="the witness's public key (base64url, as it printed it), after its --witness",
+    )
     args = parser.parse_args(argv)
     try:
         keys = PublishedSealKeys(_load_keys(args.keys))
@@ -92,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         # Bytes: a line that is not UTF-8 is reported by its number, not as bad usage.
         with args.export.open("rb") as lines:
             report = verify_export(lines, keys)
+        if args.witness:
+            report.problems += asyncio.run(_ask_witnesses(args.witness, args.export, report, keys))
     except OSError as exc:
         print(f"auditlog-verify: {exc}", file=sys.stderr)
         return 2
