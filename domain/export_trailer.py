@@ -3,16 +3,20 @@
 A trailer states the account, the filter as applied (tenant scope included), the format,
 when the export was made, the number of rows, the oldest and newest `createdAt`, a digest
 over the rows in file order and, when the export carries seals, their number and a digest
-over them, and the sequence and hash of the checkpoint it carries (or null). It is signed
+over them, the sequence and hash of the checkpoint it carries (or null), and, when the
+export carries receipts (a key bound to one application), their number and a digest over
+them. It is signed
 with the seal key, so the published keys verify it, and it is written only once every row
 and seal went out: a file that lost rows, gained them, had them reordered or duplicated, had
-its checkpoint swapped or stripped, or was cut short no longer matches its trailer. A trailer
-written before exports carried checkpoints has no `checkpoint` key, and is read as it was
-signed.
+its checkpoint swapped or stripped, lost or gained a receipt, or was cut short no longer
+matches its trailer. A trailer written before exports carried checkpoints has no
+`checkpoint` key, one written before they carried receipts no `proofs` key, and each is read
+as it was signed.
 
 The digests are over values that do not depend on how a line is encoded: `rows_digest` is
 SHA-256 over the rows' `digest` values in file order, each followed by a newline (`\n`),
-and `seals.digest` the same over the seals' hashes (`Seal.hash`). The signature
+`seals.digest` the same over the seals' hashes (`Seal.hash`), and `proofs.digest` the same
+over SHA-256 of each receipt's canonical JSON (`proving.proof_hash`). The signature
 is over `canonical(body)`; the body's `type` keeps it apart from every seal body.
 """
 
@@ -47,7 +51,7 @@ class Digests:
 
 @dataclass(frozen=True, slots=True)
 class SealsSummary:
-    """How many seal lines an export carries, and the digest over their hashes."""
+    """How many seal (or proof) lines an export carries, and the digest over their hashes."""
 
     count: int
     digest: str
@@ -82,15 +86,21 @@ class ExportTrailer:
     checkpoint: CheckpointRef | None = None
     """The checkpoint the export carries; None when it carries none (a key bound to one
     application, or nothing sealed yet)."""
+    proofs: SealsSummary | None = None
+    """The `_proof` lines the export carries; None when it carries none (an export with
+    seals)."""
     states_checkpoint: bool = True
     """False for a trailer written before exports carried checkpoints: its body has no
     `checkpoint` key (and its signature is over that body)."""
+    states_proofs: bool = True
+    """False for a trailer written before exports carried receipts: its body has no `proofs`
+    key."""
     key_id: str = ""
     signature: str = ""
 
     def body(self) -> dict[str, Any]:
         """What the signature covers (the signing key's id included)."""
-        seals, checkpoint = self.seals, self.checkpoint
+        seals, checkpoint, proofs = self.seals, self.checkpoint, self.proofs
         body: dict[str, Any] = {
             "type": TRAILER_TYPE,
             "account": self.account,
@@ -110,6 +120,10 @@ class ExportTrailer:
                 None
                 if checkpoint is None
                 else {"sequence": checkpoint.sequence, "hash": checkpoint.hash}
+            )
+        if self.states_proofs:
+            body["proofs"] = (
+                None if proofs is None else {"count": proofs.count, "digest": proofs.digest}
             )
         return body
 
@@ -131,6 +145,8 @@ class ExportTrailer:
             seals, scope = body["seals"], body["scope"]
             states_checkpoint = "checkpoint" in body
             checkpoint = body.get("checkpoint")
+            states_proofs = "proofs" in body
+            proofs = body.get("proofs")
             trailer = cls(
                 account=body["account"],
                 filter=body["filter"],
@@ -144,14 +160,16 @@ class ExportTrailer:
                 rows_digest=body["rows_digest"],
                 seals=None if seals is None else SealsSummary(seals["count"], seals["digest"]),
                 checkpoint=None if checkpoint is None else _reference(checkpoint),
+                proofs=None if proofs is None else SealsSummary(proofs["count"], proofs["digest"]),
                 states_checkpoint=states_checkpoint,
+                states_proofs=states_proofs,
                 key_id=body["key_id"],
                 signature=signature,
             )
             written = trailer.body()
         except (LookupError, TypeError, AttributeError) as exc:
             raise ValueError(f"malformed trailer: {type(exc).__name__}") from None
-        counts = [body["count"]] + ([] if seals is None else [seals["count"]])
+        counts = [body["count"], *(s["count"] for s in (seals, proofs) if s is not None)]
         if written != body or any(type(count) is not int for count in counts):
             raise ValueError("the trailer is not in its canonical form")
         return trailer

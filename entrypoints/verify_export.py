@@ -154,10 +154,16 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"auditlog-verify: {exc}", file=sys.stderr)
         return 2
-    print(
-        f"{report.entries} entries, {report.verified} verified against {report.seals} seals, "
-        f"{report.unsealed} not sealed yet"
-    )
+    if report.carries_proofs:
+        print(
+            f"{report.entries} entries, {report.proven} proven by receipts, "
+            f"{report.unsealed} not sealed yet"
+        )
+    else:
+        print(
+            f"{report.entries} entries, {report.verified} verified against {report.seals} "
+            f"seals, {report.unsealed} not sealed yet"
+        )
     if report.checkpoint is not None:
         checkpoint = report.checkpoint
         print(
@@ -169,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             "NO CHECKPOINT: this export carries none (made before exports did, or before the "
             "first sealing pass); an entry counts as in a closed window only by its seals"
         )
-    if not report.carries_seals:
+    if not report.carries_seals and not report.carries_proofs:
         print(
             "NO SEALS: this export was made by a key bound to one application; its trailer "
             "shows the file is whole, but no entry is checked against a seal"

@@ -5,7 +5,7 @@ operator) and an account whose *current* plan allows download, and both are chec
 when the link is used, so a plan downgrade or a revoked key closes links already handed out.
 """
 
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import assert_never
@@ -22,6 +22,8 @@ from application.access.tenancy import (
 )
 from application.errors import InvalidExportLink
 from application.exporting.grant import ExportFormat, ExportGrant
+from application.exporting.receipts import BatchProofs
+from application.integrity.proving import proof_hash
 from application.ports import (
     ApiKeys,
     AuditEntryRepository,
@@ -39,6 +41,7 @@ from domain.entry import AuditEntry
 from domain.export_trailer import CheckpointRef, Digests, ExportTrailer, SealsSummary
 from domain.integrity import Seal
 from domain.plan import PlanCatalog
+from domain.proof import EntryProof
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +67,10 @@ class Export:
     for CSV, and before the first sealing pass."""
     trailer: Callable[[], ExportTrailer]
     """Once the entries and seals are read: the signed statement of what the export holds.
-    RuntimeError if either was not read to its end."""
+    RuntimeError if either was not read to its end, or a batch's proofs were not asked for."""
+    proofs: Callable[[Sequence[AuditEntry]], Awaitable[list[EntryProof]]] | None = None
+    """For an NDJSON export by a key bound to one application (else None): the receipts of
+    a batch's sealed entries, asked for once per batch, after its rows went out."""
 
 
 class RequestExport:
@@ -148,10 +154,18 @@ class DownloadExport:
                 principal, grant.filter, self._directory, self._plans
             )
         with_seals = sees_seals(principal)
-        tally = _Tally(with_seals=with_seals)
-        checkpoint = None
-        if with_seals and grant.format is ExportFormat.NDJSON:
-            checkpoint = await self._checkpoints.latest()
+        ndjson = grant.format is ExportFormat.NDJSON
+        tally = _Tally(with_seals=with_seals, with_proofs=ndjson and not with_seals)
+        checkpoint = await self._checkpoints.latest() if ndjson else None
+        proofs = None
+        if tally.proofs is not None:
+            proofs = BatchProofs(
+                account=grant.account,
+                seals=self._seals,
+                checkpoints=self._checkpoints,
+                through=checkpoint,
+            )
+            checkpoint = None  # it lists every application's seals: the receipts carry theirs
         return Export(
             account=grant.account,
             format=grant.format,
@@ -161,6 +175,7 @@ class DownloadExport:
             trailer=lambda: self._trailer(
                 principal, criteria, grant.format, tally, now, checkpoint
             ),
+            proofs=None if proofs is None else lambda batch: self._proofs(proofs, batch, tally),
         )
 
     async def _principal(self, grant: ExportGrant, origin: Origin) -> Principal:
@@ -185,6 +200,16 @@ class DownloadExport:
             tally.rows_done = True
             record.reason = f"downloaded {tally.rows.count} entries as {export_format.value}"
 
+    async def _proofs(
+        self, proofs: BatchProofs, batch: Sequence[AuditEntry], tally: "_Tally"
+    ) -> list[EntryProof]:
+        found = await proofs.of(batch)
+        assert tally.proofs is not None
+        for proof in found:
+            tally.proofs.add(proof_hash(proof.document()))
+        tally.proved += 1
+        return found
+
     async def _covering(self, account: str, tally: "_Tally") -> AsyncIterator[Seal]:
         if tally.seals is not None and tally.oldest is not None and tally.newest is not None:
             for seal in await self._seals.in_range(account, tally.oldest, tally.newest + _MS):
@@ -203,8 +228,10 @@ class DownloadExport:
     ) -> ExportTrailer:
         if not (tally.rows_done and tally.seals_done):
             raise RuntimeError("a trailer is signed only once every row and seal went out")
+        if tally.proofs is not None and tally.proved != tally.batches:
+            raise RuntimeError("a trailer is signed only once every batch's proofs went out")
         assert criteria.account is not None
-        seals = tally.seals
+        seals, proofs = tally.seals, tally.proofs
         trailer = ExportTrailer(
             account=criteria.account,
             filter=filter_document(criteria.filter),
@@ -220,6 +247,7 @@ class DownloadExport:
             checkpoint=None
             if checkpoint is None
             else CheckpointRef(checkpoint.sequence, checkpoint.hash()),
+            proofs=None if proofs is None else SealsSummary(proofs.count, proofs.hexdigest()),
         )
         return trailer.signed(self._signer.key_id, self._signer.sign)
 
@@ -228,17 +256,22 @@ _MS = timedelta(milliseconds=1)
 
 
 class _Tally:
-    """What went out so far: the rows' count, digest and time span, and the seals' digest."""
+    """What went out so far: the rows' count, digest and time span, the seals' digest, and
+    the proofs' digest with how many batches had theirs asked for."""
 
-    def __init__(self, *, with_seals: bool) -> None:
+    def __init__(self, *, with_seals: bool, with_proofs: bool) -> None:
         self.rows = Digests()
         self.seals = Digests() if with_seals else None
+        self.proofs = Digests() if with_proofs else None
+        self.batches = 0
+        self.proved = 0
         self.oldest: datetime | None = None
         self.newest: datetime | None = None
         self.rows_done = False
         self.seals_done = False
 
     def rows_of(self, batch: Sequence[AuditEntry]) -> None:
+        self.batches += 1
         if not batch:
             return
         add = self.rows.add

@@ -15,6 +15,7 @@ from domain.checkpoint import Checkpoint
 from domain.entry import DIGEST_FIELDS, AuditEntry, entry_digest
 from domain.export_trailer import ExportTrailer
 from domain.integrity import Seal, canonical
+from domain.proof import PROOF_FORMAT
 from domain.timestamps import iso_utc
 
 
@@ -72,6 +73,20 @@ class CheckpointLine:
 
 
 @dataclass(frozen=True, slots=True)
+class ProofLine:
+    number: int
+    document: dict[str, Any]
+    """The receipt as the line holds it, for `check_proof`: its shape is checked here, what
+    it proves there."""
+    entry_id: str
+    digest: str
+    """The entry's digest as the receipt states it."""
+    recomputed: str
+    """Of the receipt's entry fields."""
+    checkpoint: Checkpoint
+
+
+@dataclass(frozen=True, slots=True)
 class TrailerLine:
     number: int
     trailer: ExportTrailer
@@ -84,7 +99,7 @@ class ErrorLine:
     """The `_error` code, or "an unknown error" if it is not one the service writes."""
 
 
-Line = Row | SealLine | CheckpointLine | TrailerLine | ErrorLine
+Line = Row | SealLine | ProofLine | CheckpointLine | TrailerLine | ErrorLine
 
 
 def read_line(number: int, raw: str | bytes) -> Line:
@@ -112,6 +127,8 @@ def _read(number: int, raw: str | bytes) -> Line:
         raise Malformed(f"line {number} is not a JSON object")
     if "_seal" in document:
         return SealLine(number, _seal(number, document))
+    if "_proof" in document:
+        return _proof(number, document)
     if "_checkpoint" in document:
         return CheckpointLine(number, _checkpoint(number, document))
     if "_export" in document:
@@ -211,6 +228,52 @@ def _checkpoint(number: int, document: dict[str, Any]) -> Checkpoint:
     if not canonical_form:
         raise Malformed(f"line {number}: the checkpoint is not in its canonical form")
     return checkpoint
+
+
+_PROOF_KEYS = {"proof", "entry", "leaf_index", "leaf_count", "siblings", "seal", "checkpoint"}
+_PROOF_ENTRY_KEYS = {*DIGEST_FIELDS, "digest"}
+
+
+def _proof(number: int, document: dict[str, Any]) -> ProofLine:
+    def wrong(what: str) -> Malformed:
+        return Malformed(f"line {number}: {what}")
+
+    content = document["_proof"]
+    if len(document) != 1 or not isinstance(content, dict):
+        raise wrong("a proof line holds one object under _proof")
+    if content.keys() != _PROOF_KEYS:
+        raise wrong("the proof does not hold exactly the keys of a receipt")
+    if type(content["proof"]) is not int or content["proof"] != PROOF_FORMAT:
+        raise wrong("the proof is not of a format this version reads")
+    entry = content["entry"]
+    if not isinstance(entry, dict) or entry.keys() != _PROOF_ENTRY_KEYS:
+        raise wrong("the proof's entry does not hold exactly the digested fields and its digest")
+    if not isinstance(entry["id"], str) or not _ID.fullmatch(entry["id"]):
+        raise wrong("the proof's entry id is not an entry id")
+    if not isinstance(entry["digest"], str) or not _DIGEST.fullmatch(entry["digest"]):
+        raise wrong("the proof's entry digest is not 64 lowercase hex digits")
+    if any(type(content[key]) is not int for key in ("leaf_index", "leaf_count")):
+        raise wrong("the proof's leaf index or count is not an integer")
+    siblings = content["siblings"]
+    if not isinstance(siblings, list) or not all(isinstance(h, str) for h in siblings):
+        raise wrong("the proof's siblings are not a list of hashes")
+    if not isinstance(content["seal"], dict):
+        raise wrong("the proof's seal is not an object")
+    try:
+        checkpoint = Checkpoint.from_document(content["checkpoint"])
+        canonical_form = canonical(checkpoint.document()) == canonical(content["checkpoint"])
+    except (ValueError, TypeError, AttributeError):
+        raise wrong("the proof's checkpoint cannot be read") from None
+    if not canonical_form:
+        raise wrong("the proof's checkpoint is not in its canonical form")
+    return ProofLine(
+        number=number,
+        document=content,
+        entry_id=entry["id"],
+        digest=entry["digest"],
+        recomputed=entry_digest({name: entry[name] for name in DIGEST_FIELDS}),
+        checkpoint=checkpoint,
+    )
 
 
 def _trailer(number: int, document: dict[str, Any]) -> ExportTrailer:

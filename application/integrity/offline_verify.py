@@ -11,6 +11,12 @@ and, for an export of every entry of a time range, one deleted while still live 
 `MISSING`. The checkpoint, signed by the sealer, says how far the trail was sealed: a row
 before its `sealed_through` that no seal in the file lists is `INJECTED` wherever it sits,
 and a seal it lists that an export of every entry should carry is `SEAL_MISSING`.
+
+A key bound to one application gets no seals and no checkpoint (they list every
+application's entries) but a `_proof` line, a receipt, for each row whose window was sealed
+(`proof_checks`): each must hold and prove a row of the file as it is, and a row before
+the `sealed_through` of a receipt's checkpoint without one is `INJECTED`. The trailer counts
+and digests the receipts too, so one stripped or added fails.
 """
 
 from collections.abc import Iterable
@@ -20,11 +26,14 @@ from application.exporting.lines import (
     CheckpointLine,
     Line,
     Malformed,
+    ProofLine,
     Row,
     SealLine,
     TrailerLine,
     read_line,
 )
+from application.integrity.proof_checks import check_proofs
+from application.integrity.proving import proof_hash
 from application.integrity.seal_checks import check_against_checkpoint, check_against_seals
 from application.ports import SealKeys
 from domain.checkpoint import Checkpoint
@@ -45,6 +54,8 @@ class ExportReport:
     """Entries not checked against a seal: their window was not sealed yet, or the export
     carries no seals."""
     seals: int = 0
+    proven: int = 0
+    """Entries proven by a receipt that holds (an export by a key bound to one application)."""
     incomplete: str | None = None
     """The `_error` code if the export was cut short."""
     trailer: ExportTrailer | None = None
@@ -62,6 +73,10 @@ class ExportReport:
         return self.trailer is None or self.trailer.seals is not None
 
     @property
+    def carries_proofs(self) -> bool:
+        return self.trailer is not None and self.trailer.proofs is not None
+
+    @property
     def carries_checkpoint(self) -> bool:
         return self.trailer is None or self.trailer.checkpoint is not None
 
@@ -73,6 +88,8 @@ class _File:
         self.report = report
         self.rows: list[Row] = []
         self.seals: list[Seal] = []
+        self.proofs: list[ProofLine] = []
+        self.proof_hashes = Digests()
         self.row_digests = Digests()
         self.seal_hashes = Digests()
         self.checkpoint: CheckpointLine | None = None
@@ -90,6 +107,9 @@ class _File:
                 self.problem(EXPORT_INVALID, f"line {line.number}: a seal after the checkpoint")
             self.seals.append(line.seal)
             self.seal_hashes.add(line.seal.hash())
+        elif isinstance(line, ProofLine):
+            self.proofs.append(line)
+            self.proof_hashes.add(proof_hash(line.document))
         elif isinstance(line, CheckpointLine):
             if self.checkpoint is not None:
                 self.problem(EXPORT_INVALID, f"line {line.number}: a second checkpoint line")
@@ -131,8 +151,12 @@ def verify_export(lines: Iterable[str | bytes], keys: SealKeys) -> ExportReport:
     report.seals = len(file.seals)
     trailer = _check_trailer(file, keys)
     checkpoint = _signed_checkpoint(file, keys)
-    sealed_through = None if checkpoint is None else checkpoint.sealed_through
-    check_against_seals(file.rows, file.seals, keys, trailer, report, sealed_through)
+    proven = check_proofs(file.rows, file.proofs, keys, report.problems)
+    bounds = [c.sealed_through for c in (checkpoint,) if c is not None]
+    if proven.sealed_through is not None:
+        bounds.append(proven.sealed_through)
+    sealed_through = max(bounds, default=None)
+    check_against_seals(file.rows, file.seals, keys, trailer, report, sealed_through, proven.rows)
     if checkpoint is not None:
         check_against_checkpoint(file.seals, checkpoint, trailer, report)
     return report
@@ -186,6 +210,12 @@ def _check_trailer(file: _File, keys: SealKeys) -> ExportTrailer | None:
             file.problem(EXPORT_INVALID, "the trailer says this export carries no seals")
     elif (summary.count, summary.digest) != (len(file.seals), file.seal_hashes.hexdigest()):
         file.problem(EXPORT_INVALID, "the seal lines are not the ones the export was made with")
+    proofs = trailer.proofs
+    if proofs is None:
+        if file.proofs:
+            file.problem(EXPORT_INVALID, "the trailer says this export carries no proofs")
+    elif (proofs.count, proofs.digest) != (len(file.proofs), file.proof_hashes.hexdigest()):
+        file.problem(EXPORT_INVALID, "the proof lines are not the ones the export was made with")
     _check_named(file, trailer)
     _check_scope(file, trailer)
     return trailer

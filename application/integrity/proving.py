@@ -39,10 +39,65 @@ case: a window's entries asked for one after the other) build them once."""
 
 
 @dataclass(frozen=True, slots=True)
-class _Tree:
+class SealTree:
+    """A seal with its header and Merkle tree: what every receipt from it is cut out of."""
+
+    seal: Seal
     header: dict[str, Any]
+    """The seal's header with its id, key id and signature, as a receipt holds it (one
+    object shared by every receipt from the seal)."""
     levels: list[list[bytes]]
     index: dict[str, int]
+
+    def leaf_of(self, entry: AuditEntry) -> int | None:
+        """The entry's leaf, or None if the seal does not list it as it is."""
+        index = self.index.get(entry.id)
+        if index is None or self.seal.entries[index].digest != entry.digest:
+            return None
+        return index
+
+    def proof(self, entry: AuditEntry, index: int, checkpoint: dict[str, Any]) -> EntryProof:
+        """The receipt for the entry at leaf `index`; `checkpoint` is the document of one that
+        lists the seal as published to the seal's account (`Checkpoint.document(account)`:
+        naming no other tenant), built once for every receipt it goes in."""
+        return EntryProof(
+            entry=proof_entry(entry),
+            leaf_index=index,
+            leaf_count=len(self.seal.entries),
+            siblings=tuple(path_in(self.levels, index)),
+            seal=self.header,
+            checkpoint=checkpoint,
+        )
+
+
+class SealTrees:
+    """Seals' trees, built off the event loop (a window of tens of thousands of entries takes
+    tens of milliseconds) and the last `CACHED_SEALS` kept for the next receipt."""
+
+    def __init__(self) -> None:
+        self._trees: OrderedDict[tuple[str, str], SealTree] = OrderedDict()
+
+    async def of(self, seal: Seal) -> SealTree:
+        key = (seal.id, seal.signature)
+        tree = self._trees.get(key)
+        if tree is None:
+            tree = await asyncio.to_thread(_build, seal)
+            self._trees[key] = tree
+            if len(self._trees) > CACHED_SEALS:
+                self._trees.popitem(last=False)
+        else:
+            self._trees.move_to_end(key)
+        return tree
+
+
+async def listing_of(checkpoints: Checkpoints, seal: Seal) -> Checkpoint | None:
+    """The first checkpoint that lists the seal, or None if none does yet."""
+    for checkpoint in await checkpoints.listing(
+        seal.account, seal.window_start, seal.window_start + _MS
+    ):
+        if any(head.seal_id == seal.id for head in checkpoint.sealed):
+            return checkpoint
+    return None
 
 
 def proof_entry(entry: AuditEntry) -> dict[str, Any]:
@@ -80,7 +135,7 @@ class ProveEntry:
         self._clock = clock
         self._limiter = limiter
         self._self_audit = self_audit
-        self._trees: OrderedDict[tuple[str, str], _Tree] = OrderedDict()
+        self._trees = SealTrees()
 
     async def execute(self, principal: Principal, entry_id: str) -> Receipt:
         self._limiter.take(principal, "read")
@@ -92,22 +147,20 @@ class ProveEntry:
                 raise NotFound("entry", entry_id)
             seal = await self._seal_of(entry)
             self._charge(principal, seal)
-            tree = await self._tree_of(seal)
-            index = tree.index.get(entry.id)
-            if index is None or seal.entries[index].digest != entry.digest:
+            tree = await self._trees.of(seal)
+            index = tree.leaf_of(entry)
+            if index is None:
                 raise InvalidField(
                     "id", "the entry is not as its seal lists it: run verifyAuditLogs"
                 )
-            checkpoint = await self._listing(seal)
-            proof = EntryProof(
-                entry=proof_entry(entry),
-                leaf_index=index,
-                leaf_count=len(seal.entries),
-                siblings=tuple(path_in(tree.levels, index)),
-                seal={**tree.header, "id": seal.id, "key_id": seal.key_id,
-                      "signature": seal.signature},
-                checkpoint=checkpoint.document(seal.account),
-            )  # fmt: skip
+            checkpoint = await listing_of(self._checkpoints, seal)
+            if checkpoint is None:
+                raise InvalidField(
+                    "id",
+                    "the entry's seal is in no checkpoint yet: ask again after the next "
+                    "sealing pass",
+                )
+            proof = tree.proof(entry, index, checkpoint.document(seal.account))
             return Receipt(entry, proof)
 
     def _charge(self, principal: Principal, seal: Seal) -> None:
@@ -117,20 +170,6 @@ class ProveEntry:
             extra = min(extra, burst - 1)
         if extra > 0:
             self._limiter.take(principal, "read", extra)
-
-    async def _tree_of(self, seal: Seal) -> _Tree:
-        """The seal's header and tree, built off the event loop (a window of tens of
-        thousands of entries takes tens of milliseconds), and kept for the next receipt."""
-        key = (seal.id, seal.signature)
-        tree = self._trees.get(key)
-        if tree is None:
-            tree = await asyncio.to_thread(_build, seal)
-            self._trees[key] = tree
-            if len(self._trees) > CACHED_SEALS:
-                self._trees.popitem(last=False)
-        else:
-            self._trees.move_to_end(key)
-        return tree
 
     async def _seal_of(self, entry: AuditEntry) -> Seal:
         moment = entry.created_at
@@ -152,20 +191,12 @@ class ProveEntry:
             )
         return seal
 
-    async def _listing(self, seal: Seal) -> Checkpoint:
-        for checkpoint in await self._checkpoints.listing(
-            seal.account, seal.window_start, seal.window_start + _MS
-        ):
-            if any(head.seal_id == seal.id for head in checkpoint.sealed):
-                return checkpoint
-        raise InvalidField(
-            "id", "the entry's seal is in no checkpoint yet: ask again after the next sealing pass"
-        )
 
-
-def _build(seal: Seal) -> _Tree:
-    return _Tree(
-        header=seal.header(),
+def _build(seal: Seal) -> SealTree:
+    signed = {"id": seal.id, "key_id": seal.key_id, "signature": seal.signature}
+    return SealTree(
+        seal=seal,
+        header={**seal.header(), **signed},
         levels=merkle_levels([e.digest for e in seal.entries]),
         index={e.id: i for i, e in enumerate(seal.entries)},
     )
@@ -217,3 +248,9 @@ def _check(document: Any, keys: SealKeys) -> list[str]:
     ):
         problems.append("the checkpoint does not list this seal")
     return problems
+
+
+def proof_hash(document: Any) -> str:
+    """What an export's trailer digests of a `_proof` line: SHA-256 (hex) of the canonical
+    JSON of its receipt, so any change to a receipt's values changes it."""
+    return hashlib.sha256(canonical(document)).hexdigest()

@@ -37,11 +37,13 @@ def check_against_seals(
     trailer: ExportTrailer | None,
     report: "ExportReport",
     sealed_through: datetime | None = None,
+    proven: set[int] | None = None,
 ) -> None:
     """Each seal holds and links to the one before it if the file carries that one; each row
     is as its window's seal lists it, and a row in a closed window must be listed: before
-    the newest seal's window, or before `sealed_through` (the carried checkpoint's, if its
-    signature holds). With neither, only the rows' own digests are checked."""
+    the newest seal's window, or before `sealed_through` (the carried checkpoint's, or a
+    receipt's, if its signature holds). A row in `proven` (by line number) is proven by a
+    receipt instead. With none of these, only the rows' own digests are checked."""
     by_id = {seal.id: seal for seal in seals}
     in_window = _rows_by_window(rows, seals)
     judged: set[int] = set()
@@ -67,7 +69,9 @@ def check_against_seals(
     report.verified += len(verified)
     latest = max((seal.window_start for seal in seals), default=None)
     for row in rows:
-        if row.number not in judged:
+        if proven is not None and row.number in proven:
+            report.proven += 1
+        elif row.number not in judged:
             _unjudged(row, seals, latest, sealed_through, covered, report)
 
 
@@ -109,7 +113,8 @@ def _unjudged(
     elif closed:
         length = _length(seals)
         report.problems.append(
-            Problem(INJECTED, "the entry's window was closed but no seal in the file lists it",
+            Problem(INJECTED, "the entry's window was closed but no seal or receipt in the file "
+                    "proves it",
                     row.id, None if length is None else window_of(row.created_at, length))
         )  # fmt: skip
     else:

@@ -8,7 +8,7 @@ Injection"), so opening an export in a spreadsheet never runs what a caller reco
 
 import csv
 import io
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import orjson
@@ -17,6 +17,7 @@ from domain.checkpoint import Checkpoint
 from domain.entry import AuditEntry
 from domain.export_trailer import ExportTrailer
 from domain.integrity import Seal
+from domain.proof import EntryProof
 from domain.timestamps import iso_utc
 
 COLUMNS = (
@@ -36,6 +37,11 @@ def checkpoint_line(checkpoint: Checkpoint, account: str) -> bytes:
     """A checkpoint as an NDJSON line: its document (body, key id, signature) with the
     heads of `account` only, under `_checkpoint`: another tenant shows only as a digest."""
     return orjson.dumps({"_checkpoint": checkpoint.document(account)}) + b"\n"
+
+
+def proof_line(proof: EntryProof) -> bytes:
+    """A receipt as an NDJSON line: its document under `_proof`."""
+    return orjson.dumps({"_proof": proof.document()}) + b"\n"
 
 
 def trailer_line(trailer: ExportTrailer) -> bytes:
@@ -65,13 +71,19 @@ def as_row(entry: AuditEntry) -> dict[str, Any]:
 
 async def ndjson_chunks(
     batches: AsyncIterator[Sequence[AuditEntry]],
+    proofs: Callable[[Sequence[AuditEntry]], Awaitable[list[EntryProof]]] | None = None,
 ) -> AsyncGenerator[bytes, None]:
     """A chunk per batch the store read: the rows of a batch go out before the next is read,
-    so a store failing midway leaves every row read before it in the body."""
+    so a store failing midway leaves every row read before it in the body. With `proofs`,
+    the receipts of a batch's rows follow them, so none is held longer than its batch."""
     # orjson (UTF-8 out, no escaping of non-ASCII) is several times faster than json here.
     dumps = orjson.dumps
     async for batch in batches:
         yield b"".join([dumps(as_row(entry)) + b"\n" for entry in batch])
+        if proofs is not None:
+            found = await proofs(batch)
+            if found:
+                yield b"".join([proof_line(proof) for proof in found])
 
 
 def neutralise(value: Any) -> str:

@@ -2,9 +2,10 @@
 
 Refusals are a JSON body with the code and status of `adapters.error_codes` (403 for a link
 that is not, or no longer, valid). An NDJSON export is its rows, the `_seal` lines of their
-windows and a `_checkpoint` line, the latest checkpoint when the export began (neither for a
-key bound to one application), then a signed `_export` trailer written only once everything
-before it went out. Once streaming has begun the status is sent, so a
+windows and a `_checkpoint` line, the latest checkpoint when the export began (for a key
+bound to one application neither, but a `_proof` line after each batch of rows for each
+sealed row of it), then a signed `_export` trailer written only once everything before it
+went out. Once streaming has begun the status is sent, so a
 failure midway is signalled in the body instead: NDJSON ends with `{"_error": "<code>"}` and
 no trailer; CSV has no such line, so the response is aborted and the client sees a broken
 transfer rather than a clean, short file. CSV carries no seals and no trailer: it is for
@@ -97,12 +98,15 @@ def exports_router() -> APIRouter:
 
 
 async def export_body(export: Export) -> AsyncIterator[bytes]:
-    """The response body: rows, then (NDJSON) seals, the checkpoint and the trailer, or the
-    error line."""
-    encode = csv_chunks if export.format is ExportFormat.CSV else ndjson_chunks
+    """The response body: rows (NDJSON: each batch followed by its proofs), then (NDJSON)
+    seals, the checkpoint and the trailer, or the error line."""
+    if export.format is ExportFormat.CSV:
+        encoded = csv_chunks(export.entries)
+    else:
+        encoded = ndjson_chunks(export.entries, export.proofs)
     # Closed explicitly, so a client that goes away releases the cursor (and the download
     # is recorded) at once rather than whenever the generators are collected.
-    async with aclosing(export.entries), aclosing(encode(export.entries)) as chunks:
+    async with aclosing(export.entries), aclosing(encoded) as chunks:
         try:
             async for chunk in chunks:
                 yield chunk

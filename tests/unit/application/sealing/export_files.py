@@ -11,8 +11,9 @@ from adapters.inbound.http.exports import export_body
 from application.access.tenancy import Directory
 from application.exporting.export import DownloadExport
 from application.exporting.grant import ExportFormat, ExportGrant
-from application.exporting.lines import Row, SealLine, read_line
+from application.exporting.lines import ProofLine, Row, SealLine, read_line
 from application.integrity.offline_verify import ExportReport, verify_export
+from application.integrity.proving import proof_hash
 from application.ports import NoTelemetry
 from application.reading.criteria import LogFilter
 from application.services import Services
@@ -106,10 +107,13 @@ def signed_again(lines: list[str], keys: HmacSealKeys | None = None, **changes: 
     parsed = [read_line(number, line) for number, line in enumerate(body, start=1)]
     rows = [line for line in parsed if isinstance(line, Row)]
     seals = [line.seal for line in parsed if isinstance(line, SealLine)]
+    proofs = [line.document for line in parsed if isinstance(line, ProofLine)]
     old = read_line(len(lines), last)
     assert not isinstance(old, Row | SealLine)
     trailer: ExportTrailer = old.trailer  # type: ignore[union-attr]
-    row_digests, seal_hashes = Digests(), Digests()
+    row_digests, seal_hashes, proof_hashes = Digests(), Digests(), Digests()
+    for proof in proofs:
+        proof_hashes.add(proof_hash(proof))
     for row in rows:
         row_digests.add(row.digest)
     for seal in seals:
@@ -122,6 +126,9 @@ def signed_again(lines: list[str], keys: HmacSealKeys | None = None, **changes: 
         "seals": None
         if trailer.seals is None
         else SealsSummary(len(seals), seal_hashes.hexdigest()),
+        "proofs": None
+        if trailer.proofs is None
+        else SealsSummary(len(proofs), proof_hashes.hexdigest()),
     }
     rebuilt = dataclasses.replace(trailer, **{**fields, **changes})
     signer = keys or HmacSealKeys()

@@ -406,7 +406,7 @@ class TestAKeyBoundToOneApplication:
         assert trailer["filter"]["application"] == "acme-web"
         assert trailer["count"] == len(stored["acme-web"])
 
-    async def test_its_export_is_checked_whole_but_not_against_seals(
+    async def test_its_export_is_checked_whole_and_by_receipts_not_against_seals(
         self, make: Exporter, bound: str, stored: dict[str, list[AuditEntry]]
     ) -> None:
         lines = await make.lines(key_id=bound)
@@ -414,7 +414,9 @@ class TestAKeyBoundToOneApplication:
         report = check(lines)
         assert report.ok, report.problems
         assert not report.carries_seals
-        assert (report.entries, report.verified, report.unsealed) == (4, 0, 4)
+        assert report.carries_proofs
+        counts = (report.entries, report.verified, report.proven, report.unsealed)
+        assert counts == (4, 0, 3, 1)
         assert not check(lines[1:]).ok
         assert not check([lines[0], *lines]).ok
         flipped = _edit_row(lines[0], success=not json.loads(lines[0])["success"])
@@ -425,7 +427,7 @@ class TestAKeyBoundToOneApplication:
     ) -> None:
         lines = await make.lines(key_id=bound)
         whole = await make.lines()
-        edited = [*rows_of(lines), *seals_of(whole), lines[-1]]
+        edited = [*lines[:-1], *seals_of(whole), lines[-1]]
         report = check(edited)
         assert "the trailer says this export carries no seals" in details(report, EXPORT_INVALID)
 
