@@ -156,7 +156,11 @@ def verify_export(lines: Iterable[str | bytes], keys: SealKeys) -> ExportReport:
     if proven.sealed_through is not None:
         bounds.append(proven.sealed_through)
     sealed_through = max(bounds, default=None)
-    check_against_seals(file.rows, file.seals, keys, trailer, report, sealed_through, proven.rows)
+    # Closed by receipts alone (no checkpoint carried): from the oldest one on.
+    closed_from = proven.oldest_window if checkpoint is None else None
+    check_against_seals(
+        file.rows, file.seals, keys, trailer, report, sealed_through, proven.rows, closed_from
+    )
     if checkpoint is not None:
         check_against_checkpoint(file.seals, checkpoint, trailer, report)
     return report

@@ -24,6 +24,10 @@ class Proven:
     """The line numbers of the rows a receipt that holds proves."""
     sealed_through: datetime | None = None
     """The latest `sealed_through` of a receipt's checkpoint, among those that hold."""
+    oldest_window: datetime | None = None
+    """The window start of the oldest receipt that holds: a row before it may be of a seal
+    written before receipts existed (version 1, which has none), so it is counted unsealed,
+    not flagged."""
 
 
 def check_proofs(
@@ -52,4 +56,7 @@ def check_proofs(
         through = line.checkpoint.sealed_through
         if proven.sealed_through is None or through > proven.sealed_through:
             proven.sealed_through = through
+        start = datetime.fromisoformat(line.document["seal"]["window_start"])
+        if proven.oldest_window is None or start < proven.oldest_window:
+            proven.oldest_window = start
     return proven

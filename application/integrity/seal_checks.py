@@ -38,6 +38,7 @@ def check_against_seals(
     report: "ExportReport",
     sealed_through: datetime | None = None,
     proven: set[int] | None = None,
+    closed_from: datetime | None = None,
 ) -> None:
     """Each seal holds and links to the one before it if the file carries that one; each row
     is as its window's seal lists it, and a row in a closed window must be listed: before
@@ -72,7 +73,7 @@ def check_against_seals(
         if proven is not None and row.number in proven:
             report.proven += 1
         elif row.number not in judged:
-            _unjudged(row, seals, latest, sealed_through, covered, report)
+            _unjudged(row, seals, latest, sealed_through, covered, report, closed_from)
 
 
 def _rows_by_window(rows: Sequence[Row], seals: Sequence[Seal]) -> dict[datetime, list[Row]]:
@@ -97,13 +98,16 @@ def _unjudged(
     sealed_through: datetime | None,
     covered: set[int],
     report: "ExportReport",
+    closed_from: datetime | None = None,
 ) -> None:
     """A row no seal that holds lists or leaves out: its own digest, and whether its window
     was closed with no seal in the file (an entry live when exported kept its window's seal
     alive: that seal would be in the file). `sealed_through` is a window boundary: a row
     before it is in a window that ends at or before it."""
     closed = (latest is not None and latest > row.created_at) or (
-        sealed_through is not None and row.created_at < sealed_through
+        sealed_through is not None
+        and row.created_at < sealed_through
+        and (closed_from is None or row.created_at >= closed_from)
     )
     if row.recomputed != row.digest:
         detail = f"line {row.number}: the entry's fields do not match its digest"

@@ -3,6 +3,7 @@ each of its sealed rows in place of seals: checked by the offline verifier, each
 and prove a row of the file as it is, its trailer counts and digests them, and a sealed row
 without one fails. It names nothing of another application but hashes."""
 
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -17,11 +18,11 @@ from application.integrity.offline_verify import EXPORT_INVALID, MALFORMED
 from application.integrity.proof_checks import PROOF_INVALID
 from application.reading.criteria import LogFilter
 from domain.entry import DIGEST_FIELDS, AuditEntry, entry_digest
-from domain.integrity import INJECTED, MODIFIED
+from domain.integrity import INJECTED, MODIFIED, seal_id
 from domain.tenancy import Scope
 from tests import builders
-from tests.fakes import FakeClock, InMemoryAuditEntries
-from tests.unit.application.sealing.conftest import closes, in_window
+from tests.fakes import FakeClock, HmacSealKeys, InMemoryAuditEntries, InMemorySeals
+from tests.unit.application.sealing.conftest import closes, in_window, window
 from tests.unit.application.sealing.export_files import (
     Exporter,
     check,
@@ -287,3 +288,27 @@ def test_a_proof_line_with_more_than_the_proof_is_malformed(lines: list[str]) ->
 
 def _digest_of(row: dict[str, Any]) -> str:
     return entry_digest({name: row[ROW_KEYS[name]] for name in DIGEST_FIELDS})
+
+
+async def test_rows_of_a_seal_written_before_receipts_are_counted_unsealed_not_injected(
+    stored: dict[str, list[AuditEntry]],
+    make: Exporter,
+    bound: str,
+    seals: InMemorySeals,
+    seal_keys: HmacSealKeys,
+    entries: InMemoryAuditEntries,
+) -> None:
+    # Window 0 sealed by a version before receipts (a version 1 seal, signed over its body):
+    # its rows have none, nor would a forgery before the oldest receipt's window (counted
+    # unsealed). Window 2's rows have receipts; a forgery from there on is still caught.
+    old = seals.seals[seal_id("acme", window(0))]
+    unsigned = dataclasses.replace(old, version=1, signature="")
+    seals.seals[old.id] = unsigned.signed(seal_keys.key_id, seal_keys.sign)[0]
+    report = check(await make.lines(key_id=bound))
+    assert report.ok, report.problems
+    assert (report.proven, report.unsealed) == (1, 3)
+
+    forged = builders.entry(account="acme", application="acme-web", created_at=in_window(2, 50))
+    entries.entries[forged.id] = forged
+    report = check(await make.lines(key_id=bound))
+    assert kinds(report) == [(INJECTED, forged.id)]
