@@ -92,7 +92,7 @@ def _check_receipt(path: Path, keys: PublishedSealKeys) -> int:
         return 2
     try:
         document = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than JSON we write
         problems = ["the receipt is not JSON"]
     else:
         problems = check_proof(document, keys)
