@@ -3,22 +3,19 @@ witness, an export is downloaded, and the command checks the file against the wi
 newest window cut from the store whole (its seal, its entries and the checkpoints from the
 one that listed it) leaves an export that holds by itself; against the witness it fails."""
 
-import sqlite3
 import subprocess
 import sys
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from adapters.outbound.data_dir import DATABASE_FILE
 from adapters.outbound.seal_keys import Ed25519SealKeys, new_signing_key
 from tests.e2e.test_server_process import RECORD, SEAL_KEY, SET_UP, TOKEN, free_port, graphql
 from tests.e2e.test_server_process import serving as server
 from tests.e2e.test_witness_process import witness
-from tests.e2e.test_witness_push import eventually
+from tests.e2e.test_witness_push import cut_newest_window, eventually
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,27 +52,6 @@ def verify(export: Path, keys: Path, *args: str) -> subprocess.CompletedProcess[
 def witness_key(lines: list[str]) -> str:
     [printed] = [line for line in lines if line.startswith("witness public key")]
     return printed.rsplit(" ", 1)[1].strip()
-
-
-def cut_newest_window(data: Path, head: dict[str, Any]) -> None:
-    """What a database administrator does: the newest window of acme removed whole, its seal,
-    its entries and every checkpoint from the one that listed it on, triggers dropped first."""
-    conn = sqlite3.connect(data / DATABASE_FILE, isolation_level=None)
-    try:
-        for table in ("entries", "seals", "checkpoints", "checkpoint_seals"):
-            conn.execute(f"DROP TRIGGER {table}_no_early_delete")
-        start = conn.execute(
-            "SELECT window_start, window_end FROM seals WHERE id = ?", (head["seal_id"],)
-        ).fetchone()
-        conn.execute("DELETE FROM seals WHERE id = ?", (head["seal_id"],))
-        conn.execute(
-            "DELETE FROM entries WHERE account = 'acme' AND created_at >= ? AND created_at < ?",
-            start,
-        )
-        conn.execute("DELETE FROM checkpoints WHERE sequence >= ?", (head["sequence"],))
-        conn.execute("DELETE FROM checkpoint_seals WHERE sequence >= ?", (head["sequence"],))
-    finally:
-        conn.close()
 
 
 def test_an_export_of_a_store_cut_back_fails_against_the_witness(tmp_path: Path) -> None:

@@ -33,6 +33,27 @@ def eventually(url: str, deadline: float = 30.0) -> dict[str, Any]:
     pytest.fail(f"nothing at {url} after {deadline} s")
 
 
+def cut_newest_window(data: Path, head: dict[str, Any]) -> None:
+    """What a database administrator does: the newest window of acme removed whole, its seal,
+    its entries and every checkpoint from the one that listed it on, triggers dropped first."""
+    conn = sqlite3.connect(data / DATABASE_FILE, isolation_level=None)
+    try:
+        for table in ("entries", "seals", "checkpoints", "checkpoint_seals"):
+            conn.execute(f"DROP TRIGGER {table}_no_early_delete")
+        start = conn.execute(
+            "SELECT window_start, window_end FROM seals WHERE id = ?", (head["seal_id"],)
+        ).fetchone()
+        conn.execute("DELETE FROM seals WHERE id = ?", (head["seal_id"],))
+        conn.execute(
+            "DELETE FROM entries WHERE account = 'acme' AND created_at >= ? AND created_at < ?",
+            start,
+        )
+        conn.execute("DELETE FROM checkpoints WHERE sequence >= ?", (head["sequence"],))
+        conn.execute("DELETE FROM checkpoint_seals WHERE sequence >= ?", (head["sequence"],))
+    finally:
+        conn.close()
+
+
 def test_the_service_pushes_its_checkpoints_to_a_witness(tmp_path: Path) -> None:
     public = SERVICE_KEYS.public_keys[0].jwk()["x"]
     with (
@@ -85,24 +106,7 @@ def test_the_newest_window_cut_with_its_checkpoints_is_reported_against_the_witn
         query = '{ verifyAuditLogs(account: "acme") { ok problems { kind } } }'
         assert graphql(url, TOKEN, query)["verifyAuditLogs"]["ok"] is True
 
-        # A database administrator removes the newest window whole: its seal, its entries
-        # and every checkpoint from the one that listed it on, triggers dropped first.
-        conn = sqlite3.connect(data / DATABASE_FILE, isolation_level=None)
-        try:
-            for table in ("entries", "seals", "checkpoints", "checkpoint_seals"):
-                conn.execute(f"DROP TRIGGER {table}_no_early_delete")
-            start = conn.execute(
-                "SELECT window_start, window_end FROM seals WHERE id = ?", (head["seal_id"],)
-            ).fetchone()
-            conn.execute("DELETE FROM seals WHERE id = ?", (head["seal_id"],))
-            conn.execute(
-                "DELETE FROM entries WHERE account = 'acme' AND created_at >= ? AND created_at < ?",
-                start,
-            )
-            conn.execute("DELETE FROM checkpoints WHERE sequence >= ?", (head["sequence"],))
-            conn.execute("DELETE FROM checkpoint_seals WHERE sequence >= ?", (head["sequence"],))
-        finally:
-            conn.close()
+        cut_newest_window(data, head)
 
         report = graphql(url, TOKEN, query)["verifyAuditLogs"]
 
