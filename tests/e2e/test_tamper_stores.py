@@ -196,6 +196,15 @@ async def test_a_receipt_is_checked_alone_by_the_offline_verifier(
         "auditLogProof"
     ]
     assert proof["entry"] == {"id": recorded[1]["id"], "digest": recorded[1]["digest"]}
+    # A key's receipt requests are recorded, as its reads are (refusals too).
+    await api.settle()
+    asked = await api.gql(
+        '{ auditLogs(filter: {account: "acme", actions: ["portal.audit_logs.proved"]}) '
+        "{ edges { node { success } } } }",
+        token=OPERATOR_TOKEN,
+    )
+    outcomes = sorted(e["node"]["success"] for e in asked.data["auditLogs"]["edges"])
+    assert outcomes == [False, True]
     keys = await api.http.get("/.well-known/audit-seal-keys.json")
     (tmp_path / "keys.json").write_text(keys.text)
     receipt = tmp_path / "receipt.json"
