@@ -56,17 +56,24 @@ def serving(**settings: str) -> Iterator[tuple[str, list[str]]]:
         stderr=subprocess.STDOUT,
         text=True,
     )
-    assert process.stdout is not None
     lines: list[str] = []
     try:
-        for line in process.stdout:
-            lines.append(line)
-            if "Uvicorn running on" in line:
-                break
+        started(process, lines, "the server")
         yield f"http://127.0.0.1:{port}", lines
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=20)
+
+
+def started(process: subprocess.Popen[str], lines: list[str], what: str) -> None:
+    """Read `process`'s output into `lines` until uvicorn says it serves; fail if it never
+    does (the output then shows why)."""
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.append(line)
+        if "Uvicorn running on" in line:
+            return
+    pytest.fail(f"{what} did not start:\n" + "".join(lines))
 
 
 @pytest.fixture

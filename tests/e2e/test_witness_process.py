@@ -24,7 +24,7 @@ from application.integrity.witnessing import PushToWitnesses
 from domain.integrity import canonical
 from tests.contracts.checkpoints import chain, head
 from tests.contracts.seals import KEYS
-from tests.e2e.test_server_process import free_port
+from tests.e2e.test_server_process import free_port, started
 from tests.fakes import InMemoryCheckpoints
 
 WITNESS = [sys.executable, "-m", "entrypoints.witness"]
@@ -51,12 +51,7 @@ def witness(data: Path, *service_keys: str) -> Iterator[tuple[str, list[str]]]:
     assert process.stdout is not None
     lines: list[str] = []
     try:
-        for line in process.stdout:
-            lines.append(line)
-            if "Uvicorn running on" in line:
-                break
-        else:
-            pytest.fail("the witness did not start:\n" + "".join(lines))
+        started(process, lines, "the witness")
         yield f"http://127.0.0.1:{port}", lines
     finally:
         process.send_signal(signal.SIGTERM)

@@ -4,6 +4,8 @@ head of the account that recorded, countersigned."""
 
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +56,10 @@ def cut_newest_window(data: Path, head: dict[str, Any]) -> None:
         conn.close()
 
 
-def test_the_service_pushes_its_checkpoints_to_a_witness(tmp_path: Path) -> None:
+@contextmanager
+def pushing(tmp_path: Path) -> Iterator[tuple[str, str, list[str]]]:
+    """A witness, and a server sealing each second and pushing to it, on which acme has
+    recorded: yields the server's URL, the witness's, and the witness's output."""
     public = SERVICE_KEYS.public_keys[0].jwk()["x"]
     with (
         witness(tmp_path / "witness", public) as (witness_url, witness_log),
@@ -71,7 +76,11 @@ def test_the_service_pushes_its_checkpoints_to_a_witness(tmp_path: Path) -> None
         for mutation in SET_UP:
             graphql(url, TOKEN, mutation)
         graphql(url, TOKEN, RECORD)
+        yield url, witness_url, witness_log
 
+
+def test_the_service_pushes_its_checkpoints_to_a_witness(tmp_path: Path) -> None:
+    with pushing(tmp_path) as (_, witness_url, witness_log):
         head = eventually(f"{witness_url}/heads/acme")
         latest = eventually(f"{witness_url}/checkpoints/latest")
 
@@ -85,23 +94,8 @@ def test_the_service_pushes_its_checkpoints_to_a_witness(tmp_path: Path) -> None
 def test_the_newest_window_cut_with_its_checkpoints_is_reported_against_the_witness(
     tmp_path: Path,
 ) -> None:
-    public = SERVICE_KEYS.public_keys[0].jwk()["x"]
     data = tmp_path / "service"
-    with (
-        witness(tmp_path / "witness", public) as (witness_url, _),
-        serving(
-            data_dir=str(data),
-            operator_token=TOKEN,
-            seal_signing_key=SEAL_KEY,
-            seal_window_seconds="1",
-            seal_grace_seconds="1",
-            seal_interval_seconds="0.3",
-            witness_urls=witness_url,
-        ) as (url, _),
-    ):
-        for mutation in SET_UP:
-            graphql(url, TOKEN, mutation)
-        graphql(url, TOKEN, RECORD)
+    with pushing(tmp_path) as (url, witness_url, _):
         head = eventually(f"{witness_url}/heads/acme")
         query = '{ verifyAuditLogs(account: "acme") { ok problems { kind } } }'
         assert graphql(url, TOKEN, query)["verifyAuditLogs"]["ok"] is True
