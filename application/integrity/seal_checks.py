@@ -152,7 +152,7 @@ def check_against_checkpoint(
             trailer is not None
             and head.account == trailer.account
             and head.expires_at > trailer.exported_at
-            and _every_entry_of(trailer, head.window_start, length)
+            and every_entry_of(trailer, head.window_start, length)
         ):
             kind = SEAL_MISSING
             detail = (
@@ -177,11 +177,11 @@ def _absence(seal: Seal, trailer: ExportTrailer | None) -> Absence | None:
     if trailer is None:
         return None
     length = seal.window_end - seal.window_start
-    inside = _every_entry_of(trailer, seal.window_start, length)
+    inside = every_entry_of(trailer, seal.window_start, length)
     return Absence(trailer.exported_at, _MISSING) if inside else None
 
 
-def _every_entry_of(trailer: ExportTrailer, start: datetime, length: timedelta | None) -> bool:
+def every_entry_of(trailer: ExportTrailer, start: datetime, length: timedelta | None) -> bool:
     """Whether the export holds every live entry of the window from `start` (of `length`, if
     known): unfiltered but by time, and the window inside its range. (Filtered by
     application, action, email or outcome, an export leaves out entries a seal lists, and

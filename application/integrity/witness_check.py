@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 
 from application.exporting.lines import Malformed, SealLine, read_line
 from application.integrity.offline_verify import ExportReport
-from application.integrity.seal_checks import _every_entry_of
+from application.integrity.seal_checks import every_entry_of
 from application.ports import SealKeys
 from domain.export_trailer import ExportTrailer
 from domain.integrity import CHECKPOINT_INVALID, SEAL_INVALID, SEAL_MISSING, Problem, Seal
@@ -116,7 +116,7 @@ def _check_head(
     if (
         witnessed.witnessed_at < trailer.exported_at
         and head.expires_at > trailer.exported_at
-        and _every_entry_of(trailer, head.window_start, length)
+        and every_entry_of(trailer, head.window_start, length)
     ):
         detail = (
             f"a seal witness {witness} saw before the export was made, live at export time, "
