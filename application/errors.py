@@ -34,10 +34,40 @@ class NotFound(ApplicationError):
 
 
 class Conflict(ApplicationError):
+    """`reason` is a stable code for a cause a client can act on, e.g. IDEMPOTENCY_KEY_REUSED."""
+
+    reason: str | None = None
+
     def __init__(self, kind: str, ident: str) -> None:
         super().__init__(f"the {kind} id named is already taken")
         self.kind = kind
         self.ident = ident
+
+
+IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+
+
+class IdempotencyKeyReused(Conflict):
+    """An event's idempotency key names a stored entry that reports something else."""
+
+    reason = IDEMPOTENCY_KEY_REUSED
+
+    def __init__(self) -> None:
+        super().__init__("idempotency key", "")
+        self.args = (
+            "the idempotency key is taken by an entry with different content; "
+            "use a new key for a new event",
+        )
+
+
+class IdempotencyKeyTaken(ApplicationError):
+    """A store's answer to an insert: an (account, idempotency key) of the insert is held by
+    a stored entry (another request was first). Nothing of the insert was stored."""
+
+    def __init__(self, account: str, key: str) -> None:
+        super().__init__("an idempotency key of the insert is taken")
+        self.account = account
+        self.key = key
 
 
 class StoreUnavailable(ApplicationError):

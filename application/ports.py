@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 from application.exporting.grant import ExportGrant
-from application.reading.criteria import EntryCriteria, Position
+from application.reading.criteria import EntryCriteria, Order, Position
 from domain.checkpoint import Checkpoint
 from domain.entry import AuditEntry
 from domain.integrity import Seal
@@ -17,16 +17,30 @@ class AuditEntryRepository(Protocol):
     """Append-only store of entries: it can add and read, and has no way to update or delete."""
 
     async def add(self, entry: AuditEntry) -> None:
-        """Insert one entry; raises `StoreUnavailable` if the store does not answer."""
+        """Insert one entry; raises `StoreUnavailable` if the store does not answer, `Conflict`
+        if its id is taken, `IdempotencyKeyTaken` if its (account, idempotency key) is."""
 
     async def add_many(self, entries: Sequence[AuditEntry], *, skip_existing: bool = False) -> None:
-        """Insert entries in one round trip. With `skip_existing`, an id already stored (by an
-        earlier attempt at the same delivery) is left as it is instead of being a conflict."""
+        """Insert entries in one round trip, all or nothing. With `skip_existing`, an id
+        already stored (by an earlier attempt at the same delivery) is left as it is instead
+        of being a conflict. An (account, idempotency key) held by a stored entry (live or
+        expired but not yet removed) raises `IdempotencyKeyTaken` and stores nothing."""
+
+    async def holding_keys(self, keys: Sequence[tuple[str, str]]) -> list[AuditEntry]:
+        """The stored entries holding any of these (account, idempotency key) pairs, expired
+        ones not yet removed included: a key stays taken until its entry is deleted."""
 
     async def query(
-        self, criteria: EntryCriteria, *, now: datetime, after: Position | None, limit: int
+        self,
+        criteria: EntryCriteria,
+        *,
+        now: datetime,
+        after: Position | None,
+        limit: int,
+        order: Order = Order.NEWEST_FIRST,
     ) -> list[AuditEntry]:
-        """Up to `limit` live entries (expires_at > now), newest first, strictly after `after`."""
+        """Up to `limit` live entries (expires_at > now) in `order` on (created_at, id),
+        strictly after `after` in that order."""
 
     def stream(
         self, criteria: EntryCriteria, *, now: datetime

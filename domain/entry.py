@@ -1,10 +1,12 @@
 """The audit entry: a structured, immutable summary of one identity action."""
 
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
-from domain import validation
+from domain import event_parts, validation
 from domain.errors import InvalidField
+from domain.event_parts import MetadataValue, Party
 from domain.integrity import digest_over
 from domain.retention import RetentionPolicy
 from domain.timestamps import at_storage_precision
@@ -22,6 +24,13 @@ class AuditEvent:
     ip: str | None = None
     user_agent: str | None = None
     request_id: str | None = None
+    occurred_at: datetime | None = None
+    """When the action happened, as the caller saw it; None: when it is recorded."""
+    idempotency_key: str | None = None
+    """The caller's name for this event: recording it again stores nothing."""
+    actor: Party | None = None
+    targets: tuple[Party, ...] = ()
+    metadata: dict[str, MetadataValue] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.success, bool):
@@ -38,9 +47,50 @@ class AuditEvent:
             "request_id": validation.optional_text(
                 self.request_id, "request_id", validation.REQUEST_ID_MAX
             ),
+            "occurred_at": _moment(self.occurred_at, "occurred_at"),
+            "idempotency_key": event_parts.idempotency_key(self.idempotency_key),
+            "actor": None if self.actor is None else event_parts.party(self.actor, "actor"),
+            "targets": event_parts.targets(self.targets),
+            "metadata": event_parts.metadata(self.metadata),
         }
         for name, value in normalised.items():
             object.__setattr__(self, name, value)
+
+
+def _moment(value: datetime | None, field: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return at_storage_precision(value)
+    except (ValueError, TypeError, AttributeError):
+        raise InvalidField(field, "must be a date and time with a time zone") from None
+
+
+@dataclass(frozen=True, slots=True)
+class OccurrenceWindow:
+    """How far from the moment of recording an event's `occurred_at` may be: a little ahead
+    (clocks differ), and back as far as a delivery may be delayed (an outage, retries)."""
+
+    ahead: timedelta = timedelta(minutes=5)
+    behind: timedelta = timedelta(days=7)
+
+    def check(self, occurred_at: datetime, now: datetime) -> None:
+        if occurred_at > now + self.ahead:
+            raise InvalidField(
+                "occurred_at",
+                f"must be at most {_spoken(self.ahead)} in the future",
+            )
+        if occurred_at < now - self.behind:
+            raise InvalidField("occurred_at", f"must be at most {_spoken(self.behind)} old")
+
+
+def _spoken(span: timedelta) -> str:
+    seconds = int(span.total_seconds())
+    for unit, length in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
+        if seconds >= length and seconds % length == 0:
+            count = seconds // length
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
 
 
 _EVENT_FIELDS = tuple(f.name for f in fields(AuditEvent))
@@ -62,7 +112,15 @@ class AuditEntry:
     user_agent: str | None
     request_id: str | None
     created_at: datetime
+    """When the entry was recorded: ingestion order, retention, seals and filters use it."""
     expires_at: datetime
+    occurred_at: datetime | None = None
+    """When the action happened (the caller's `occurredAt`, else `created_at`). None only on
+    entries recorded before the field existed: read `happened_at`."""
+    idempotency_key: str | None = None
+    actor: Party | None = None
+    targets: tuple[Party, ...] = ()
+    metadata: dict[str, MetadataValue] | None = None
     digest: str = ""
     """SHA-256 of the fields at ingestion: the caller's receipt, and what a seal records.
     Left empty, it is computed from the fields."""
@@ -73,7 +131,28 @@ class AuditEntry:
 
     def content_digest(self) -> str:
         """The digest of the fields as they are now."""
-        return entry_digest({name: getattr(self, name) for name in DIGEST_FIELDS})
+        return entry_digest(self.digested_values())
+
+    def digested_values(self) -> dict[str, Any]:
+        """The digested fields as JSON values (parties as objects): what the digest is over."""
+        values = {name: getattr(self, name) for name in DIGEST_FIELDS}
+        if self.actor is not None:
+            values["actor"] = self.actor.as_json()
+        values["targets"] = [target.as_json() for target in self.targets]
+        return values
+
+    @property
+    def happened_at(self) -> datetime:
+        return self.created_at if self.occurred_at is None else self.occurred_at
+
+    def records(self, event: AuditEvent) -> bool:
+        """Whether this entry is what `event` reports (a retry of the event that made it):
+        every field equal, but an event without `occurred_at` matches any time."""
+        return all(
+            getattr(event, name) == getattr(self, name)
+            for name in _EVENT_FIELDS
+            if name != "occurred_at"
+        ) and (event.occurred_at is None or event.occurred_at == self.occurred_at)
 
     @classmethod
     def ingest(
@@ -87,10 +166,12 @@ class AuditEntry:
     ) -> "AuditEntry":
         """Stamp an event at ingestion: retention is fixed now and never recalculated."""
         created_at = at_storage_precision(now)
+        fields_ = {name: getattr(event, name) for name in _EVENT_FIELDS}
+        fields_["occurred_at"] = event.occurred_at or created_at
         return cls(
             id=entry_id,
             account=account,
-            **{name: getattr(event, name) for name in _EVENT_FIELDS},
+            **fields_,
             created_at=created_at,
             expires_at=retention.expires_at(created_at),
         )
@@ -107,5 +188,11 @@ existing digest was computed over, which is why a test pins the list (tests/unit
 
 DIGEST_FIELDS = tuple(f.name for f in fields(AuditEntry) if f.name not in NOT_DIGESTED)
 
-entry_digest = digest_over(DIGEST_FIELDS)
-"""SHA-256 hex of the canonical JSON of an entry's `DIGEST_FIELDS`, given as a dict."""
+OMITTED_WHEN_EMPTY = frozenset({"occurred_at", "idempotency_key", "actor", "targets", "metadata"})
+"""Fields added after entries were first digested: left out of the digest when null or an
+empty list, so an entry written before they existed keeps its digest. A field added later
+must be named here too."""
+
+entry_digest = digest_over(DIGEST_FIELDS, OMITTED_WHEN_EMPTY)
+"""SHA-256 hex of the canonical JSON of an entry's `DIGEST_FIELDS`, given as a dict of JSON
+values (parties as objects); the `OMITTED_WHEN_EMPTY` ones may be absent."""

@@ -42,24 +42,29 @@ def canonical(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def digest_over(names: Iterable[str]) -> Callable[[dict[str, Any]], str]:
+def digest_over(
+    names: Iterable[str], optional: Iterable[str] = ()
+) -> Callable[[dict[str, Any]], str]:
     """The digest function of an entry whose digest covers `names`: SHA-256 hex of
-    `canonical` of those fields (timestamps as ISO 8601 UTC with milliseconds). Written out
-    by hand because it is on every write's path: the bytes are exactly `canonical()`'s, at
-    half its cost."""
-    # '{"account":', ',"action":', ... in sorted key order, as canonical() writes them.
-    heads = [
-        (("{" if i == 0 else ",") + encode_basestring(name) + ":", name)
-        for i, name in enumerate(sorted(names))
-    ]
+    `canonical` of those fields (timestamps as ISO 8601 UTC with milliseconds). A name in
+    `optional` is left out when its value is null, an empty list or absent, so a field added
+    later changes no digest written before it existed. Written out by hand because it is on
+    every write's path: the bytes are exactly `canonical()`'s, at half its cost."""
+    omittable = frozenset(optional)
+    # ('"account":', "account", False), ... in sorted key order, as canonical() writes them.
+    heads = [(encode_basestring(name) + ":", name, name in omittable) for name in sorted(names)]
 
     def digest(fields: dict[str, Any]) -> str:
         parts = []
-        for head, name in heads:
-            parts.append(head)
-            parts.append(_json_value(fields[name]))
-        parts.append("}")
-        return hashlib.sha256("".join(parts).encode()).hexdigest()
+        for head, name, may_omit in heads:
+            if may_omit:
+                value = fields.get(name)
+                if value is None or (isinstance(value, list | tuple) and not value):
+                    continue
+            else:
+                value = fields[name]
+            parts.append(head + _json_value(value))
+        return hashlib.sha256(("{" + ",".join(parts) + "}").encode()).hexdigest()
 
     return digest
 
@@ -75,6 +80,8 @@ def _json_value(value: Any) -> str:
         return encode_basestring(value)
     if isinstance(value, datetime):
         return encode_basestring(iso_utc(value))
+    if isinstance(value, dict | list | tuple):
+        return canonical(value).decode()
     return json.dumps(value, ensure_ascii=False)
 
 

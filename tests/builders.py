@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from domain.entry import AuditEntry, AuditEvent
+from domain.event_parts import MetadataValue, Party
 
 _ids = itertools.count(1)
 
@@ -25,6 +26,11 @@ def entry(
     retention: timedelta = timedelta(days=90),
     entry_id: str | None = None,
     digest: str = "",
+    occurred_at: datetime | None = None,
+    idempotency_key: str | None = None,
+    actor: Party | None = None,
+    targets: tuple[Party, ...] = (),
+    metadata: dict[str, MetadataValue] | None = None,
     **context: str | None,
 ) -> AuditEntry:
     """One entry; `digest` left empty is computed from the fields, as at ingestion."""
@@ -42,6 +48,11 @@ def entry(
         request_id=context.get("request_id"),
         created_at=created,
         expires_at=created + retention,
+        occurred_at=occurred_at,
+        idempotency_key=idempotency_key,
+        actor=actor,
+        targets=targets,
+        metadata=metadata,
         digest=digest,
     )
 

@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, MutableM
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from application.errors import Conflict, InvalidExportLink, StoreUnavailable
+from application.errors import Conflict, IdempotencyKeyTaken, InvalidExportLink, StoreUnavailable
 from application.exporting.grant import ExportGrant
 from application.ports import Lease
-from application.reading.criteria import EntryCriteria, LogFilter, Position
+from application.reading.criteria import EntryCriteria, LogFilter, Order, Position
 from domain.checkpoint import Checkpoint
 from domain.entry import AuditEntry
 from domain.integrity import Seal
@@ -69,11 +69,17 @@ class _TimeOrder:
             at += 1
         del self.keys[at], self.rows[at]
 
-    def span(self, wanted: LogFilter, after: Position | None) -> range:
-        """The indexes of rows in the filter's time range and after `after`, newest first."""
+    def span(
+        self, wanted: LogFilter, after: Position | None, order: Order = Order.NEWEST_FIRST
+    ) -> range:
+        """The indexes of rows in the filter's time range and after `after`, in `order`."""
         keys = self.keys
         low = bisect.bisect_left(keys, (wanted.since, "")) if wanted.since else 0
         high = bisect.bisect_left(keys, (wanted.until, "")) if wanted.until else len(keys)
+        if order is Order.OLDEST_FIRST:
+            if after is not None:
+                low = max(low, bisect.bisect_right(keys, (after.created_at, after.entry_id)))
+            return range(low, high)
         if after is not None:
             high = min(high, bisect.bisect_left(keys, (after.created_at, after.entry_id)))
         return range(high - 1, low - 1, -1)
@@ -90,6 +96,7 @@ class StoredEntries(MutableMapping[str, AuditEntry]):
         self.by_id: dict[str, AuditEntry] = {}
         self.all = _TimeOrder()
         self.by_action: dict[str, _TimeOrder] = {}
+        self.by_key: dict[tuple[str, str], AuditEntry] = {}
 
     def __getitem__(self, entry_id: str) -> AuditEntry:
         return self.by_id[entry_id]
@@ -97,6 +104,8 @@ class StoredEntries(MutableMapping[str, AuditEntry]):
     def insert(self, entry: AuditEntry) -> None:
         """Store an entry under an id not yet taken (the caller has checked)."""
         self.by_id[entry.id] = entry
+        if entry.idempotency_key is not None:
+            self.by_key[entry.account, entry.idempotency_key] = entry
         self.all.insert(entry)
         order = self.by_action.get(entry.action)
         if order is None:
@@ -111,6 +120,8 @@ class StoredEntries(MutableMapping[str, AuditEntry]):
 
     def __delitem__(self, entry_id: str) -> None:
         entry = self.by_id.pop(entry_id)
+        if entry.idempotency_key is not None:
+            self.by_key.pop((entry.account, entry.idempotency_key), None)
         self.all.remove(entry)
         self.by_action[entry.action].remove(entry)
 
@@ -146,42 +157,70 @@ class InMemoryAuditEntries:
     async def add(self, entry: AuditEntry) -> None:
         if entry.id in self.entries:
             raise Conflict("audit entry", entry.id)
+        self._check_keys([entry])
         self.entries.insert(entry)
 
     async def add_many(self, entries: Sequence[AuditEntry], *, skip_existing: bool = False) -> None:
         stored, taken = self.entries, self.entries.by_id
         if skip_existing:
-            for entry in entries:
-                if entry.id not in taken:
-                    stored.insert(entry)
+            fresh = [entry for entry in entries if entry.id not in taken]
+            self._check_keys(fresh)
+            for entry in fresh:
+                stored.insert(entry)
             return
         # All or nothing: a batch naming a stored id, or one id twice, stores none of it.
         ids = {entry.id for entry in entries}
         if len(ids) < len(entries) or not taken.keys().isdisjoint(ids):
             raise Conflict("audit entry", _first_clash(entries, taken))
+        self._check_keys(entries)
         for entry in entries:
             stored.insert(entry)
 
-    def _newest_first(
-        self, criteria: EntryCriteria, now: datetime, after: Position | None
+    def _check_keys(self, entries: Sequence[AuditEntry]) -> None:
+        """An (account, idempotency key) stored already, or twice in `entries`, is taken."""
+        seen = set(self.entries.by_key)
+        for entry in entries:
+            if entry.idempotency_key is None:
+                continue
+            pair = (entry.account, entry.idempotency_key)
+            if pair in seen:
+                raise IdempotencyKeyTaken(*pair)
+            seen.add(pair)
+
+    async def holding_keys(self, keys: Sequence[tuple[str, str]]) -> list[AuditEntry]:
+        by_key = self.entries.by_key
+        return [by_key[pair] for pair in dict.fromkeys(keys) if pair in by_key]
+
+    def _in_order(
+        self,
+        criteria: EntryCriteria,
+        now: datetime,
+        after: Position | None,
+        order: Order = Order.NEWEST_FIRST,
     ) -> Iterator[AuditEntry]:
         wanted = criteria.filter
-        order = self.entries.all
+        index = self.entries.all
         if wanted.actions is not None and len(wanted.actions) == 1:
             found = self.entries.by_action.get(wanted.actions[0])
             if found is None:
                 return
-            order = found
-        rows, admits = order.rows, criteria.admits
-        for index in order.span(wanted, after):
-            entry = rows[index]
+            index = found
+        rows, admits = index.rows, criteria.admits
+        for at in index.span(wanted, after, order):
+            entry = rows[at]
             if entry.is_live(now) and admits(entry):
                 yield entry
 
     async def query(
-        self, criteria: EntryCriteria, *, now: datetime, after: Position | None, limit: int
+        self,
+        criteria: EntryCriteria,
+        *,
+        now: datetime,
+        after: Position | None,
+        limit: int,
+        order: Order = Order.NEWEST_FIRST,
     ) -> list[AuditEntry]:
-        return list(itertools.islice(self._newest_first(criteria, now, after), limit))
+        return list(itertools.islice(self._in_order(criteria, now, after, order), limit))
 
     async def get(self, entry_id: str, *, now: datetime) -> AuditEntry | None:
         found = self.entries.by_id.get(entry_id)
@@ -194,7 +233,7 @@ class InMemoryAuditEntries:
     async def stream(
         self, criteria: EntryCriteria, *, now: datetime
     ) -> AsyncIterator[Sequence[AuditEntry]]:
-        entries = self._newest_first(criteria, now, None)
+        entries = self._in_order(criteria, now, None)
         while batch := list(itertools.islice(entries, STREAM_BATCH)):
             yield batch
 
@@ -219,8 +258,17 @@ class GeneratedEntries:
     async def add_many(self, entries: Sequence[AuditEntry], *, skip_existing: bool = False) -> None:
         self.dropped += len(entries)
 
+    async def holding_keys(self, keys: Sequence[tuple[str, str]]) -> list[AuditEntry]:
+        return []
+
     async def query(
-        self, criteria: EntryCriteria, *, now: datetime, after: Position | None, limit: int
+        self,
+        criteria: EntryCriteria,
+        *,
+        now: datetime,
+        after: Position | None,
+        limit: int,
+        order: Order = Order.NEWEST_FIRST,
     ) -> list[AuditEntry]:
         return []
 

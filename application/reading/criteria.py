@@ -1,12 +1,13 @@
 """What a reader asks for: a filter, the tenant scope it resolves to, and a page position."""
 
 import dataclasses
+import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from domain import validation
+from domain import event_parts, validation
 from domain.entry import AuditEntry
 from domain.errors import InvalidField
 from domain.timestamps import as_utc, iso_utc
@@ -25,6 +26,10 @@ class LogFilter:
     success: bool | None = None
     since: datetime | None = None
     until: datetime | None = None
+    actor_id: str | None = None
+    target_id: str | None = None
+    """With `target_type`: one target must have both."""
+    target_type: str | None = None
 
     def __post_init__(self) -> None:
         if self.account is not None:
@@ -50,6 +55,11 @@ class LogFilter:
                 object.__setattr__(self, name, as_utc(moment))
         if self.since and self.until and self.since >= self.until:
             raise InvalidField("filter.until", "must be later than filter.since")
+        for name in ("actor_id", "target_id"):
+            if (value := getattr(self, name)) is not None:
+                event_parts.party_id_filter(value, f"filter.{name}")
+        if self.target_type is not None:
+            event_parts.party_type_filter(self.target_type, "filter.target_type")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +98,18 @@ class EntryCriteria:
             and (wanted.success is None or entry.success == wanted.success)
             and (wanted.since is None or entry.created_at >= wanted.since)
             and (wanted.until is None or entry.created_at < wanted.until)
+            and (
+                wanted.actor_id is None
+                or (entry.actor is not None and entry.actor.id == wanted.actor_id)
+            )
+            and (
+                (wanted.target_id is None and wanted.target_type is None)
+                or any(
+                    (wanted.target_id is None or target.id == wanted.target_id)
+                    and (wanted.target_type is None or target.type == wanted.target_type)
+                    for target in entry.targets
+                )
+            )
         )
 
 
@@ -111,7 +133,8 @@ def filter_of_document(document: Mapping[str, Any], moment: Callable[[str], date
     InvalidField or ValueError if one is wrong."""
     values: dict[str, Any] = {}
     for field in dataclasses.fields(LogFilter):
-        value = document[field.name]
+        # A filter written before a field existed did not filter on it.
+        value = document.get(field.name) if field.name in _ADDED_LATER else document[field.name]
         if field.name in _TIMES and value is not None:
             value = moment(value)
         elif isinstance(value, list):
@@ -121,11 +144,19 @@ def filter_of_document(document: Mapping[str, Any], moment: Callable[[str], date
 
 
 _TIMES = frozenset({"since", "until"})
+_ADDED_LATER = frozenset({"actor_id", "target_id", "target_type"})
+
+
+class Order(enum.Enum):
+    """The order of ingestion a page walks: on (created_at, id), descending or ascending."""
+
+    NEWEST_FIRST = "newest_first"
+    OLDEST_FIRST = "oldest_first"
 
 
 @dataclass(frozen=True, slots=True)
 class Position:
-    """A place in the newest-first order: entries strictly after it come next."""
+    """A place in a page's order: entries strictly after it (in that order) come next."""
 
     created_at: datetime
     entry_id: str

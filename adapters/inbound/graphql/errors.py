@@ -17,7 +17,7 @@ from adapters.error_codes import (
     error_code,
 )
 from adapters.inbound.graphql.scalars import InvalidScalar
-from application.errors import BatchItemError, Forbidden, RateLimited
+from application.errors import BatchItemError, Conflict, Forbidden, RateLimited
 from domain.errors import InvalidField
 
 log = logging.getLogger("auditlog.graphql")
@@ -79,7 +79,15 @@ def without_values(message: str, names: frozenset[str] = frozenset()) -> str:
 
 
 def graphql_name(field: str) -> str:
-    """`filter.user_agent` -> `filter.userAgent`: name fields as the client wrote them."""
+    """`filter.user_agent` -> `filter.userAgent`: name fields as the client wrote them. What
+    follows `metadata.` is a caller's key, named as it was sent (`metadata.user_id`)."""
+    head, dot, key = field.partition("metadata.")
+    if dot and (not head or head.endswith(".")):
+        return _camel(head) + dot + key
+    return _camel(field)
+
+
+def _camel(field: str) -> str:
     return ".".join(
         head + "".join(part.title() for part in rest)
         for head, *rest in (segment.split("_") for segment in field.split("."))
@@ -103,7 +111,7 @@ def _expected(original: Exception) -> tuple[str, dict[str, object]] | None:
         field = graphql_name(original.field)
         return f"{field}: {original.problem}", {"code": row.code, "field": field}
     extensions: dict[str, object] = {"code": row.code}
-    if isinstance(original, Forbidden) and original.reason is not None:
+    if isinstance(original, Forbidden | Conflict) and original.reason is not None:
         extensions["reason"] = original.reason
     if isinstance(original, RateLimited):
         extensions["retryAfterSeconds"] = original.retry_after_seconds
