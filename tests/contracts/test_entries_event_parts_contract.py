@@ -48,9 +48,10 @@ async def test_every_new_field_reads_back_exactly_as_it_was_added(store: Store) 
     rows = await store.entries.query(criteria(), now=T0, after=None, limit=10)
 
     assert rows == [bare, full]
-    assert rows[1].occurred_at is not None and rows[1].occurred_at.tzinfo is UTC
+    assert rows[1].occurred_at is not None
+    assert rows[1].occurred_at.tzinfo is UTC
     assert rows[1].content_digest() == full.digest
-    assert rows[0].occurred_at is None and rows[0].targets == () and rows[0].metadata is None
+    assert (rows[0].occurred_at, rows[0].targets, rows[0].metadata) == (None, (), None)
     assert await store.entries.get(full.id, now=T0) == full
 
 
