@@ -1,9 +1,10 @@
 """Rows to domain objects and back: the one place that knows how a value is stored.
 
-An entry's columns are its dataclass fields, in order and under their names (a test holds
-the schema to them). The exceptions are written here once: timestamps are integer
-microseconds since the epoch (UTC), so ordering and ranges are integer index ranges and
-every instant a datetime can hold reads back exactly; booleans are 0/1.
+An entry's columns are its dataclass fields under their names (a test holds the schema to
+them), in field order but for those a migration appended. The exceptions are written here
+once: timestamps are integer microseconds since the epoch (UTC), so ordering and ranges are
+integer index ranges and every instant a datetime can hold reads back exactly; booleans are
+0/1; an actor, targets and metadata are JSON in the form the digest covers.
 """
 
 import json
@@ -13,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from domain.entry import AuditEntry
+from domain.event_parts import Party
 from domain.integrity import Seal, SealedEntry, SealLink
 from domain.tenancy import Account, ApiKey, Application, Scope
 
@@ -29,30 +31,52 @@ def from_micros(value: int) -> datetime:
     return _EPOCH + timedelta(microseconds=value)
 
 
-ENTRY_COLUMNS = tuple(f.name for f in fields(AuditEntry))
-_ENTRY_TIMESTAMPS = frozenset(f.name for f in fields(AuditEntry) if f.type is datetime)
-_ENTRY_BOOLEANS = frozenset(f.name for f in fields(AuditEntry) if f.type is bool)
+_APPENDED = ("occurred_at", "idempotency_key", "actor", "targets", "metadata")
+"""Columns migration 4 added: at the end of the table, not where their fields are."""
+ENTRY_COLUMNS = (
+    *(f.name for f in fields(AuditEntry) if f.name not in _APPENDED),
+    *_APPENDED,
+)
+"""The entries table's columns, in the table's order."""
 ENTRY_SELECT = ", ".join(ENTRY_COLUMNS)
 ENTRY_INSERT = (
     f"INSERT INTO entries ({ENTRY_SELECT}) VALUES ({', '.join('?' * len(ENTRY_COLUMNS))})"
 )
 
 
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
 def entry_to_row(entry: AuditEntry) -> tuple[Any, ...]:
-    row: list[Any] = []
-    for name in ENTRY_COLUMNS:
-        value = getattr(entry, name)
-        if name in _ENTRY_TIMESTAMPS:
-            value = to_micros(value)
-        elif name in _ENTRY_BOOLEANS:
-            value = int(value)
-        row.append(value)
-    return tuple(row)
+    """The entry's columns: parties and metadata as JSON (no targets, no metadata: NULL)."""
+    occurred_at = entry.occurred_at
+    return (
+        entry.id,
+        entry.account,
+        entry.application,
+        entry.action,
+        int(entry.success),
+        entry.email,
+        entry.reason,
+        entry.ip,
+        entry.user_agent,
+        entry.request_id,
+        to_micros(entry.created_at),
+        to_micros(entry.expires_at),
+        entry.digest,
+        None if occurred_at is None else to_micros(occurred_at),
+        entry.idempotency_key,
+        None if entry.actor is None else _json(entry.actor.as_json()),
+        _json([target.as_json() for target in entry.targets]) if entry.targets else None,
+        None if entry.metadata is None else _json(entry.metadata),
+    )
 
 
 _UNPACKED = (
     "id", "account", "application", "action", "success", "email", "reason", "ip",
-    "user_agent", "request_id", "created_at", "expires_at", "digest",
+    "user_agent", "request_id", "created_at", "expires_at", "digest", "occurred_at",
+    "idempotency_key", "actor", "targets", "metadata",
 )  # fmt: skip
 if ENTRY_COLUMNS != _UNPACKED:  # pragma: no cover - a new field must be mapped below
     raise RuntimeError("entry_to_domain unpacks the columns of an older AuditEntry")
@@ -60,9 +84,11 @@ if ENTRY_COLUMNS != _UNPACKED:  # pragma: no cover - a new field must be mapped 
 
 def entry_to_domain(row: Sequence[Any]) -> AuditEntry:
     # Unpacked by position rather than through a dict: an export maps every row it sends,
-    # and this is about half the cost of the generic loop (bench/sqlite_store.py).
+    # and this is about half the cost of the generic loop (bench/sqlite_store.py). JSON is
+    # parsed only where there is some: most entries have no targets or metadata.
     (id_, account, application, action, success, email, reason, ip, user_agent, request_id,
-     created_at, expires_at, digest) = row  # fmt: skip
+     created_at, expires_at, digest, occurred_at, idempotency_key, actor, targets,
+     metadata) = row  # fmt: skip
     return AuditEntry(
         id=id_,
         account=account,
@@ -76,6 +102,11 @@ def entry_to_domain(row: Sequence[Any]) -> AuditEntry:
         request_id=request_id,
         created_at=_EPOCH + timedelta(microseconds=created_at),
         expires_at=_EPOCH + timedelta(microseconds=expires_at),
+        occurred_at=None if occurred_at is None else _EPOCH + timedelta(microseconds=occurred_at),
+        idempotency_key=idempotency_key,
+        actor=None if actor is None else Party(**json.loads(actor)),
+        targets=() if targets is None else tuple(Party(**t) for t in json.loads(targets)),
+        metadata=None if metadata is None else json.loads(metadata),
         digest=digest,
     )
 

@@ -131,7 +131,51 @@ _V2 = (
 # version 1, signed over their whole body; new ones sign a header (receipts need it).
 _V3 = ("ALTER TABLE seals ADD COLUMN version INTEGER NOT NULL DEFAULT 1 CHECK (version IN (1, 2))",)
 
-MIGRATIONS: tuple[Sequence[str], ...] = (_V1, _V2, _V3)
+# Version 4: richer events (domain.event_parts). The new fields are columns of entries (NULL
+# on older rows; parties and metadata as JSON); an idempotency key is unique per account
+# among stored rows, expired or not, so a retried delivery cannot store an event twice.
+# `entry_targets` has, per entry, one row per distinct target id (type NULL), per distinct
+# type (id NULL) and per distinct (id, type): so a target filter of each shape is one range
+# of one partial index, with no entry twice in it. Its rows carry their entry's created_at
+# and expires_at, are written in the entry's transaction and swept with it.
+_ENTRY_TARGET_SORT = "created_at DESC, entry_id DESC"
+ACTOR_ID = "json_extract(actor, '$.id')"
+"""The expression the actor index is on: a query must name it in exactly this form."""
+_V4 = (
+    "ALTER TABLE entries ADD COLUMN occurred_at INTEGER",
+    "ALTER TABLE entries ADD COLUMN idempotency_key TEXT",
+    "ALTER TABLE entries ADD COLUMN actor TEXT",
+    "ALTER TABLE entries ADD COLUMN targets TEXT",
+    "ALTER TABLE entries ADD COLUMN metadata TEXT",
+    "CREATE UNIQUE INDEX entries_account_idempotency_key ON entries (account, idempotency_key)"
+    " WHERE idempotency_key IS NOT NULL",
+    f"CREATE INDEX entries_account_actor_newest ON entries (account, {ACTOR_ID}, {_ENTRY_SORT})"
+    " WHERE actor IS NOT NULL",
+    """CREATE TABLE entry_targets (
+        account TEXT NOT NULL,
+        target_id TEXT,
+        target_type TEXT,
+        created_at INTEGER NOT NULL,
+        entry_id TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        CHECK (target_id IS NOT NULL OR target_type IS NOT NULL)
+    )""",
+    "CREATE INDEX entry_targets_id_newest"
+    f" ON entry_targets (account, target_id, {_ENTRY_TARGET_SORT}) WHERE target_type IS NULL",
+    "CREATE INDEX entry_targets_type_newest"
+    f" ON entry_targets (account, target_type, {_ENTRY_TARGET_SORT}) WHERE target_id IS NULL",
+    "CREATE INDEX entry_targets_pair_newest"
+    f" ON entry_targets (account, target_id, target_type, {_ENTRY_TARGET_SORT})"
+    " WHERE target_id IS NOT NULL AND target_type IS NOT NULL",
+    "CREATE INDEX entry_targets_expires_at ON entry_targets (expires_at)",
+    """CREATE TRIGGER entry_targets_no_update BEFORE UPDATE ON entry_targets
+    BEGIN SELECT RAISE(ABORT, 'entry_targets are append-only'); END""",
+    f"""CREATE TRIGGER entry_targets_no_early_delete BEFORE DELETE ON entry_targets
+    WHEN OLD.expires_at > {NOW_MICROS}
+    BEGIN SELECT RAISE(ABORT, 'entry_targets are deleted only once expired'); END""",
+)
+
+MIGRATIONS: tuple[Sequence[str], ...] = (_V1, _V2, _V3, _V4)
 """MIGRATIONS[n] takes a file from version n to n + 1."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
