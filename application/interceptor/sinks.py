@@ -1,10 +1,16 @@
-"""Where emitted events go, and how a sink says whether a failure is worth retrying."""
+"""The service's own sink: events from its interceptor, recorded in process.
+
+An interceptor event (`auditlog_client.Event`) becomes a domain event here, which checks
+every field: one it refuses is a permanent failure, as it would be over HTTP."""
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
+
+from auditlog_client import Event, Party, PermanentSinkError, TransientSinkError
 
 from application.access.principal import System
 from application.errors import ApplicationError, BatchItemError, StoreUnavailable
+from domain import event_parts
 from domain.entry import AuditEvent
 from domain.errors import DomainError
 
@@ -12,29 +18,27 @@ if TYPE_CHECKING:
     from application.recording import RecordAuditEvents
 
 
-class TransientSinkError(Exception):
-    """The events may go through if sent again later (timeouts, unavailable store, 5xx).
-
-    Its text, like PermanentSinkError's code, is a short name of the cause (an exception
-    class, an HTTP status), never a message: the interceptor may log it."""
+def _party(party: Party) -> event_parts.Party:
+    return event_parts.Party(id=party.id, type=party.type, name=party.name)
 
 
-class PermanentSinkError(Exception):
-    """Sending these events again will fail the same way (forbidden, unknown application)."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
-
-
-class AuditSink(Protocol):
-    """Persists a batch of events, all or nothing; raises one of the two errors above.
-
-    `delivery_id` is the same for every attempt at one batch: a sink that can use it makes
-    a retry after a partial write store nothing twice."""
-
-    async def send(self, events: Sequence[AuditEvent], *, delivery_id: str) -> None:
-        """Persist every event, or raise TransientSinkError / PermanentSinkError."""
+def domain_event(event: Event) -> AuditEvent:
+    """The event as the domain takes it; InvalidField naming the field it refuses."""
+    return AuditEvent(
+        application=event.application,
+        action=event.action,
+        success=event.success,
+        email=event.email,
+        reason=event.reason,
+        ip=event.ip,
+        user_agent=event.user_agent,
+        request_id=event.request_id,
+        occurred_at=event.occurred_at,
+        idempotency_key=event.idempotency_key,
+        actor=None if event.actor is None else _party(event.actor),
+        targets=tuple(_party(target) for target in event.targets),
+        metadata=None if event.metadata is None else dict(event.metadata),
+    )
 
 
 class RecordingSink:
@@ -44,9 +48,10 @@ class RecordingSink:
         self._record_many = record_many
         self._principal = System()
 
-    async def send(self, events: Sequence[AuditEvent], *, delivery_id: str) -> None:
+    async def send(self, events: Sequence[Event], *, delivery_id: str) -> None:
         try:
-            await self._record_many.execute(self._principal, events, delivery_id=delivery_id)
+            batch = [domain_event(event) for event in events]
+            await self._record_many.execute(self._principal, batch, delivery_id=delivery_id)
         except StoreUnavailable as exc:
             raise TransientSinkError(type(exc).__name__) from exc
         except BatchItemError as exc:

@@ -1,13 +1,12 @@
-"""How an entry is stored and sent is derived from its definition: every field, by name."""
+"""How an entry is stored is derived from its definition: every field, by name (how an event
+is sent is the client package's: clients/python/tests/test_wire.py)."""
 
 import dataclasses
-from typing import Any
 
-from adapters.outbound.http_sink import as_input
 from adapters.outbound.mongo.documents import AuditLogDocument
 from adapters.outbound.mongo.mappers import entry_to_document, entry_to_domain
 from adapters.outbound.mongo.store import MongoStore
-from domain.entry import AuditEntry, AuditEvent
+from domain.entry import AuditEntry
 from tests.builders import entry
 
 
@@ -26,17 +25,3 @@ async def test_an_entry_with_every_field_set_reads_back_equal(store: MongoStore)
         for f in dataclasses.fields(AuditEntry)
     }
     assert entry_to_domain(document) == written
-
-
-def test_the_sink_sends_every_event_field_given_under_its_graphql_name() -> None:
-    values: dict[str, Any] = {
-        "application": "portal", "action": "auth.login", "success": False,
-        "email": "bob@example.com", "reason": "r", "ip": "203.0.113.7",
-        "user_agent": "curl/8.5.0", "request_id": "req-1",
-    }  # fmt: skip
-    assert {f.name for f in dataclasses.fields(AuditEvent)} == set(values)
-    assert as_input(AuditEvent(**values)) == {
-        "application": "portal", "action": "auth.login", "success": False,
-        "email": "bob@example.com", "reason": "r", "ip": "203.0.113.7",
-        "userAgent": "curl/8.5.0", "requestId": "req-1",
-    }  # fmt: skip

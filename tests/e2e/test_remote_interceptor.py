@@ -2,10 +2,9 @@
 
 import httpx
 import pytest
+from auditlog_client import AuditEmitter, Auditor, GraphQLHttpSink
 from fastapi import FastAPI
 
-from adapters.outbound.http_sink import GraphQLHttpSink
-from application.interceptor import AuditEmitter, Auditor
 from tests import configs
 from tests.e2e.api import OPERATOR_TOKEN, Api
 from tests.e2e.conftest import Tenants

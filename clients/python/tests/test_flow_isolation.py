@@ -5,10 +5,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import pytest
-
-from application.interceptor import AuditEmitter, Auditor
-from tests.telemetry import RecordingTelemetry
-from tests.unit.application.interceptor.support import WAIT, FakeSink, MakeEmitter, until_sending
+from auditlog_client import AuditEmitter, Auditor
+from client_support import WAIT, CountingTelemetry, FakeSink, MakeEmitter, until_sending
 
 
 class Session:
@@ -84,7 +82,7 @@ async def test_flow_completes_while_the_sink_keeps_raising(
     sink: FakeSink,
     make_emitter: MakeEmitter,
     build_flow: Callable[[Auditor], Flow],
-    telemetry: RecordingTelemetry,
+    telemetry: CountingTelemetry,
 ) -> None:
     sink.explode(1_000)
     emitter = make_emitter(sink, batch_size=1)
@@ -97,7 +95,7 @@ async def test_flow_completes_while_the_sink_keeps_raising(
     await asyncio.wait_for(emitter.drain(), WAIT)
 
     assert [s.email for s in later] == ["user0@example.com", "user1@example.com"]
-    assert telemetry.interceptor["failed"] == 3
+    assert telemetry.counts["failed"] == 3
     assert sink.delivered == []
 
 
@@ -106,7 +104,7 @@ async def test_flow_completes_while_the_emitter_is_stuck_backing_off(
     sink: FakeSink,
     make_emitter: MakeEmitter,
     build_flow: Callable[[Auditor], Flow],
-    telemetry: RecordingTelemetry,
+    telemetry: CountingTelemetry,
 ) -> None:
     never = asyncio.Event()
 
@@ -126,4 +124,4 @@ async def test_flow_completes_while_the_emitter_is_stuck_backing_off(
 
     assert [s.email for s in later] == ["user0@example.com", "user1@example.com"]
     assert len(sink.attempts) == 1
-    assert telemetry.interceptor["retried"] == 1
+    assert telemetry.counts["retried"] == 1

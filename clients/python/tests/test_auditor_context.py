@@ -6,11 +6,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
-
-from application.interceptor import Auditor, AuditScope
-from domain.entry import AuditEvent
-from tests.telemetry import RecordingTelemetry
-from tests.unit.application.interceptor.support import RecordingEmitter, field_values
+from auditlog_client import Auditor, AuditScope, Event
+from client_support import CountingTelemetry, RecordingEmitter, field_values
 
 
 class EnrolmentFailed(Exception):
@@ -21,7 +18,7 @@ class DeviceRejected(Exception):
     audit_reason = "device.rejected"
 
 
-def only_event(emitter: RecordingEmitter) -> AuditEvent:
+def only_event(emitter: RecordingEmitter) -> Event:
     [event] = emitter.events
     return event
 
@@ -182,7 +179,7 @@ async def test_an_invalid_field_set_in_the_block_emits_nothing_and_leaves_the_bl
     auditor: Auditor,
     emitter_fake: RecordingEmitter,
     run: Runner,
-    telemetry: RecordingTelemetry,
+    telemetry: CountingTelemetry,
 ) -> None:
     def body(audit: AuditScope) -> None:
         audit.application = "portal"
@@ -191,7 +188,7 @@ async def test_an_invalid_field_set_in_the_block_emits_nothing_and_leaves_the_bl
     await run(auditor, body)
 
     assert emitter_fake.events == []
-    assert telemetry.interceptor["invalid"] == 1
+    assert telemetry.counts["invalid"] == 1
 
 
 @SCOPES
@@ -199,7 +196,7 @@ async def test_a_missing_application_on_failure_emits_nothing_and_the_error_stil
     auditor: Auditor,
     emitter_fake: RecordingEmitter,
     run: Runner,
-    telemetry: RecordingTelemetry,
+    telemetry: CountingTelemetry,
 ) -> None:
     error = EnrolmentFailed()
 
@@ -211,7 +208,7 @@ async def test_a_missing_application_on_failure_emits_nothing_and_the_error_stil
 
     assert raised.value is error
     assert emitter_fake.events == []
-    assert telemetry.interceptor["invalid"] == 1
+    assert telemetry.counts["invalid"] == 1
 
 
 async def test_a_scope_in_a_generator_context_manager_records_the_callers_failure(

@@ -5,9 +5,8 @@ import asyncio
 import logging
 
 import pytest
-
-from tests.telemetry import RecordingTelemetry
-from tests.unit.application.interceptor.support import (
+from client_support import (
+    CountingTelemetry,
     FakeSink,
     MakeEmitter,
     delivered,
@@ -35,7 +34,7 @@ async def test_emit_returns_at_once_before_start_and_the_events_wait_in_the_queu
 async def test_events_emitted_before_start_are_delivered_after_start(
     sink: FakeSink,
     make_emitter: MakeEmitter,
-    telemetry: RecordingTelemetry,
+    telemetry: CountingTelemetry,
 ) -> None:
     emitter = make_emitter(sink)
     batch = events(3)
@@ -46,7 +45,7 @@ async def test_events_emitted_before_start_are_delivered_after_start(
     await delivered(emitter)
 
     assert sink.delivered == batch
-    assert telemetry.interceptor["sent"] == 3
+    assert telemetry.counts["sent"] == 3
     assert emitter.pending == 0
 
 
@@ -70,7 +69,7 @@ async def test_events_arrive_in_batches_of_at_most_batch_size_and_in_order(
 async def test_a_lone_event_is_sent_once_the_linger_expires_without_a_full_batch(
     sink: FakeSink,
     make_emitter: MakeEmitter,
-    telemetry: RecordingTelemetry,
+    telemetry: CountingTelemetry,
 ) -> None:
     emitter = make_emitter(sink, batch_size=100, linger_seconds=0.01)
     emitter.start()
@@ -79,13 +78,13 @@ async def test_a_lone_event_is_sent_once_the_linger_expires_without_a_full_batch
     await delivered(emitter)
 
     assert request_ids(sink.delivered) == ["req-1"]
-    assert telemetry.interceptor["sent"] == 1
+    assert telemetry.counts["sent"] == 1
 
 
 async def test_transient_failures_are_retried_until_the_events_arrive(
     sink: FakeSink,
     make_emitter: MakeEmitter,
-    telemetry: RecordingTelemetry,
+    telemetry: CountingTelemetry,
 ) -> None:
     sink.fail_transiently(3)
     emitter = make_emitter(sink, batch_size=4)
@@ -98,9 +97,9 @@ async def test_transient_failures_are_retried_until_the_events_arrive(
 
     assert len(sink.attempts) == 4
     assert sink.delivered == batch
-    assert telemetry.interceptor["sent"] == 4
-    assert telemetry.interceptor["retried"] == 3 * 4
-    assert telemetry.interceptor["failed"] == 0
+    assert telemetry.counts["sent"] == 4
+    assert telemetry.counts["retried"] == 3 * 4
+    assert telemetry.counts["failed"] == 0
 
 
 class Backoff:
@@ -124,7 +123,7 @@ class Backoff:
 async def test_retries_back_off_exponentially_up_to_the_cap_with_full_jitter(
     sink: FakeSink,
     make_emitter: MakeEmitter,
-    telemetry: RecordingTelemetry,
+    telemetry: CountingTelemetry,
 ) -> None:
     backoff = Backoff()
     sink.fail_transiently(6)
@@ -144,13 +143,13 @@ async def test_retries_back_off_exponentially_up_to_the_cap_with_full_jitter(
     assert [low for low, _ in backoff.ranges] == [0, 0, 0, 0, 0, 0]
     assert [high for _, high in backoff.ranges] == pytest.approx([0.1, 0.2, 0.4, 0.5, 0.5, 0.5])
     assert backoff.slept == backoff.picked
-    assert telemetry.interceptor["sent"] == 1
+    assert telemetry.counts["sent"] == 1
 
 
 async def test_events_still_failing_after_max_attempts_are_counted_failed_and_not_retried_again(
     sink: FakeSink,
     make_emitter: MakeEmitter,
-    telemetry: RecordingTelemetry,
+    telemetry: CountingTelemetry,
 ) -> None:
     backoff = Backoff()
     sink.fail_transiently(1_000)
@@ -174,16 +173,16 @@ async def test_events_still_failing_after_max_attempts_are_counted_failed_and_no
     assert len(sink.attempts) == 4
     assert [high for _, high in backoff.ranges] == pytest.approx([0.1, 0.2, 0.4])
     assert backoff.slept == backoff.picked
-    assert telemetry.interceptor["failed"] == 2
-    assert telemetry.interceptor["retried"] == 3 * 2
-    assert telemetry.interceptor["sent"] == 0
+    assert telemetry.counts["failed"] == 2
+    assert telemetry.counts["retried"] == 3 * 2
+    assert telemetry.counts["sent"] == 0
     assert sink.delivered == []
 
 
 async def test_a_refused_event_does_not_take_the_rest_of_its_batch_down(
     sink: FakeSink,
     make_emitter: MakeEmitter,
-    telemetry: RecordingTelemetry,
+    telemetry: CountingTelemetry,
 ) -> None:
     sink.refuse_when(lambda e: e.application == "bad")
     emitter = make_emitter(sink, batch_size=5)
@@ -195,15 +194,15 @@ async def test_a_refused_event_does_not_take_the_rest_of_its_batch_down(
     await delivered(emitter)
 
     assert request_ids(sink.delivered) == ["req-0", "req-1", "req-3", "req-4"]
-    assert telemetry.interceptor["sent"] == 4
-    assert telemetry.interceptor["failed"] == 1
+    assert telemetry.counts["sent"] == 4
+    assert telemetry.counts["failed"] == 1
 
 
 async def test_a_refused_event_is_logged_without_its_email_or_reason(
     sink: FakeSink,
     make_emitter: MakeEmitter,
     caplog: pytest.LogCaptureFixture,
-    telemetry: RecordingTelemetry,
+    telemetry: CountingTelemetry,
 ) -> None:
     caplog.set_level(logging.INFO, logger="auditlog.interceptor")
     sink.refuse_when(lambda e: True)
@@ -213,7 +212,7 @@ async def test_a_refused_event_is_logged_without_its_email_or_reason(
     emitter.start()
     await delivered(emitter)
 
-    assert telemetry.interceptor["failed"] == 1
+    assert telemetry.counts["failed"] == 1
     assert "auth.login" in caplog.text
     assert "secret@example.com" not in caplog.text
     assert "hunter2" not in caplog.text
@@ -222,7 +221,7 @@ async def test_a_refused_event_is_logged_without_its_email_or_reason(
 async def test_an_unexpected_sink_error_fails_the_batch_and_later_events_still_go_through(
     sink: FakeSink,
     make_emitter: MakeEmitter,
-    telemetry: RecordingTelemetry,
+    telemetry: CountingTelemetry,
 ) -> None:
     sink.explode(1)
     emitter = make_emitter(sink, batch_size=3)
@@ -236,9 +235,9 @@ async def test_an_unexpected_sink_error_fails_the_batch_and_later_events_still_g
         emitter.emit(e)
     await delivered(emitter)
 
-    assert telemetry.interceptor["failed"] == 3
+    assert telemetry.counts["failed"] == 3
     assert sink.delivered == later
-    assert telemetry.interceptor["sent"] == 2
+    assert telemetry.counts["sent"] == 2
 
 
 async def test_every_attempt_at_one_batch_carries_the_same_delivery_id(
@@ -275,7 +274,7 @@ async def test_a_split_batch_gives_each_event_its_own_delivery_id(
 async def test_a_sink_that_raises_cancelled_error_itself_does_not_stop_the_sender(
     sink: FakeSink,
     make_emitter: MakeEmitter,
-    telemetry: RecordingTelemetry,
+    telemetry: CountingTelemetry,
 ) -> None:
     sink.cancel_from_within(1)
     emitter = make_emitter(sink, batch_size=2)
@@ -288,5 +287,5 @@ async def test_a_sink_that_raises_cancelled_error_itself_does_not_stop_the_sende
     emitter.emit(later[0])
     await delivered(emitter)
 
-    assert telemetry.interceptor["failed"] == 2
+    assert telemetry.counts["failed"] == 2
     assert sink.delivered == later

@@ -5,10 +5,9 @@ import asyncio
 import logging
 
 import pytest
-
-from tests.telemetry import RecordingTelemetry
-from tests.unit.application.interceptor.support import (
+from client_support import (
     WAIT,
+    CountingTelemetry,
     FakeSink,
     MakeEmitter,
     event,
@@ -89,7 +88,7 @@ async def test_an_event_emitted_after_stop_is_dropped_and_counted(
     sink: FakeSink,
     make_emitter: MakeEmitter,
     caplog: pytest.LogCaptureFixture,
-    telemetry: RecordingTelemetry,
+    telemetry: CountingTelemetry,
 ) -> None:
     caplog.set_level(logging.INFO, logger="auditlog.interceptor")
     emitter = make_emitter(sink)
@@ -101,8 +100,8 @@ async def test_an_event_emitted_after_stop_is_dropped_and_counted(
         await asyncio.sleep(0)
 
     assert accepted is False
-    assert telemetry.interceptor["dropped"] == 1
-    assert telemetry.interceptor["queued"] == 0
+    assert telemetry.counts["dropped"] == 1
+    assert telemetry.counts["queued"] == 0
     assert sink.attempts == []
     assert "secret@example.com" not in caplog.text
     assert "hunter2" not in caplog.text

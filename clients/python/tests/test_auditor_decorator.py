@@ -4,11 +4,8 @@ says whether it succeeded, and a failure's reason never carries the exception's 
 from dataclasses import dataclass
 
 import pytest
-
-from application.interceptor import Auditor, Call
-from domain.entry import AuditEvent
-from tests.telemetry import RecordingTelemetry
-from tests.unit.application.interceptor.support import RecordingEmitter, field_values
+from auditlog_client import Auditor, Call, Event
+from client_support import CountingTelemetry, RecordingEmitter, field_values
 
 SECRET_MESSAGE = "password=hunter2 for bob@example.com"
 
@@ -39,7 +36,7 @@ class Session:
     token: str
 
 
-def only_event(emitter: RecordingEmitter) -> AuditEvent:
+def only_event(emitter: RecordingEmitter) -> Event:
     [event] = emitter.events
     return event
 
@@ -243,7 +240,7 @@ async def test_a_broken_deriver_leaves_the_result_alone_and_counts_an_invalid_ev
     auditor: Auditor,
     emitter_fake: RecordingEmitter,
     email: object,
-    telemetry: RecordingTelemetry,
+    telemetry: CountingTelemetry,
 ) -> None:
     outcome = object()
 
@@ -252,7 +249,7 @@ async def test_a_broken_deriver_leaves_the_result_alone_and_counts_an_invalid_ev
         return outcome
 
     assert await login() is outcome
-    assert telemetry.interceptor["invalid"] == 1
+    assert telemetry.counts["invalid"] == 1
     assert emitter_fake.events == []
 
 
@@ -268,7 +265,7 @@ async def test_a_broken_deriver_leaves_the_exception_alone_and_counts_an_invalid
     auditor: Auditor,
     emitter_fake: RecordingEmitter,
     application: object,
-    telemetry: RecordingTelemetry,
+    telemetry: CountingTelemetry,
 ) -> None:
     error = LoginRefused()
 
@@ -280,28 +277,28 @@ async def test_a_broken_deriver_leaves_the_exception_alone_and_counts_an_invalid
         await login()
 
     assert raised.value is error
-    assert telemetry.interceptor["invalid"] == 1
+    assert telemetry.counts["invalid"] == 1
     assert emitter_fake.events == []
 
 
 async def test_an_invalid_action_emits_nothing_and_leaves_the_flow_alone(
     auditor: Auditor,
     emitter_fake: RecordingEmitter,
-    telemetry: RecordingTelemetry,
+    telemetry: CountingTelemetry,
 ) -> None:
     @auditor.audited("Not An Action", application="portal")
     async def login() -> str:
         return "ok"
 
     assert await login() == "ok"
-    assert telemetry.interceptor["invalid"] == 1
+    assert telemetry.counts["invalid"] == 1
     assert emitter_fake.events == []
 
 
 async def test_the_flow_is_unaffected_when_its_event_is_dropped(
     auditor: Auditor,
     emitter_fake: RecordingEmitter,
-    telemetry: RecordingTelemetry,
+    telemetry: CountingTelemetry,
 ) -> None:
     emitter_fake.accept = False
 
@@ -310,7 +307,7 @@ async def test_the_flow_is_unaffected_when_its_event_is_dropped(
         return "ok"
 
     assert await login() == "ok"
-    assert telemetry.interceptor["invalid"] == 0
+    assert telemetry.counts["invalid"] == 0
 
 
 async def test_methods_are_audited_with_self_bound(
@@ -346,7 +343,7 @@ async def test_the_decorated_function_keeps_its_name_and_docstring(auditor: Audi
 
 
 class ExplodingEmitter:
-    def emit(self, event: AuditEvent) -> bool:
+    def emit(self, event: Event) -> bool:
         raise RuntimeError("emitter broke")
 
 

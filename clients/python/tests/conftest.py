@@ -5,14 +5,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
-
-from application.interceptor import AuditEmitter, Auditor
-from tests import configs
-from tests.telemetry import RecordingTelemetry
-from tests.unit.application.interceptor.support import (
+from auditlog_client import AuditEmitter, Auditor
+from client_support import (
+    CountingTelemetry,
     FakeSink,
     MakeEmitter,
     RecordingEmitter,
+    emitter_config,
+    service_rules,
 )
 
 TINY = {
@@ -24,12 +24,17 @@ TINY = {
 
 
 @pytest.fixture
+def telemetry() -> CountingTelemetry:
+    return CountingTelemetry()
+
+
+@pytest.fixture
 def sink() -> FakeSink:
     return FakeSink()
 
 
 @pytest.fixture
-async def make_emitter(telemetry: RecordingTelemetry) -> AsyncIterator[MakeEmitter]:
+async def make_emitter(telemetry: CountingTelemetry) -> AsyncIterator[MakeEmitter]:
     """Build (not start) an emitter with tiny durations, counting into the `telemetry`
     fixture; every one is stopped at teardown."""
     made: list[tuple[AuditEmitter, FakeSink]] = []
@@ -47,7 +52,7 @@ async def make_emitter(telemetry: RecordingTelemetry) -> AsyncIterator[MakeEmitt
         if jitter is not None:
             options["jitter"] = jitter
         emitter = AuditEmitter(
-            sink, configs.emitter_config(**{**TINY, **config}), telemetry=telemetry, **options
+            sink, emitter_config(**{**TINY, **config}), telemetry=telemetry, **options
         )
         made.append((emitter, sink))
         return emitter
@@ -64,5 +69,6 @@ def emitter_fake() -> RecordingEmitter:
 
 
 @pytest.fixture
-def auditor(emitter_fake: RecordingEmitter, telemetry: RecordingTelemetry) -> Auditor:
-    return Auditor(emitter_fake, telemetry=telemetry)
+def auditor(emitter_fake: RecordingEmitter, telemetry: CountingTelemetry) -> Auditor:
+    """Checking events with `service_rules`, as the service's own auditor checks its own."""
+    return Auditor(emitter_fake, telemetry=telemetry, check=service_rules)

@@ -5,10 +5,9 @@ import asyncio
 import logging
 
 import pytest
-
-from application.interceptor import Auditor
-from tests.telemetry import RecordingTelemetry
-from tests.unit.application.interceptor.support import (
+from auditlog_client import Auditor
+from client_support import (
+    CountingTelemetry,
     FakeSink,
     MakeEmitter,
     delivered,
@@ -35,7 +34,7 @@ def drop_warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 async def test_a_full_queue_drops_the_newest_event_and_counts_it(
     sink: FakeSink,
     make_emitter: MakeEmitter,
-    telemetry: RecordingTelemetry,
+    telemetry: CountingTelemetry,
 ) -> None:
     emitter = make_emitter(sink, capacity=2)
 
@@ -44,8 +43,8 @@ async def test_a_full_queue_drops_the_newest_event_and_counts_it(
     await delivered(emitter)
 
     assert answers == [True, True, False]
-    assert telemetry.interceptor["dropped"] == 1
-    assert telemetry.interceptor["queued"] == 2
+    assert telemetry.counts["dropped"] == 1
+    assert telemetry.counts["queued"] == 2
     assert request_ids(sink.delivered) == ["req-0", "req-1"]
 
 
@@ -78,7 +77,7 @@ async def test_the_flow_returns_its_result_when_its_event_is_dropped_and_queued_
     sink: FakeSink,
     make_emitter: MakeEmitter,
     caplog: pytest.LogCaptureFixture,
-    telemetry: RecordingTelemetry,
+    telemetry: CountingTelemetry,
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="auditlog.interceptor")
     sink.block()
@@ -104,7 +103,7 @@ async def test_the_flow_returns_its_result_when_its_event_is_dropped_and_queued_
     result = await login(SECRET_EMAIL)
 
     assert result is outcome
-    assert telemetry.interceptor["dropped"] == 1
+    assert telemetry.counts["dropped"] == 1
     assert len(drop_warnings(caplog)) == 1
     assert SECRET_EMAIL not in caplog.text
     assert "hunter2" not in caplog.text
@@ -112,27 +111,27 @@ async def test_the_flow_returns_its_result_when_its_event_is_dropped_and_queued_
     sink.release()
     await delivered(emitter)
     assert request_ids(sink.delivered) == ["req-0", "req-1", "req-2"]
-    assert telemetry.interceptor["sent"] == 3
+    assert telemetry.counts["sent"] == 3
 
 
 async def test_queued_counts_accepted_events_only(
     sink: FakeSink,
     make_emitter: MakeEmitter,
-    telemetry: RecordingTelemetry,
+    telemetry: CountingTelemetry,
 ) -> None:
     emitter = make_emitter(sink, capacity=3)
 
     for e in events(5):
         emitter.emit(e)
 
-    assert telemetry.interceptor["queued"] == 3
-    assert telemetry.interceptor["dropped"] == 2
+    assert telemetry.counts["queued"] == 3
+    assert telemetry.counts["dropped"] == 2
 
 
 async def test_pending_counts_queued_and_in_flight_events_until_they_are_delivered(
     sink: FakeSink,
     make_emitter: MakeEmitter,
-    telemetry: RecordingTelemetry,
+    telemetry: CountingTelemetry,
 ) -> None:
     sink.block()
     emitter = make_emitter(sink, batch_size=2)
@@ -148,7 +147,7 @@ async def test_pending_counts_queued_and_in_flight_events_until_they_are_deliver
     sink.release()
     await delivered(emitter)
     assert emitter.pending == 0
-    assert telemetry.interceptor["sent"] == 3
+    assert telemetry.counts["sent"] == 3
 
 
 async def test_pending_counts_an_event_the_sender_holds_while_waiting_for_a_fuller_batch(

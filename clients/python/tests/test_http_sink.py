@@ -6,14 +6,11 @@ from typing import Any
 
 import httpx
 import pytest
-
-from adapters.outbound.http_sink import GraphQLHttpSink
-from application.interceptor import PermanentSinkError, TransientSinkError
-from domain.entry import AuditEvent
+from auditlog_client import Event, GraphQLHttpSink, PermanentSinkError, TransientSinkError
 
 EVENTS = [
-    AuditEvent(application="portal", action="auth.login", success=True, email="Bob@Example.com"),
-    AuditEvent(application="portal", action="auth.login", success=False, reason="bad_password",
+    Event(application="portal", action="auth.login", success=True, email="Bob@Example.com"),
+    Event(application="portal", action="auth.login", success=False, reason="bad_password",
                user_agent="curl/8", request_id="r-1", ip="203.0.113.9"),
 ]  # fmt: skip
 
@@ -44,7 +41,7 @@ async def test_a_batch_is_one_recordAuditEvents_request_with_the_key() -> None:
     assert "recordAuditEvents(inputs: $inputs)" in payload["query"]
     assert payload["variables"]["inputs"] == [
         {"application": "portal", "action": "auth.login", "success": True,
-         "email": "bob@example.com"},
+         "email": "Bob@Example.com"},
         {"application": "portal", "action": "auth.login", "success": False,
          "reason": "bad_password", "ip": "203.0.113.9", "userAgent": "curl/8",
          "requestId": "r-1"},
