@@ -14,6 +14,7 @@ from application.errors import Conflict
 from application.ports import AuditEntryRepository
 from application.reading.criteria import EntryCriteria, LogFilter, Position
 from domain.entry import AuditEntry
+from domain.event_parts import Party
 from tests.builders import entry
 from tests.stores import Store, StoreFactory
 
@@ -214,6 +215,9 @@ FILTERS: list[dict[str, Any]] = [
     {"until": T0 - timedelta(minutes=3)},
     {"account": "acme", "success": True, "since": T0 - timedelta(minutes=5),
      "until": T0 - timedelta(minutes=1)},
+    {"account": "acme", "actor_id": "user_01HANN"},
+    {"target_id": "doc_1", "target_type": "document"},
+    {"account": "acme", "target_type": "user"},
 ]  # fmt: skip
 
 
@@ -229,11 +233,13 @@ async def test_the_store_selects_exactly_what_the_criteria_admit(
     store: Store, narrowing: dict[str, Any]
 ) -> None:
     kinds: list[dict[str, Any]] = [
-        {"account": "acme", "application": "portal", "action": "auth.login"},
-        {"account": "acme", "application": "billing", "action": "auth.logout", "success": False},
-        {"account": "globex", "application": "portal", "action": "mfa.enabled"},
         {"account": "acme", "application": "portal", "action": "auth.login",
-         "email": "ann@example.com"},
+         "actor": Party("user_01HANN", "user"), "targets": (Party("doc_1", "document"),)},
+        {"account": "acme", "application": "billing", "action": "auth.logout", "success": False},
+        {"account": "globex", "application": "portal", "action": "mfa.enabled",
+         "targets": (Party("doc_1", "document"),)},
+        {"account": "acme", "application": "portal", "action": "auth.login",
+         "email": "ann@example.com", "targets": (Party("doc_1", "user"),)},
     ]  # fmt: skip
     added = [
         entry(created_at=T0 - timedelta(minutes=minute), **kinds[minute % len(kinds)])

@@ -4,25 +4,31 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
-from typing import Any
 
-from adapters.outbound.sqlite.errors import inserting
 from adapters.outbound.sqlite.mappers import (
     ENTRY_INSERT,
     ENTRY_SELECT,
+    TARGET_INSERT,
+    entry_target_rows,
     entry_to_domain,
     entry_to_row,
     from_micros,
     to_micros,
 )
+from adapters.outbound.sqlite.pages import QUALIFIED_SELECT, page_query
 from adapters.outbound.sqlite.readers import Readers
 from adapters.outbound.sqlite.writer import Writer
-from application.reading.criteria import EntryCriteria, Position
+from application.errors import Conflict, IdempotencyKeyTaken
+from application.reading.criteria import EntryCriteria, Order, Position
 from domain.entry import AuditEntry
 
 STREAM_BATCH_SIZE = 1_000
-_NEWEST_FIRST = "ORDER BY created_at DESC, id DESC"
+KEYS_PER_QUERY = 500
+"""(account, key) pairs per holding_keys statement: 1,000 parameters, far below SQLite's
+limit (32,766), and a statement the planner reads as one index search per pair."""
 _SKIPPING_INSERT = ENTRY_INSERT + " ON CONFLICT (id) DO NOTHING"
+# SQLite checks an upsert's own target first: a row whose id is stored is skipped before its
+# idempotency key is looked at, so a retried delivery (same ids, same keys) is no key clash.
 
 
 class SqliteAuditEntryRepository:
@@ -31,31 +37,59 @@ class SqliteAuditEntryRepository:
         self._read = readers
 
     async def add(self, entry: AuditEntry) -> None:
-        row = entry_to_row(entry)
-
-        def insert(conn: sqlite3.Connection) -> None:
-            with inserting("audit entry", entry.id):
-                conn.execute(ENTRY_INSERT, row)
-
-        await self._write(insert)
+        await self.add_many([entry])
 
     async def add_many(self, entries: Sequence[AuditEntry], *, skip_existing: bool = False) -> None:
         if not entries:
             return
         rows = [entry_to_row(e) for e in entries]
-        # All or nothing: the batch is one savepoint, so a taken id stores none of it.
         sql = _SKIPPING_INSERT if skip_existing else ENTRY_INSERT
 
         def insert(conn: sqlite3.Connection) -> None:
-            with inserting("audit entry", entries[0].id):
-                conn.executemany(sql, rows)
+            # All or nothing: a refused row fails the write, and the writer rolls the whole
+            # of it back (its savepoint, or its transaction). A row at a time, so the row
+            # refused is known and only the rows stored have their targets written.
+            stored: list[AuditEntry] = []
+            for at, row in enumerate(rows):
+                try:
+                    added = conn.execute(sql, row).rowcount
+                except sqlite3.IntegrityError as exc:
+                    raise _clash(conn, entries[at:], exc, skip_existing=skip_existing) from None
+                if added:
+                    stored.append(entries[at])
+            conn.executemany(TARGET_INSERT, [r for e in stored for r in entry_target_rows(e)])
 
         await self._write(insert)
 
+    async def holding_keys(self, keys: Sequence[tuple[str, str]]) -> list[AuditEntry]:
+        pairs = list(dict.fromkeys(keys))
+
+        def read(conn: sqlite3.Connection) -> list[AuditEntry]:
+            found: dict[tuple[str, str | None], AuditEntry] = {}
+            for start in range(0, len(pairs), KEYS_PER_QUERY):
+                chunk = pairs[start : start + KEYS_PER_QUERY]
+                sql = (
+                    f"SELECT {QUALIFIED_SELECT} FROM (VALUES {', '.join(['(?, ?)'] * len(chunk))})"
+                    " AS wanted CROSS JOIN entries ON entries.account = wanted.column1"
+                    " AND entries.idempotency_key = wanted.column2"
+                )
+                for row in conn.execute(sql, [value for pair in chunk for value in pair]):
+                    held = entry_to_domain(row)
+                    found[(held.account, held.idempotency_key)] = held
+            return [found[pair] for pair in pairs if pair in found]
+
+        return [] if not pairs else await self._read(read)
+
     async def query(
-        self, criteria: EntryCriteria, *, now: datetime, after: Position | None, limit: int
+        self,
+        criteria: EntryCriteria,
+        *,
+        now: datetime,
+        after: Position | None,
+        limit: int,
+        order: Order = Order.NEWEST_FIRST,
     ) -> list[AuditEntry]:
-        sql, params = page_query(criteria, now=now, after=after, limit=limit)
+        sql, params = page_query(criteria, now=now, after=after, limit=limit, order=order)
 
         def read(conn: sqlite3.Connection) -> list[AuditEntry]:
             return [entry_to_domain(row) for row in conn.execute(sql, params)]
@@ -106,63 +140,34 @@ class SqliteAuditEntryRepository:
             batch = await following
 
 
-def index_for(criteria: EntryCriteria) -> str:
-    """The index a page walks: the tenant's equality columns, then the sort key. Chosen here,
-    not by the planner, so a page stays one index range however the table's statistics go."""
-    wanted = criteria.filter
-    if wanted.account is None:
-        return "entries_application_newest" if wanted.application else "entries_newest"
-    if wanted.email is not None:
-        return "entries_account_email_newest"
-    if wanted.application is not None:
-        return "entries_account_application_newest"
-    if wanted.actions is not None:
-        return "entries_account_action_newest"
-    return "entries_account_newest"
-
-
-def page_query(
-    criteria: EntryCriteria, *, now: datetime, after: Position | None, limit: int
-) -> tuple[str, list[Any]]:
-    """The SQL and parameters of a page: what `criteria.admits()` selects, live at `now`,
-    strictly after `after`, newest first. Several actions are one index range each, merged."""
-    wanted = criteria.filter
-    clauses = ["expires_at > ?"]
-    params: list[Any] = [to_micros(now)]
-    equalities = {
-        "account": wanted.account,
-        "application": wanted.application,
-        "email": wanted.email,
-        "success": None if wanted.success is None else int(wanted.success),
-    }
-    for column, value in equalities.items():
-        if value is not None:
-            clauses.append(f"{column} = ?")
-            params.append(value)
-    if wanted.since is not None:
-        clauses.append("created_at >= ?")
-        params.append(to_micros(wanted.since))
-    if wanted.until is not None:
-        clauses.append("created_at < ?")
-        params.append(to_micros(wanted.until))
-    if after is not None:
-        clauses.append("(created_at, id) < (?, ?)")
-        params.extend([to_micros(after.created_at), after.entry_id])
-    actions = list(dict.fromkeys(wanted.actions or ()))
-    if len(actions) == 1:
-        clauses.append("action = ?")
-        params.append(actions[0])
-    source = f"SELECT {ENTRY_SELECT} FROM entries INDEXED BY {index_for(criteria)}"
-    where = " AND ".join(clauses)
-    if len(actions) <= 1:
-        return f"{source} WHERE {where} {_NEWEST_FIRST} LIMIT ?", [*params, limit]
-    # Each action's page is one range in sort order; only their union (at most
-    # len(actions) * limit rows) is sorted again.
-    parts: list[str] = []
-    merged: list[Any] = []
-    for action in actions:
-        parts.append(
-            f"SELECT * FROM ({source} WHERE {where} AND action = ? {_NEWEST_FIRST} LIMIT ?)"
-        )
-        merged.extend([*params, action, limit])
-    return f"{' UNION ALL '.join(parts)} {_NEWEST_FIRST} LIMIT ?", [*merged, limit]
+def _clash(
+    conn: sqlite3.Connection,
+    rest: Sequence[AuditEntry],
+    error: sqlite3.IntegrityError,
+    *,
+    skip_existing: bool,
+) -> Exception:
+    """What refusing `rest[0]` means for the caller. A taken id is a `Conflict`, and comes
+    first, as in every store: SQLite may report a row's taken key before its taken id, and a
+    later row of the batch may name a stored id. Else it is `rest[0]`'s key: held by a stored
+    row or by an earlier row of the batch."""
+    name = error.sqlite_errorname
+    if name == "SQLITE_CONSTRAINT_PRIMARYKEY":
+        return Conflict("audit entry", rest[0].id)
+    if name != "SQLITE_CONSTRAINT_UNIQUE":
+        return error
+    if not skip_existing:
+        ids = [e.id for e in rest]
+        taken = {
+            id_
+            for (id_,) in conn.execute(
+                f"SELECT id FROM entries WHERE id IN ({', '.join('?' * len(ids))})",
+                ids,
+            )
+        }
+        for e in rest:
+            if e.id in taken:
+                return Conflict("audit entry", e.id)
+    account, key = rest[0].account, rest[0].idempotency_key
+    # The key index is the only other unique index of entries.
+    return error if key is None else IdempotencyKeyTaken(account, key)

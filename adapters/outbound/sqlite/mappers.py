@@ -73,6 +73,29 @@ def entry_to_row(entry: AuditEntry) -> tuple[Any, ...]:
     )
 
 
+TARGET_INSERT = (
+    "INSERT INTO entry_targets (account, target_id, target_type, created_at, entry_id, expires_at)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+def entry_target_rows(entry: AuditEntry) -> list[tuple[Any, ...]]:
+    """The entry's rows in entry_targets: one per distinct target id (type NULL), type (id
+    NULL) and (id, type), so no filter finds an entry twice."""
+    if not entry.targets:
+        return []
+    keys = dict.fromkeys(
+        key
+        for target in entry.targets
+        for key in ((target.id, None), (None, target.type), (target.id, target.type))
+    )
+    created_at, expires_at = to_micros(entry.created_at), to_micros(entry.expires_at)
+    return [
+        (entry.account, target_id, target_type, created_at, entry.id, expires_at)
+        for target_id, target_type in keys
+    ]
+
+
 _UNPACKED = (
     "id", "account", "application", "action", "success", "email", "reason", "ip",
     "user_agent", "request_id", "created_at", "expires_at", "digest", "occurred_at",

@@ -20,7 +20,7 @@ CHUNK_ROWS = 1_000
 VACUUM_PAGES = 500
 """Pages freed per write at most (2 MB at 4 KiB pages), so reclaiming is chunked too."""
 
-_TABLES = ("entries", "seals", "checkpoints", "checkpoint_seals")
+_TABLES = ("entries", "entry_targets", "seals", "checkpoints", "checkpoint_seals")
 
 
 class Sweep:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.outbound.sqlite.entries import page_query
+from adapters.outbound.sqlite.pages import page_query
 from adapters.outbound.sqlite.schema import prepare
 from application.reading.criteria import EntryCriteria, LogFilter, Position
 

@@ -3,13 +3,13 @@ across restarts, migrated forward in one transaction, and refused (one clear lin
 traceback text) when foreign, newer or corrupt."""
 
 import sqlite3
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
 from adapters.outbound.sqlite.mappers import (
     ENTRY_COLUMNS,
-    ENTRY_INSERT,
     entry_to_row,
 )
 from adapters.outbound.sqlite.schema import (
@@ -22,6 +22,7 @@ from adapters.outbound.sqlite.schema import (
 )
 from adapters.outbound.sqlite.store import StoreUnreachable
 from application.reading.criteria import EntryCriteria, LogFilter
+from domain.entry import AuditEntry
 from tests.adapters.sqlite.conftest import open_store
 from tests.builders import entry
 from tests.contracts.checkpoints import chain, head
@@ -46,12 +47,25 @@ async def test_a_new_file_is_ours_at_the_latest_version_in_wal_with_incremental_
     assert synchronous == 2  # FULL: a commit is on disk before an add returns
 
 
-def test_the_entries_table_has_a_column_per_entry_field_in_order(tmp_path: Path) -> None:
+def test_the_entries_table_has_a_column_per_entry_field_in_the_mapper_s_order(
+    tmp_path: Path,
+) -> None:
     # A field added to AuditEntry fails here until a migration adds its column.
     with sqlite3.connect(tmp_path / "a.db", isolation_level=None) as conn:
         prepare(conn)
         columns = tuple(row[1] for row in conn.execute("PRAGMA table_info(entries)"))
-    assert columns == ENTRY_COLUMNS
+    assert sorted(columns) == sorted(f.name for f in fields(AuditEntry))
+    assert columns == ENTRY_COLUMNS  # the order entry_to_row writes and entry_to_domain reads
+
+
+def insert_as_then(conn: sqlite3.Connection, stored: AuditEntry) -> None:
+    """Insert `stored` into the columns the file has: as the version it is at wrote it."""
+    columns = [row[1] for row in conn.execute("PRAGMA table_info(entries)")]
+    values = dict(zip(ENTRY_COLUMNS, entry_to_row(stored), strict=True))
+    conn.execute(
+        f"INSERT INTO entries ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",  # noqa: S608
+        [values[column] for column in columns],
+    )
 
 
 async def test_entries_are_kept_across_a_restart(db_path: Path) -> None:
@@ -82,7 +96,7 @@ async def test_a_version_1_file_migrates_forward_keeping_its_data_and_gains_chec
     stored = entry()
     with sqlite3.connect(db_path, isolation_level=None) as conn:
         prepare(conn, MIGRATIONS[:1])
-        conn.execute(ENTRY_INSERT, entry_to_row(stored))
+        insert_as_then(conn, stored)
         # As version 1 wrote a seal, whatever the seal's row is now.
         conn.execute(
             "INSERT INTO seals VALUES ('acme/1', 'acme', 1, 2, '[]', 'root', NULL, 3, 'k1', 'sig',"
@@ -104,10 +118,11 @@ async def test_a_version_1_file_migrates_forward_keeping_its_data_and_gains_chec
         assert await store.ready() is True
     finally:
         await store.close()
-    assert pragma(db_path, "user_version") == SCHEMA_VERSION == 3
-    # Every row kept; a seal written before version 3 is a version 1 seal.
+    assert pragma(db_path, "user_version") == SCHEMA_VERSION
+    # Every row kept; a seal written before version 3 is a version 1 seal; an entry written
+    # before version 4 has none of its columns.
     after = rows_of(db_path, "entries", "seals")
-    assert after["entries"] == before["entries"]
+    assert after["entries"] == [(*row, None, None, None, None, None) for row in before["entries"]]
     assert after["seals"] == [(*row, 1) for row in before["seals"]]
     with sqlite3.connect(db_path) as conn:
         triggers = {
