@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from application.errors import (
     Conflict,
     Forbidden,
+    IdempotencyKeyTaken,
     InvalidExportLink,
     NotFound,
     PlanNotConfigured,
@@ -50,6 +51,8 @@ ERROR_CODES: dict[type[Exception], ErrorCode] = {
     InvalidExportLink: ErrorCode(FORBIDDEN, 403),
     NotFound: ErrorCode(NOT_FOUND, 404),
     Conflict: ErrorCode(CONFLICT, 409),
+    # A store's answer that recording resolves; were it ever to escape, it is a conflict.
+    IdempotencyKeyTaken: ErrorCode(CONFLICT, 409),
     RateLimited: ErrorCode(RATE_LIMITED, 429),
     PlanNotConfigured: ErrorCode(PLAN_NOT_CONFIGURED, 500),
     StoreUnavailable: ErrorCode(STORE_UNAVAILABLE, 503),

@@ -44,6 +44,7 @@ from application.reading.viewer import DescribeViewer
 from application.recording import Ingestion, RecordAuditEvent, RecordAuditEvents
 from application.self_audit import SelfAudit
 from domain.credentials import KnownSecrets
+from domain.entry import OccurrenceWindow
 from domain.plan import PlanCatalog
 
 
@@ -150,6 +151,8 @@ class Services:
         interceptor: EmitterConfig,
         rate_limits: RateLimits,
         auth_failure_limits: AuthFailureLimits,
+        occurrence: OccurrenceWindow,
+        settle: timedelta,
         sealer_id: str = "sealer",
         known_secrets: KnownSecrets | None = None,
     ) -> "Services":
@@ -164,6 +167,7 @@ class Services:
             ids=ports.ids,
             limiter=limiter,
             known_secrets=known,
+            occurrence=occurrence,
         )
         record_many = RecordAuditEvents(
             entries=ports.entries, ingestion=ingestion, telemetry=telemetry
@@ -187,6 +191,7 @@ class Services:
                     clock=ports.clock,
                     self_audit=audit,
                     limiter=limiter,
+                    settle=settle,
                 ),
                 describe_viewer=DescribeViewer(accounts=ports.accounts),
                 verify=VerifyAuditLogs(

@@ -144,7 +144,7 @@ def mount_baselines(app: FastAPI) -> None:
 
 
 def _page(page: Page) -> dict[str, Any]:
-    edges = [{"cursor": Page.cursor_of(e), "node": _row(e)} for e in page.entries]
+    edges = [{"cursor": page.cursor_of(e), "node": _row(e)} for e in page.entries]
     return {
         "edges": edges,
         "pageInfo": {

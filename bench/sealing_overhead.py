@@ -90,6 +90,7 @@ def services(
         # The system principal records here, which no limit applies to; off all the same.
         rate_limits=configs.rate_limits(enabled=False),
         auth_failure_limits=configs.auth_failure_limits(enabled=False),
+        **configs.event_timing_kwargs(),
     )
 
 

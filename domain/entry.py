@@ -145,14 +145,15 @@ class AuditEntry:
     def happened_at(self) -> datetime:
         return self.created_at if self.occurred_at is None else self.occurred_at
 
-    def records(self, event: AuditEvent) -> bool:
-        """Whether this entry is what `event` reports (a retry of the event that made it):
-        every field equal, but an event without `occurred_at` matches any time."""
+    def repeats(self, other: "AuditEntry", *, same_time: bool) -> bool:
+        """Whether `other` reports the same event as this entry (a retry of the event that
+        made it): every event field equal; `occurred_at` too if `same_time` (a retry that
+        did not state when it happened matches any time)."""
         return all(
-            getattr(event, name) == getattr(self, name)
+            getattr(self, name) == getattr(other, name)
             for name in _EVENT_FIELDS
             if name != "occurred_at"
-        ) and (event.occurred_at is None or event.occurred_at == self.occurred_at)
+        ) and (not same_time or self.occurred_at == other.occurred_at)
 
     @classmethod
     def ingest(

@@ -170,6 +170,7 @@ def services(
         clock=_given(overrides.clock, SystemClock()),
         ids=_given(overrides.ids, ObjectIdGenerator()),
     )
+    timing = config.event_timing(settings)
     return Services.build(
         ports,
         plans=plans,
@@ -184,4 +185,6 @@ def services(
         rate_limits=config.rate_limits(settings),
         known_secrets=secrets.known,
         auth_failure_limits=config.auth_failure_limits(settings),
+        occurrence=timing.occurrence,
+        settle=timing.settle,
     )

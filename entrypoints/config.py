@@ -15,6 +15,7 @@ from adapters.outbound.seal_keys import Ed25519SealKeys, SealKeyError
 from application.access.rate_limit import AuthFailureLimits, Bucket, RateLimits
 from application.integrity.sealing import SealingConfig
 from application.interceptor import EmitterConfig
+from domain.entry import OccurrenceWindow
 from entrypoints.settings import Settings, StoreSettings
 
 
@@ -160,6 +161,39 @@ def sealing_config(settings: Settings) -> SealingConfig:
         # Long enough for a pass to finish; short enough that another instance takes over.
         lease=max(timedelta(seconds=seals.interval_seconds * 4), window * 2),
         expiry_tolerance=timedelta(seconds=seals.expiry_tolerance_seconds),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EventTiming:
+    occurrence: OccurrenceWindow
+    settle: timedelta
+
+
+def event_timing(settings: Settings) -> EventTiming:
+    """How old an `occurredAt` may be, and the oldest-first settle delay, checked against the
+    store's timeouts (an insert must commit within the delay) and the seals' grace."""
+    events, store = settings.events, settings.store
+    settle = events.oldest_first_settle_seconds
+    longest_insert_ms = (
+        store.mongodb_operation_timeout_ms
+        if store_kind(settings) == "mongodb"
+        else store.sqlite_busy_timeout_ms
+    )
+    if settle * 1000 <= longest_insert_ms:
+        raise ConfigError(
+            f"AUDITLOG_OLDEST_FIRST_SETTLE_SECONDS ({settle}) must be longer than the store's "
+            f"longest insert ({longest_insert_ms} ms: AUDITLOG_MONGODB_OPERATION_TIMEOUT_MS or "
+            "AUDITLOG_SQLITE_BUSY_TIMEOUT_MS)"
+        )
+    if settings.seals.enabled and settle >= settings.seals.grace_seconds:
+        raise ConfigError(
+            f"AUDITLOG_OLDEST_FIRST_SETTLE_SECONDS ({settle}) must be shorter than "
+            f"AUDITLOG_SEAL_GRACE_SECONDS ({settings.seals.grace_seconds})"
+        )
+    return EventTiming(
+        occurrence=OccurrenceWindow(behind=timedelta(seconds=events.occurred_at_max_age_seconds)),
+        settle=timedelta(seconds=settle),
     )
 
 

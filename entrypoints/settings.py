@@ -156,6 +156,20 @@ class SealSettings(BaseSettings):
     `sealing` field); a working sealer is up to one interval and one window behind."""
 
 
+class EventSettings(BaseSettings):
+    """What an event may say about its own time, and when a poller sees it."""
+
+    model_config = _config()
+
+    occurred_at_max_age_seconds: int = Field(default=7 * 86_400, ge=60, le=366 * 86_400)
+    """How old an event's `occurredAt` may be when it is recorded: as long as a delivery may
+    be held up (an outage, retries). Older is BAD_USER_INPUT naming the field."""
+    oldest_first_settle_seconds: int = Field(default=30, ge=1, le=3_600)
+    """`auditLogs(order: OLDEST_FIRST)` serves entries created at least this long ago, so
+    a poller following `endCursor` never skips one that commits late: longer than any insert
+    may take (the store's operation and lock timeouts), shorter than the seals' grace."""
+
+
 class InterceptorSettings(BaseSettings):
     """The queue and sender that carry the service's own audit events."""
 
@@ -181,6 +195,7 @@ class Settings:
     rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
     seals: SealSettings = field(default_factory=SealSettings)
     witnesses: WitnessSettings = field(default_factory=WitnessSettings)
+    events: EventSettings = field(default_factory=EventSettings)
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -195,6 +210,7 @@ class Settings:
             rate_limits=_load(RateLimitSettings),
             seals=_load(SealSettings),
             witnesses=_load(WitnessSettings),
+            events=_load(EventSettings),
         )
 
 

@@ -18,6 +18,7 @@ from application.interceptor import EmitterConfig
 from entrypoints import config
 from entrypoints.settings import (
     AccessSettings,
+    EventSettings,
     ExportSettings,
     InterceptorSettings,
     LimitSettings,
@@ -41,6 +42,7 @@ def default_settings() -> Settings:
         limits=LimitSettings.model_construct(),
         rate_limits=RateLimitSettings.model_construct(),
         seals=SealSettings.model_construct(),
+        events=EventSettings.model_construct(),
     )
 
 
@@ -69,6 +71,16 @@ def graphql_limits(**changes: Any) -> GraphQLLimits:
 
 def client_options(uri: str | None, **changes: Any) -> ClientOptions:
     return replace(config.client_options(DEFAULTS), uri=uri, **changes)
+
+
+def event_timing(**changes: Any) -> config.EventTiming:
+    return replace(config.event_timing(DEFAULTS), **changes)
+
+
+def event_timing_kwargs(**changes: Any) -> dict[str, Any]:
+    """`Services.build`'s event-timing arguments, at their defaults unless changed."""
+    timing = event_timing(**changes)
+    return {"occurrence": timing.occurrence, "settle": timing.settle}
 
 
 def export_link_ttl() -> timedelta:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.checkpoint import Checkpoint
-from domain.entry import DIGEST_FIELDS, AuditEntry, entry_digest
+from domain.entry import DIGEST_FIELDS, OMITTED_WHEN_EMPTY, AuditEntry, entry_digest
 from domain.export_trailer import ExportTrailer
 from domain.integrity import Seal, canonical
 from domain.proof import PROOF_FORMAT
@@ -31,7 +31,12 @@ ROW_KEYS = {f.name: row_key(f.name) for f in fields(AuditEntry)}
 _DIGESTED = {ROW_KEYS[name]: name for name in DIGEST_FIELDS}
 _KEYS = set(ROW_KEYS.values())
 # Checked each on its own in `_row`; the other keys by the type of their field.
-SPECIAL = ("id", "success", "digest", "createdAt", "expiresAt")
+SPECIAL = (
+    "id", "success", "digest", "createdAt", "expiresAt", "occurredAt", "actor", "targets",
+    "metadata",
+)  # fmt: skip
+# Keys of fields added later: a line written before them has none of them.
+_ADDED_LATER = {ROW_KEYS[name] for name in OMITTED_WHEN_EMPTY}
 _TYPES = {ROW_KEYS[f.name]: f.type for f in fields(AuditEntry)}
 _TEXT = tuple(key for key, type_ in _TYPES.items() if type_ is str and key not in SPECIAL)
 _OPTIONAL_TEXT = tuple(key for key, type_ in _TYPES.items() if type_ == str | None)
@@ -145,10 +150,12 @@ def _row(number: int, row: dict[str, Any]) -> Row:
         return Malformed(f"line {number}: {what}")
 
     if row.keys() != _KEYS:
-        missing, extra = _KEYS - row.keys(), row.keys() - _KEYS
-        if missing:
-            raise wrong(f"the entry lacks {', '.join(sorted(missing))}")
-        raise wrong(f"the entry has {len(extra)} unknown key(s)")
+        if row.keys() != _KEYS - _ADDED_LATER:  # an export made before they existed
+            missing, extra = _KEYS - row.keys(), row.keys() - _KEYS
+            if missing:
+                raise wrong(f"the entry lacks {', '.join(sorted(missing))}")
+            raise wrong(f"the entry has {len(extra)} unknown key(s)")
+        row = {**row, **dict.fromkeys(_ADDED_LATER), "targets": []}
     if not isinstance(row["id"], str) or not _ID.fullmatch(row["id"]):
         raise wrong("id is not an entry id")
     for key in _TEXT:
@@ -162,6 +169,11 @@ def _row(number: int, row: dict[str, Any]) -> Row:
     if not isinstance(row["digest"], str) or not _DIGEST.fullmatch(row["digest"]):
         raise wrong("digest is not 64 lowercase hex digits")
     created, expires = (_timestamp(number, row, key) for key in ("createdAt", "expiresAt"))
+    if row["occurredAt"] is not None:
+        _timestamp(number, row, "occurredAt")
+    problem = _parts_problem(row["actor"], row["targets"], row["metadata"])
+    if problem:
+        raise wrong(problem)
     return Row(
         number=number,
         id=row["id"],
@@ -171,6 +183,34 @@ def _row(number: int, row: dict[str, Any]) -> Row:
         expires_at=expires,
         digest=row["digest"],
         recomputed=entry_digest({name: row[key] for key, name in _DIGESTED.items()}),
+    )
+
+
+def _parts_problem(actor: Any, targets: Any, metadata: Any) -> str | None:
+    """What is wrong with the shape of an entry's actor, targets and metadata, if anything
+    (what they say is the digest's to check)."""
+    if actor is not None and not _is_party(actor):
+        return "actor is neither null nor an object of id, type and name"
+    if not (isinstance(targets, list) and all(_is_party(target) for target in targets)):
+        return "targets is not a list of objects of id, type and name"
+    if metadata is not None and not (
+        isinstance(metadata, dict)
+        and all(
+            value is None or isinstance(value, str | int | float | bool)
+            for value in metadata.values()
+        )
+    ):
+        return "metadata is neither null nor a flat object"
+    return None
+
+
+def _is_party(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and value.keys() == {"id", "type", "name"}
+        and isinstance(value["id"], str)
+        and isinstance(value["type"], str)
+        and (value["name"] is None or isinstance(value["name"], str))
     )
 
 
@@ -232,6 +272,8 @@ def _checkpoint(number: int, document: dict[str, Any]) -> Checkpoint:
 
 _PROOF_KEYS = {"proof", "entry", "leaf_index", "leaf_count", "siblings", "seal", "checkpoint"}
 _PROOF_ENTRY_KEYS = {*DIGEST_FIELDS, "digest"}
+# A receipt issued before the fields added later existed holds none of them.
+_OLDER_PROOF_ENTRY_KEYS = _PROOF_ENTRY_KEYS - OMITTED_WHEN_EMPTY
 
 
 def _proof(number: int, document: dict[str, Any]) -> ProofLine:
@@ -246,8 +288,14 @@ def _proof(number: int, document: dict[str, Any]) -> ProofLine:
     if type(content["proof"]) is not int or content["proof"] != PROOF_FORMAT:
         raise wrong("the proof is not of a format this version reads")
     entry = content["entry"]
-    if not isinstance(entry, dict) or entry.keys() != _PROOF_ENTRY_KEYS:
+    if not isinstance(entry, dict) or entry.keys() not in (
+        _PROOF_ENTRY_KEYS,
+        _OLDER_PROOF_ENTRY_KEYS,
+    ):
         raise wrong("the proof's entry does not hold exactly the digested fields and its digest")
+    problem = _parts_problem(entry.get("actor"), entry.get("targets", []), entry.get("metadata"))
+    if problem:
+        raise wrong(f"the proof's entry: {problem}")
     if not isinstance(entry["id"], str) or not _ID.fullmatch(entry["id"]):
         raise wrong("the proof's entry id is not an entry id")
     if not isinstance(entry["digest"], str) or not _DIGEST.fullmatch(entry["digest"]):
@@ -271,7 +319,7 @@ def _proof(number: int, document: dict[str, Any]) -> ProofLine:
         document=content,
         entry_id=entry["id"],
         digest=entry["digest"],
-        recomputed=entry_digest({name: entry[name] for name in DIGEST_FIELDS}),
+        recomputed=entry_digest(entry),
         checkpoint=checkpoint,
     )
 

@@ -21,7 +21,7 @@ from application.ports import AuditEntryRepository, Checkpoints, Clock, SealKeys
 from application.reading.criteria import LogFilter
 from application.self_audit import SelfAudit
 from domain.checkpoint import Checkpoint
-from domain.entry import DIGEST_FIELDS, AuditEntry, entry_digest
+from domain.entry import DIGEST_FIELDS, OMITTED_WHEN_EMPTY, AuditEntry, entry_digest
 from domain.errors import InvalidField
 from domain.integrity import Seal, canonical
 from domain.proof import PROOF_FORMAT, EntryProof, merkle_levels, path_in, root_from_path
@@ -103,10 +103,10 @@ async def listing_of(checkpoints: Checkpoints, seal: Seal) -> Checkpoint | None:
 def proof_entry(entry: AuditEntry) -> dict[str, Any]:
     """The entry as a receipt holds it: its digested fields under their stored names
     (timestamps ISO 8601 UTC, milliseconds), and its digest."""
-    fields: dict[str, Any] = {}
-    for name in DIGEST_FIELDS:
-        value = getattr(entry, name)
-        fields[name] = iso_utc(value) if name in ("created_at", "expires_at") else value
+    fields = entry.digested_values()
+    for name in ("created_at", "expires_at", "occurred_at"):
+        if fields[name] is not None:
+            fields[name] = iso_utc(fields[name])
     return {**fields, "digest": entry.digest}
 
 
@@ -215,11 +215,13 @@ def _check(document: Any, keys: SealKeys) -> list[str]:
     if not isinstance(document, dict) or document.get("proof") != PROOF_FORMAT:
         return ["not a proof of a format this version reads"]
     entry, seal = document["entry"], document["seal"]
-    if not isinstance(entry, dict) or set(entry) != {*DIGEST_FIELDS, "digest"}:
+    if not isinstance(entry, dict) or set(entry) not in (
+        {*DIGEST_FIELDS, "digest"},
+        {*DIGEST_FIELDS, "digest"} - OMITTED_WHEN_EMPTY,  # issued before those fields existed
+    ):
         return ["the entry does not hold exactly the digested fields and its digest"]
     problems: list[str] = []
-    fields = {name: entry[name] for name in DIGEST_FIELDS}
-    digest = entry_digest(fields)
+    digest = entry_digest(entry)
     if digest != entry["digest"]:
         problems.append("the entry's fields do not match its digest")
     header = {k: v for k, v in seal.items() if k not in ("id", "key_id", "signature")}

@@ -6,7 +6,12 @@ from datetime import datetime
 import strawberry
 
 from adapters.inbound.graphql.context import Context
-from adapters.inbound.graphql.inputs import AuditEventInput, AuditLogFilterInput, parse_batch
+from adapters.inbound.graphql.inputs import (
+    AuditEventInput,
+    AuditLogFilterInput,
+    AuditLogOrderEnum,
+    parse_batch,
+)
 from adapters.inbound.graphql.scalars import moment
 from adapters.inbound.graphql.types import (
     AccountType,
@@ -36,18 +41,26 @@ INLINE_BATCH = 100
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="Live entries, newest first (createdAt desc, id desc).")
+    @strawberry.field(
+        description="Live entries, newest first (createdAt desc, id desc), or oldest first "
+        "for pollers (settled entries only)."
+    )
     async def audit_logs(
         self,
         info: Info,
         filter: AuditLogFilterInput | None = None,
         first: int | None = DEFAULT_PAGE_SIZE,
         after: str | None = None,
+        order: AuditLogOrderEnum | None = AuditLogOrderEnum.NEWEST_FIRST,
     ) -> AuditLogConnection:
         principal = await info.context.principal()
         wanted = LogFilter() if filter is None else filter.to_filter()
         page = await info.context.services.reading.query.execute(
-            principal, wanted, first=DEFAULT_PAGE_SIZE if first is None else first, after=after
+            principal,
+            wanted,
+            first=DEFAULT_PAGE_SIZE if first is None else first,
+            after=after,
+            order=(order or AuditLogOrderEnum.NEWEST_FIRST).to_application(),
         )
         return AuditLogConnection.of(page)
 

@@ -1,4 +1,5 @@
-"""`DateTime`: RFC 3339 in, always UTC at millisecond precision out.
+"""`DateTime`: RFC 3339 in, always UTC at millisecond precision out. `JSON`: any JSON value,
+checked by the field that takes it.
 
 A value that cannot be read is not refused here: graphql-core would report it without the
 field's name (and as a validation failure when it is written inline). It is carried as an
@@ -7,8 +8,10 @@ field's name (and as a validation failure when it is written inline). It is carr
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NewType
 
 import strawberry
+from graphql import value_from_ast_untyped
 
 from domain.errors import InvalidField
 from domain.timestamps import INSTANT_FORM, iso_utc, parse_instant
@@ -49,4 +52,23 @@ DateTime = strawberry.scalar(
     "digits; without an offset it is UTC). Output is UTC with milliseconds.",
     serialize=iso_utc,
     parse_value=parse,
+)
+
+
+def _json_literal(node: object, variables: dict[str, object] | None = None) -> object:
+    # Written inline, a JSON value is a GraphQL literal: read it as the JSON it spells.
+    return value_from_ast_untyped(node, variables)  # type: ignore[arg-type]
+
+
+JsonValue = NewType("JsonValue", object)
+"""What a field of the `JSON` scalar is annotated with (the schema maps it to `JSON`)."""
+
+JSON = strawberry.scalar(
+    name="JSON",
+    description="A JSON value. `metadata` takes a flat object: at most 50 keys (a letter, "
+    "then letters, digits or '_', up to 40), each a string (at most 500 characters), a "
+    "number, a boolean or null; at most 8 KB in all.",
+    serialize=lambda value: value,
+    parse_value=lambda value: value,
+    parse_literal=_json_literal,
 )

@@ -27,7 +27,7 @@ from adapters.inbound.graphql.gate import AuthenticateFirst, ValidationCacheAfte
 from adapters.inbound.graphql.limits import ValidationRules, validation_rules
 from adapters.inbound.graphql.observer import OperationObserver
 from adapters.inbound.graphql.resolvers import Mutation, Query
-from adapters.inbound.graphql.scalars import DateTime
+from adapters.inbound.graphql.scalars import JSON, DateTime, JsonValue
 from adapters.inbound.graphql.transport import GraphiQLPage, read_operation, refusal
 from adapters.observability.metrics import Metrics
 
@@ -82,7 +82,7 @@ def build_schema(limits: GraphQLLimits, metrics: Metrics | None = None) -> Audit
         extensions=extensions,
         execution_context_class=PlainObjectsExecution,
         config=StrawberryConfig(
-            scalar_map={datetime: DateTime},
+            scalar_map={datetime: DateTime, JsonValue: JSON},
             disable_field_suggestions=not limits.field_suggestions,
         ),
     )

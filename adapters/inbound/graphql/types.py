@@ -8,6 +8,7 @@ from typing import assert_never
 
 import strawberry
 
+from adapters.inbound.graphql.scalars import JsonValue
 from application.access.plans import plan_of
 from application.access.principal import KeyHolder, Operator, System
 from application.administration import IssuedKey
@@ -21,7 +22,8 @@ from domain.integrity import Findings
 from domain.plan import Plan, PlanCatalog
 from domain.tenancy import Account, ApiKey, Application, Scope
 
-_ENTRY_FIELDS = tuple(f.name for f in fields(AuditEntry))
+_SHOWN_OTHERWISE = frozenset({"occurred_at", "actor", "targets"})
+_PLAIN_FIELDS = tuple(f.name for f in fields(AuditEntry) if f.name not in _SHOWN_OTHERWISE)
 
 
 @strawberry.enum(name="Scope")
@@ -58,6 +60,20 @@ class AuditLogExport:
         )
 
 
+@strawberry.type(name="Actor")
+class ActorType:
+    id: str
+    type: str
+    name: str | None
+
+
+@strawberry.type(name="Target")
+class TargetType:
+    id: str
+    type: str
+    name: str | None
+
+
 @strawberry.type(name="AuditLogEntry")
 class AuditLogEntryType:
     id: strawberry.ID
@@ -67,11 +83,21 @@ class AuditLogEntryType:
     reason: str | None
     application: str
     account: str
-    created_at: datetime
+    created_at: datetime = strawberry.field(
+        description="When the entry was recorded: the order of the trail, and what since, "
+        "until and retention go by."
+    )
     expires_at: datetime
     ip: str | None
     user_agent: str | None
     request_id: str | None
+    occurred_at: datetime = strawberry.field(
+        description="When the action happened, as the caller said (else when recorded)."
+    )
+    idempotency_key: str | None
+    actor: ActorType | None
+    targets: list[TargetType]
+    metadata: JsonValue | None
     digest: str = strawberry.field(
         description="SHA-256 of the entry at ingestion: a receipt its seal will list."
     )
@@ -79,7 +105,16 @@ class AuditLogEntryType:
     @classmethod
     def of(cls, entry: AuditEntry) -> "AuditLogEntryType":
         # Every entry field is shown under its own name (strawberry writes it in camelCase).
-        return cls(**{name: getattr(entry, name) for name in _ENTRY_FIELDS})
+        shown = {name: getattr(entry, name) for name in _PLAIN_FIELDS}
+        actor = entry.actor
+        return cls(
+            **shown,
+            occurred_at=entry.happened_at,
+            actor=None
+            if actor is None
+            else ActorType(id=actor.id, type=actor.type, name=actor.name),
+            targets=[TargetType(id=t.id, type=t.type, name=t.name) for t in entry.targets],
+        )
 
 
 @strawberry.type(name="IntegrityProblem")
@@ -196,7 +231,7 @@ class AuditLogConnection:
     @classmethod
     def of(cls, page: Page) -> "AuditLogConnection":
         edges = [
-            AuditLogEdge(cursor=Page.cursor_of(e), node=AuditLogEntryType.of(e))
+            AuditLogEdge(cursor=page.cursor_of(e), node=AuditLogEntryType.of(e))
             for e in page.entries
         ]
         end_cursor = edges[-1].cursor if edges else None

@@ -22,8 +22,11 @@ from domain.timestamps import iso_utc
 
 COLUMNS = (
     "id", "action", "email", "success", "reason", "application", "account",
-    "createdAt", "expiresAt", "ip", "userAgent", "requestId", "digest",
+    "createdAt", "expiresAt", "ip", "userAgent", "requestId", "occurredAt",
+    "idempotencyKey", "actor", "targets", "metadata", "digest",
 )  # fmt: skip
+# CSV cells holding JSON (an object or a list): written as compact JSON text.
+_JSON_COLUMNS = frozenset({"actor", "targets", "metadata"})
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -65,6 +68,11 @@ def as_row(entry: AuditEntry) -> dict[str, Any]:
         "ip": entry.ip,
         "userAgent": entry.user_agent,
         "requestId": entry.request_id,
+        "occurredAt": None if entry.occurred_at is None else iso_utc(entry.occurred_at),
+        "idempotencyKey": entry.idempotency_key,
+        "actor": None if entry.actor is None else entry.actor.as_json(),
+        "targets": [target.as_json() for target in entry.targets],
+        "metadata": entry.metadata,
         "digest": entry.digest,
     }
 
@@ -103,6 +111,9 @@ async def csv_chunks(batches: AsyncIterator[Sequence[AuditEntry]]) -> AsyncGener
     async for batch in batches:
         for entry in batch:
             row = as_row(entry)
+            for column in _JSON_COLUMNS:
+                if row[column] is not None:
+                    row[column] = orjson.dumps(row[column]).decode()
             writer.writerow([neutralise(row[column]) for column in COLUMNS])
         yield buffer.getvalue().encode()
         buffer.seek(0)

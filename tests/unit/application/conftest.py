@@ -96,6 +96,7 @@ def services(
         # test_failed_authentication.py are about the limits.
         rate_limits=configs.rate_limits(enabled=False),
         auth_failure_limits=configs.auth_failure_limits(enabled=False),
+        **configs.event_timing_kwargs(),
     )
 
 

@@ -50,5 +50,5 @@ async def walk_all_pages(
         if not page.has_next_page:
             return seen
         assert page.entries, "a page that promises more must not be empty"
-        after = Page.cursor_of(page.entries[-1])
+        after = page.cursor_of(page.entries[-1])
     raise AssertionError("pagination never ended")

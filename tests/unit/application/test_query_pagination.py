@@ -84,7 +84,7 @@ async def test_cursor_continues_right_after_the_entry_it_was_taken_from(
 ) -> None:
     order = newest_first(history)
     pivot = next(e for e in history if e.id == order[1])
-    page = await read_page(services, operator, first=3, after=Page.cursor_of(pivot))
+    page = await read_page(services, operator, first=3, after=Page([], False).cursor_of(pivot))
     assert [e.id for e in page.entries] == order[2:5]
 
 

@@ -139,7 +139,7 @@ async def test_cursor_taken_from_another_tenants_entry_only_moves_within_own_sco
     newest_globex = next(e for e in everything if e.account == "globex")
     key = await key_for("acme")
     page = await services.reading.query.execute(
-        key, LogFilter(), first=500, after=Page.cursor_of(newest_globex)
+        key, LogFilter(), first=500, after=Page([], False).cursor_of(newest_globex)
     )
     assert page.entries
     assert {e.account for e in page.entries} == {"acme"}

@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from domain.entry import DIGEST_FIELDS, NOT_DIGESTED, AuditEntry, entry_digest
+from domain.entry import (
+    DIGEST_FIELDS,
+    NOT_DIGESTED,
+    OMITTED_WHEN_EMPTY,
+    AuditEntry,
+    entry_digest,
+)
+from domain.event_parts import Party
 from domain.integrity import (
     Seal,
     SealedEntry,
@@ -40,11 +47,16 @@ def full_entry() -> AuditEntry:
         ip="203.0.113.7",
         user_agent="curl/8.5.0",
         request_id="req-1",
+        occurred_at=datetime(2026, 1, 15, 11, 59, 58, 7000, tzinfo=UTC),
+        idempotency_key="evt-1",
+        actor=Party("user_01HALICE", "user", "Alice"),
+        targets=(Party("user_01HBOB", "user"),),
+        metadata={"plan": "pro", "seats": 3},
     )
 
 
 def fields_of(audit_entry: AuditEntry) -> dict[str, Any]:
-    return {name: getattr(audit_entry, name) for name in DIGEST_FIELDS}
+    return audit_entry.digested_values()
 
 
 # One different value per digested field.
@@ -61,6 +73,17 @@ CHANGES: dict[str, Any] = {
     "request_id": "req-2",
     "created_at": datetime(2026, 1, 15, 12, 0, 10, 124000, tzinfo=UTC),
     "expires_at": datetime(2026, 4, 15, 12, 0, 10, 124000, tzinfo=UTC),
+    "occurred_at": datetime(2026, 1, 15, 11, 59, 58, 8000, tzinfo=UTC),
+    "idempotency_key": "evt-2",
+    "actor": Party("user_01HALICE", "user", "Alice B."),
+    "targets": (Party("user_01HBOB", "api_key"),),
+    "metadata": {"plan": "pro", "seats": 4},
+}
+# As the digest reads them (parties as JSON objects).
+JSON_CHANGES = {
+    **CHANGES,
+    "actor": CHANGES["actor"].as_json(),
+    "targets": [t.as_json() for t in CHANGES["targets"]],
 }
 
 
@@ -79,11 +102,47 @@ def test_a_field_added_to_the_entry_needs_a_decision_on_the_digest() -> None:
     field below (and say how old entries still verify) or in domain.entry.NOT_DIGESTED."""
     digested = (
         "id", "account", "application", "action", "success", "email", "reason", "ip",
-        "user_agent", "request_id", "created_at", "expires_at",
+        "user_agent", "request_id", "created_at", "expires_at", "occurred_at",
+        "idempotency_key", "actor", "targets", "metadata",
     )  # fmt: skip
+    # Added after digests were first issued: left out while empty, so old digests hold.
+    added_later = {"occurred_at", "idempotency_key", "actor", "targets", "metadata"}
     assert {"digest"} == NOT_DIGESTED
     assert digested == DIGEST_FIELDS
+    assert added_later == OMITTED_WHEN_EMPTY
     assert {f.name for f in dataclasses.fields(AuditEntry)} == {*digested, *NOT_DIGESTED}
+
+
+# Digests computed by the code before occurred_at, idempotency_key, actor, targets and
+# metadata existed (commit 670bc59): an entry without them must digest exactly so still.
+PINNED_BEFORE_THE_FIELDS = {
+    "bc22091c4f80d16b52d63fb68258cd4bf87889ff3f1cdd6b04416fdcd42a4270": dict(
+        entry_id="65a4f0c2e1b2c3d4e5f60718", action="auth.login", success=False,
+        email="bob@example.com", reason="invalid_password", ip="203.0.113.7",
+        user_agent="Mozilla/5.0", request_id="req-1",
+    ),
+    "364bdee5ad3aa44ab70a3a4e7c91d3f435ef9e9f40e229f56e28a6adc3f410f8": dict(
+        entry_id="65a4f0c2e1b2c3d4e5f60719", action="auth.logout", success=True, email=None,
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("digest", PINNED_BEFORE_THE_FIELDS)
+def test_an_entry_without_the_added_fields_digests_as_before_they_existed(digest: str) -> None:
+    at = datetime(2026, 1, 15, 12, 0, 0, 123000, tzinfo=UTC)
+    old = entry(
+        account="acme",
+        application="acme-web",
+        created_at=at,
+        retention=datetime(2026, 4, 15, 12, 0, 0, 123000, tzinfo=UTC) - at,
+        **PINNED_BEFORE_THE_FIELDS[digest],  # type: ignore[arg-type]
+    )
+
+    assert old.digest == digest
+    # As an export line or a receipt states an old entry: the new keys null or empty.
+    stated = {**old.digested_values(), "occurred_at": None, "targets": [], "metadata": None}
+    assert entry_digest(stated) == digest
+    assert entry_digest({k: v for k, v in stated.items() if k not in OMITTED_WHEN_EMPTY}) == digest
 
 
 @pytest.mark.parametrize("name", DIGEST_FIELDS)
@@ -91,7 +150,14 @@ def test_changing_any_one_field_changes_the_digest(name: str) -> None:
     original = full_entry()
     changed = dataclasses.replace(original, **{name: CHANGES[name]}, digest="")
     assert changed.digest != original.digest
-    assert entry_digest({**fields_of(original), name: CHANGES[name]}) != original.digest
+    assert entry_digest({**fields_of(original), name: JSON_CHANGES[name]}) != original.digest
+
+
+@pytest.mark.parametrize("name", sorted(OMITTED_WHEN_EMPTY))
+def test_removing_an_added_field_changes_the_digest(name: str) -> None:
+    original = full_entry()
+    empty: Any = () if name == "targets" else None
+    assert dataclasses.replace(original, **{name: empty}, digest="").digest != original.digest
 
 
 @pytest.mark.parametrize("name", ["email", "reason", "ip", "user_agent", "request_id"])
@@ -115,6 +181,11 @@ def test_the_digest_is_sha256_of_the_canonical_json_of_the_fields() -> None:
         "request_id": "req-1",
         "created_at": "2026-01-15T12:00:10.123+00:00",
         "expires_at": "2026-04-15T12:00:10.123+00:00",
+        "occurred_at": "2026-01-15T11:59:58.007+00:00",
+        "idempotency_key": "evt-1",
+        "actor": {"id": "user_01HALICE", "type": "user", "name": "Alice"},
+        "targets": [{"id": "user_01HBOB", "type": "user", "name": None}],
+        "metadata": {"plan": "pro", "seats": 3},
     }
     encoded = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
     assert audit_entry.digest == hashlib.sha256(encoded).hexdigest()
@@ -141,7 +212,8 @@ def test_a_stored_digest_is_kept_and_content_digest_recomputes() -> None:
     assert tampered.digest == original.digest
     assert tampered.content_digest() != original.digest
     assert tampered.content_digest() == entry_digest(fields_of(tampered))
-    given = AuditEntry(**{**fields_of(original), "digest": "ab" * 32})
+    values = {name: getattr(original, name) for name in DIGEST_FIELDS}
+    given = AuditEntry(**{**values, "digest": "ab" * 32})
     assert given.digest == "ab" * 32
     assert given.content_digest() == original.digest
 

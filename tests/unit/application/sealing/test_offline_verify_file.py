@@ -107,7 +107,8 @@ class TestTheTrailer:
         assert body["account"] == "acme"
         assert body["filter"] == {
             "account": "acme", "application": None, "actions": None, "email": None,
-            "success": None, "since": None, "until": None,
+            "success": None, "since": None, "until": None, "actor_id": None,
+            "target_id": None, "target_type": None,
         }  # fmt: skip
         assert body["scope"] == {"key": None, "application": None}
         assert body["format"] == "ndjson"
