@@ -71,6 +71,20 @@ def request_ids(batch: list[Event]) -> list[str | None]:
     return [e.request_id for e in batch]
 
 
+def node(**changes: Any) -> dict[str, Any]:
+    """An `AuditLogEntry` as the service answers it, every field asked for."""
+    return {
+        "id": "e1", "account": "acme", "application": "portal", "action": "auth.login",
+        "success": True, "email": None, "reason": None, "ip": None, "userAgent": None,
+        "requestId": None, "occurredAt": "2026-01-15T11:59:00.000Z",
+        "createdAt": "2026-01-15T12:00:00.123Z", "expiresAt": "2026-04-15T12:00:00.123Z",
+        "idempotencyKey": "evt-1", "actor": {"id": "user_1", "type": "user", "name": None},
+        "targets": [{"id": "doc_9", "type": "document", "name": "Q1"}],
+        "metadata": {"seats": 3}, "digest": "ab" * 32,
+        **changes,
+    }  # fmt: skip
+
+
 class Refused(ValueError):
     def __init__(self, field: str) -> None:
         super().__init__(f"{field} is invalid: this message must never be logged")

@@ -6,12 +6,19 @@ from typing import Any
 
 import httpx
 import pytest
-from auditlog_client import Event, GraphQLHttpSink, PermanentSinkError, TransientSinkError
+from auditlog_client import (
+    AuditEmitter,
+    Event,
+    GraphQLHttpSink,
+    PermanentSinkError,
+    TransientSinkError,
+)
+from client_support import emitter_config
 
 EVENTS = [
     Event(application="portal", action="auth.login", success=True, email="Bob@Example.com"),
     Event(application="portal", action="auth.login", success=False, reason="bad_password",
-               user_agent="curl/8", request_id="r-1", ip="203.0.113.9"),
+          user_agent="curl/8", request_id="r-1", ip="203.0.113.9"),
 ]  # fmt: skip
 
 
@@ -94,3 +101,42 @@ async def test_answers_that_would_fail_again_are_permanent(
         await sink_answering(handler).send(EVENTS, delivery_id="d-1")
 
     assert raised.value.code == code
+
+
+async def test_a_retry_after_a_lost_answer_sends_the_same_events_with_the_same_keys() -> None:
+    bodies: list[dict[str, Any]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        if len(bodies) == 1:  # the service got it; its answer never came back
+            raise httpx.ReadError("connection reset", request=request)
+        return httpx.Response(200, json={"data": {"recordAuditEvents": {"recorded": 2}}})
+
+    sink = sink_answering(handler)
+    emitter = AuditEmitter(sink, emitter_config(linger_seconds=0, backoff_base_seconds=0.001))
+    emitter.start()
+    for _ in range(2):
+        emitter.emit(Event(application="portal", action="auth.login", success=True))
+    assert await emitter.stop() == 0
+
+    first, retry = bodies
+    assert retry["variables"] == first["variables"]
+    keys = [given["idempotencyKey"] for given in first["variables"]["inputs"]]
+    assert len(set(keys)) == 2
+    assert all(given["occurredAt"] for given in first["variables"]["inputs"])
+
+
+async def test_a_key_reused_for_another_event_is_permanent() -> None:
+    refused = {
+        "errors": [
+            {
+                "message": "m",
+                "extensions": {"code": "CONFLICT", "reason": "IDEMPOTENCY_KEY_REUSED"},
+            }
+        ]
+    }
+
+    with pytest.raises(PermanentSinkError) as raised:
+        await sink_answering(graphql(refused)).send(EVENTS, delivery_id="d-1")
+
+    assert raised.value.code == "CONFLICT"
