@@ -28,6 +28,7 @@ from domain.errors import InvalidField
 from domain.plan import PlanCatalog
 from domain.retention import RetentionPolicy
 from domain.tenancy import Scope
+from domain.timestamps import at_storage_precision
 
 log = logging.getLogger("auditlog.recording")
 
@@ -86,7 +87,8 @@ class Ingestion:
             try:
                 event = self._without_secrets(principal, given)
                 if event.occurred_at is not None:
-                    self._occurrence.check(event.occurred_at, now)
+                    # Against the time the entry is stamped with (milliseconds).
+                    self._occurrence.check(event.occurred_at, at_storage_precision(now))
                 if event.application not in owners:
                     owners[event.application] = await self._owner(principal, event.application)
             except (Forbidden, NotFound, PlanNotConfigured, InvalidField) as exc:
