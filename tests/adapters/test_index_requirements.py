@@ -11,7 +11,13 @@ async def test_every_index_present_is_enough(embedded_store: MongoStore) -> None
 
 
 @pytest.mark.parametrize(
-    ("document", "index"), [(AuditLogDocument, "ttl_expires_at"), (SealDocument, "ttl_expires_at")]
+    ("document", "index"),
+    [
+        (AuditLogDocument, "ttl_expires_at"),
+        (AuditLogDocument, "account_idempotency_key"),
+        (AuditLogDocument, "account_target_id_newest"),
+        (SealDocument, "ttl_expires_at"),
+    ],
 )
 async def test_a_missing_index_stops_the_start_naming_it_and_the_command_that_makes_it(
     embedded_store: MongoStore, document: type, index: str

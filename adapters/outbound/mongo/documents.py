@@ -8,10 +8,23 @@ from beanie import Document
 from pydantic import BaseModel, Field
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
-# Read paths lead with the equality fields (account, application, action, email) and then
-# the sort (created_at, _id), per MongoDB's Equality-Sort-Range rule; the range on
-# created_at (since/until) and the keyset bound ride on the same sort key.
+# Read paths lead with the equality fields (account, application, action, email, actor,
+# target) and then the sort (created_at, _id), per MongoDB's Equality-Sort-Range rule; the
+# range on created_at (since/until) and the keyset bound ride on the same sort key. Pages
+# oldest first walk the same indexes backwards.
 _NEWEST_FIRST = [("created_at", DESCENDING), ("_id", DESCENDING)]
+
+KEYED = {"idempotency_key": {"$type": "string"}}
+"""The entries the unique key index holds: those with a key (without one, none clash).
+A query that states this too is one the planner may answer from that partial index."""
+
+
+class PartyDocument(BaseModel):
+    """An actor or a target (`domain.event_parts.Party`), under its own field names."""
+
+    id: str
+    type: str
+    name: str | None = None
 
 
 class AuditLogDocument(Document):
@@ -27,6 +40,12 @@ class AuditLogDocument(Document):
     request_id: str | None = None
     created_at: datetime
     expires_at: datetime
+    # Absent from documents stored before events had them: they read back as None, empty.
+    occurred_at: datetime | None = None
+    idempotency_key: str | None = None
+    actor: PartyDocument | None = None
+    targets: list[PartyDocument] = Field(default_factory=list)
+    metadata: dict[str, str | int | float | bool | None] | None = None
     digest: str
 
     class Settings:
@@ -44,6 +63,27 @@ class AuditLogDocument(Document):
             IndexModel(
                 [("account", ASCENDING), ("email", ASCENDING), *_NEWEST_FIRST],
                 name="account_email_newest",
+            ),
+            IndexModel(
+                [("account", ASCENDING), ("actor.id", ASCENDING), *_NEWEST_FIRST],
+                name="account_actor_newest",
+            ),
+            # Multikey: one key per target, so an entry is found by any of its targets.
+            IndexModel(
+                [("account", ASCENDING), ("targets.id", ASCENDING), *_NEWEST_FIRST],
+                name="account_target_id_newest",
+            ),
+            IndexModel(
+                [("account", ASCENDING), ("targets.type", ASCENDING), *_NEWEST_FIRST],
+                name="account_target_type_newest",
+            ),
+            # The guard on idempotency keys: two inserts racing with one key cannot both
+            # succeed. Partial, so entries without a key (null) never clash.
+            IndexModel(
+                [("account", ASCENDING), ("idempotency_key", ASCENDING)],
+                name="account_idempotency_key",
+                unique=True,
+                partialFilterExpression=KEYED,
             ),
         ]
 

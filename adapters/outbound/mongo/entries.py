@@ -1,19 +1,26 @@
 """The audit entry repository on Beanie: insert and read, and nothing that changes an entry."""
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from beanie import SortDirection
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from adapters.outbound.mongo.documents import AuditLogDocument
+from adapters.outbound.mongo.documents import KEYED, AuditLogDocument
 from adapters.outbound.mongo.errors import StoreCalls, only_duplicate_keys, translated_errors
 from adapters.outbound.mongo.mappers import entry_to_document, entry_to_domain
-from application.reading.criteria import EntryCriteria, Position
+from application.errors import Conflict, IdempotencyKeyTaken
+from application.reading.criteria import EntryCriteria, Order, Position
 from domain.entry import AuditEntry
 
-_NEWEST_FIRST = [("created_at", SortDirection.DESCENDING), ("_id", SortDirection.DESCENDING)]
+_SORTS = {
+    Order.NEWEST_FIRST: [
+        ("created_at", SortDirection.DESCENDING),
+        ("_id", SortDirection.DESCENDING),
+    ],
+    Order.OLDEST_FIRST: [("created_at", SortDirection.ASCENDING), ("_id", SortDirection.ASCENDING)],
+}
 STREAM_BATCH_SIZE = 1_000
 
 
@@ -23,27 +30,55 @@ class BeanieAuditEntryRepository:
 
     async def add(self, entry: AuditEntry) -> None:
         async with self._call("audit entry", entry.id):
-            await entry_to_document(entry).insert()
+            try:
+                await entry_to_document(entry).insert()
+            except DuplicateKeyError:
+                raise await _clash(entry) from None
 
     async def add_many(self, entries: Sequence[AuditEntry], *, skip_existing: bool = False) -> None:
+        """All or nothing by a check first: one query finds the batch's ids and (account, key)
+        pairs already stored, and a clash there (or within the batch) stores nothing. Then one
+        ordered insert, entries with a key first.
+
+        The check cannot see a concurrent insert: the unique indexes are the guard, and
+        without a transaction (which needs a replica set, and which mongomock lacks) an
+        ordered insert keeps what it wrote before a clash. Putting keyed entries first means
+        that a key taken in between leaves stored, besides nothing, only entries of this
+        batch that hold their own keys: `holding_keys` finds each, as it finds an event the
+        caller recorded before, so resolving the clash by key and recording the rest again
+        stores no event twice. An id taken in between (ids are random or derived from a
+        delivery, so only a concurrent attempt at the same delivery does it) is skipped with
+        `skip_existing`, else a `Conflict` with the part before it stored."""
         if not entries:
             return
-        documents = [entry_to_document(e) for e in entries]
-        # Ids are assigned before the insert: Beanie 1.30's insert_many leaves them unset.
         async with self._call("audit entry", entries[0].id):
-            try:
-                # Unordered when skipping: the insert goes on past ids already stored.
-                await AuditLogDocument.insert_many(documents, ordered=not skip_existing)
-            except BulkWriteError as exc:
-                if not (skip_existing and only_duplicate_keys(exc)):
-                    raise
+            stored = await _stored_ids_and_keys(entries)
+            fresh = _admitted(entries, *stored, skip_existing=skip_existing)
+            # Keyed first; otherwise in the caller's order.
+            fresh.sort(key=lambda e: e.idempotency_key is None)
+            await _insert_in_order(fresh, skip_existing=skip_existing)
+
+    async def holding_keys(self, keys: Sequence[tuple[str, str]]) -> list[AuditEntry]:
+        if not keys:
+            return []
+        async with self._call():
+            documents = await AuditLogDocument.find({"$or": _key_clauses(keys)}).to_list()
+        return [entry_to_domain(d) for d in documents]
 
     async def query(
-        self, criteria: EntryCriteria, *, now: datetime, after: Position | None, limit: int
+        self,
+        criteria: EntryCriteria,
+        *,
+        now: datetime,
+        after: Position | None,
+        limit: int,
+        order: Order = Order.NEWEST_FIRST,
     ) -> list[AuditEntry]:
         async with self._call():
             documents = await AuditLogDocument.find(
-                mongo_filter(criteria, now=now, after=after), sort=_NEWEST_FIRST, limit=limit
+                mongo_filter(criteria, now=now, after=after, order=order),
+                sort=_SORTS[order],
+                limit=limit,
             ).to_list()
         return [entry_to_domain(d) for d in documents]
 
@@ -66,7 +101,7 @@ class BeanieAuditEntryRepository:
     ) -> AsyncIterator[Sequence[AuditEntry]]:
         cursor = AuditLogDocument.find(
             mongo_filter(criteria, now=now, after=None),
-            sort=_NEWEST_FIRST,
+            sort=_SORTS[Order.NEWEST_FIRST],
             batch_size=STREAM_BATCH_SIZE,
         )
         # Not bounded as a whole (an export may take minutes): each read is, by the driver's
@@ -82,8 +117,102 @@ class BeanieAuditEntryRepository:
             yield batch
 
 
+async def _stored_ids_and_keys(
+    entries: Sequence[AuditEntry],
+) -> tuple[set[str], set[tuple[str, str]]]:
+    """The batch's ids already stored, and the (account, key) pairs stored, of the batch's
+    or held by documents of its ids: one query, on the _id and the key index."""
+    clauses: list[dict[str, Any]] = [{"_id": {"$in": [e.id for e in entries]}}]
+    clauses += _key_clauses(_keys_of(entries))
+    found = AuditLogDocument.get_motor_collection().find(
+        {"$or": clauses}, {"_id": 1, "account": 1, "idempotency_key": 1}
+    )
+    ids: set[str] = set()
+    keys: set[tuple[str, str]] = set()
+    async for document in found:
+        ids.add(document["_id"])
+        if isinstance(key := document.get("idempotency_key"), str):
+            keys.add((document["account"], key))
+    return ids, keys
+
+
+def _admitted(
+    entries: Sequence[AuditEntry],
+    stored_ids: set[str],
+    held: set[tuple[str, str]],
+    *,
+    skip_existing: bool,
+) -> list[AuditEntry]:
+    """The entries to insert, or the first clash raised: an id stored or twice in the batch
+    (`Conflict`, unless skipped as stored), then a key held or twice (`IdempotencyKeyTaken`)."""
+    fresh: list[AuditEntry] = []
+    seen: set[str] = set()
+    for entry in entries:
+        if entry.id in stored_ids or entry.id in seen:
+            if not skip_existing:
+                raise Conflict("audit entry", entry.id)
+            continue
+        seen.add(entry.id)
+        fresh.append(entry)
+    taken = set(held)
+    for pair in _keys_of(fresh):
+        if pair in taken:
+            raise IdempotencyKeyTaken(*pair)
+        taken.add(pair)
+    return fresh
+
+
+async def _insert_in_order(entries: list[AuditEntry], *, skip_existing: bool) -> None:
+    """One ordered insert; with `skip_existing`, resumed past an id taken since the check."""
+    documents = [entry_to_document(e) for e in entries]
+    # Ids are assigned before the insert: Beanie 1.30's insert_many leaves them unset.
+    start = 0
+    while start < len(documents):
+        try:
+            await AuditLogDocument.insert_many(documents[start:], ordered=True)
+            return
+        except BulkWriteError as exc:
+            if not only_duplicate_keys(exc):
+                raise
+            failed = start + exc.details["writeErrors"][0]["index"]
+            clash = await _clash(entries[failed])
+            if not (skip_existing and isinstance(clash, Conflict)):
+                raise clash from None
+            start = failed + 1
+
+
+async def _clash(entry: AuditEntry) -> Conflict | IdempotencyKeyTaken:
+    """Which unique index refused `entry`. Asked of the store, not read off the error: a
+    server's error names the index (`keyPattern`), mongomock's bulk errors do not, and
+    mongomock-motor's single ones name whichever unique index the values happen to match."""
+    taken = await AuditLogDocument.get_motor_collection().find_one({"_id": entry.id}, {"_id": 1})
+    if taken is not None or entry.idempotency_key is None:
+        return Conflict("audit entry", entry.id)
+    return IdempotencyKeyTaken(entry.account, entry.idempotency_key)
+
+
+def _keys_of(entries: Iterable[AuditEntry]) -> list[tuple[str, str]]:
+    return [(e.account, e.idempotency_key) for e in entries if e.idempotency_key is not None]
+
+
+def _key_clauses(keys: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
+    """One clause per account, its keys in `$in`, stating the key index's partial filter so
+    the planner may use that index."""
+    by_account: dict[str, set[str]] = {}
+    for account, key in keys:
+        by_account.setdefault(account, set()).add(key)
+    return [
+        {"account": account, "idempotency_key": {"$in": sorted(held), **KEYED["idempotency_key"]}}
+        for account, held in by_account.items()
+    ]
+
+
 def mongo_filter(
-    criteria: EntryCriteria, *, now: datetime, after: Position | None
+    criteria: EntryCriteria,
+    *,
+    now: datetime,
+    after: Position | None,
+    order: Order = Order.NEWEST_FIRST,
 ) -> dict[str, Any]:
     """The query document. Expired entries are excluded here, before the TTL monitor runs."""
     wanted = criteria.filter
@@ -93,10 +222,18 @@ def mongo_filter(
         "application": wanted.application,
         "email": wanted.email,
         "success": wanted.success,
+        "actor.id": wanted.actor_id,
     }
     query.update({field: value for field, value in equalities.items() if value is not None})
     if wanted.actions is not None:
         query["action"] = {"$in": list(wanted.actions)}
+    if wanted.target_id is not None and wanted.target_type is not None:
+        # One target must have both: "targets.id" and "targets.type" could match two.
+        query["targets"] = {"$elemMatch": {"id": wanted.target_id, "type": wanted.target_type}}
+    elif wanted.target_id is not None:
+        query["targets.id"] = wanted.target_id
+    elif wanted.target_type is not None:
+        query["targets.type"] = wanted.target_type
     created: dict[str, datetime] = {}
     if wanted.since is not None:
         created["$gte"] = wanted.since
@@ -105,8 +242,9 @@ def mongo_filter(
     if created:
         query["created_at"] = created
     if after is not None:
+        beyond = "$lt" if order is Order.NEWEST_FIRST else "$gt"
         query["$or"] = [
-            {"created_at": {"$lt": after.created_at}},
-            {"created_at": after.created_at, "_id": {"$lt": after.entry_id}},
+            {"created_at": {beyond: after.created_at}},
+            {"created_at": after.created_at, "_id": {beyond: after.entry_id}},
         ]
     return query

@@ -3,15 +3,18 @@
 from dataclasses import fields
 from datetime import UTC, datetime
 from operator import attrgetter
+from typing import get_args
 
 from adapters.outbound.mongo.documents import (
     AccountDocument,
     ApiKeyDocument,
     ApplicationDocument,
     AuditLogDocument,
+    PartyDocument,
     SealDocument,
 )
 from domain.entry import AuditEntry
+from domain.event_parts import Party
 from domain.integrity import Seal, SealedEntry, SealLink
 from domain.tenancy import Account, ApiKey, Application, Scope
 
@@ -22,21 +25,38 @@ def _utc(moment: datetime) -> datetime:
 
 
 # An entry is stored under its own field names, but for its id (`_id`); every field is
-# stored (a test holds the document to the entry), timestamps read back in datetime.UTC.
+# stored (a test holds the document to the entry), parties as subdocuments, timestamps read
+# back in datetime.UTC. A document stored before a field existed reads back with its default.
 _ENTRY_FIELDS = tuple(f.name for f in fields(AuditEntry))
 _ENTRY_KEYS = {name: "_id" if name == "id" else name for name in _ENTRY_FIELDS}
-_ENTRY_TIMESTAMPS = tuple(f.name for f in fields(AuditEntry) if f.type is datetime)
+_ENTRY_TIMESTAMPS = tuple(
+    f.name for f in fields(AuditEntry) if f.type is datetime or datetime in get_args(f.type)
+)
 _entry_values = attrgetter(*_ENTRY_FIELDS)
 
 
+def _party_document(party: Party) -> PartyDocument:
+    return PartyDocument(id=party.id, type=party.type, name=party.name)
+
+
+def _party(document: PartyDocument) -> Party:
+    return Party(document.id, document.type, document.name)
+
+
 def entry_to_document(entry: AuditEntry) -> AuditLogDocument:
-    return AuditLogDocument(**{key: getattr(entry, name) for name, key in _ENTRY_KEYS.items()})
+    values = {key: getattr(entry, name) for name, key in _ENTRY_KEYS.items()}
+    values["actor"] = None if entry.actor is None else _party_document(entry.actor)
+    values["targets"] = [_party_document(target) for target in entry.targets]
+    return AuditLogDocument(**values)
 
 
 def entry_to_domain(document: AuditLogDocument) -> AuditEntry:
     values = dict(zip(_ENTRY_FIELDS, _entry_values(document), strict=True))
     for name in _ENTRY_TIMESTAMPS:
-        values[name] = _utc(values[name])
+        if values[name] is not None:
+            values[name] = _utc(values[name])
+    values["actor"] = None if document.actor is None else _party(document.actor)
+    values["targets"] = tuple(_party(target) for target in document.targets)
     return AuditEntry(**values)
 
 

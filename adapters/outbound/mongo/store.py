@@ -8,6 +8,7 @@ from beanie import init_beanie
 from motor.motor_asyncio import AsyncIOMotorClient
 from pymongo.errors import ConfigurationError, ConnectionFailure, OperationFailure, PyMongoError
 
+from adapters.outbound.mongo import embedded_unique
 from adapters.outbound.mongo.checkpoints import BeanieCheckpoints
 from adapters.outbound.mongo.client import ClientOptions, create_client
 from adapters.outbound.mongo.directory import BeanieAccounts, BeanieApiKeys, BeanieApplications
@@ -87,6 +88,7 @@ class MongoStore:
             raise StoreUnreachable(why(exc, options)) from None
         monitor = None
         if options.uri is None:
+            await embedded_unique.prepare(AuditLogDocument)
             monitor = EmbeddedTtlMonitor(
                 [
                     model.get_motor_collection()
