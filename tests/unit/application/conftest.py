@@ -6,6 +6,7 @@ Tenants (created by the `tenants` fixture through the operator's own use cases):
 """
 
 from collections.abc import Iterable
+from datetime import timedelta
 
 import pytest
 
@@ -63,6 +64,12 @@ def telemetry() -> RecordingTelemetry:
 
 
 @pytest.fixture
+def settle() -> timedelta:
+    """How old an entry must be for an oldest-first page to serve it."""
+    return configs.event_timing().settle
+
+
+@pytest.fixture
 def services(
     telemetry: RecordingTelemetry,
     clock: FakeClock,
@@ -70,6 +77,7 @@ def services(
     accounts: InMemoryAccounts,
     applications: InMemoryApplications,
     keys: InMemoryApiKeys,
+    settle: timedelta,
 ) -> Services:
     ports = Ports(
         entries=entries,
@@ -96,7 +104,7 @@ def services(
         # test_failed_authentication.py are about the limits.
         rate_limits=configs.rate_limits(enabled=False),
         auth_failure_limits=configs.auth_failure_limits(enabled=False),
-        **configs.event_timing_kwargs(),
+        **configs.event_timing_kwargs(settle=settle),
     )
 
 
