@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from adapters.outbound.mongo.documents import AuditLogDocument
-from adapters.outbound.mongo.entries import mongo_filter
+from adapters.outbound.mongo.entry_queries import mongo_filter
 from adapters.outbound.mongo.store import MongoStore
 from application.reading.criteria import EntryCriteria, LogFilter
 

@@ -7,20 +7,14 @@ from typing import Any
 from beanie import SortDirection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from adapters.outbound.mongo.documents import KEYED, AuditLogDocument
+from adapters.outbound.mongo.documents import AuditLogDocument
+from adapters.outbound.mongo.entry_queries import SORTS, key_clauses, mongo_filter
 from adapters.outbound.mongo.errors import StoreCalls, only_duplicate_keys, translated_errors
 from adapters.outbound.mongo.mappers import entry_to_document, entry_to_domain
 from application.errors import Conflict, IdempotencyKeyTaken
 from application.reading.criteria import EntryCriteria, Order, Position
 from domain.entry import AuditEntry
 
-_SORTS = {
-    Order.NEWEST_FIRST: [
-        ("created_at", SortDirection.DESCENDING),
-        ("_id", SortDirection.DESCENDING),
-    ],
-    Order.OLDEST_FIRST: [("created_at", SortDirection.ASCENDING), ("_id", SortDirection.ASCENDING)],
-}
 STREAM_BATCH_SIZE = 1_000
 
 
@@ -36,19 +30,18 @@ class BeanieAuditEntryRepository:
                 raise await _clash(entry) from None
 
     async def add_many(self, entries: Sequence[AuditEntry], *, skip_existing: bool = False) -> None:
-        """All or nothing by a check first: one query finds the batch's ids and (account, key)
-        pairs already stored, and a clash there (or within the batch) stores nothing. Then one
-        ordered insert, entries with a key first.
+        """All or nothing, by a check first: one query finds which of the batch's ids and
+        (account, key) pairs are stored, and a clash there or within the batch raises before
+        anything is written. Then one ordered insert, entries with a key first.
 
-        The check cannot see a concurrent insert: the unique indexes are the guard, and
-        without a transaction (which needs a replica set, and which mongomock lacks) an
-        ordered insert keeps what it wrote before a clash. Putting keyed entries first means
-        that a key taken in between leaves stored, besides nothing, only entries of this
-        batch that hold their own keys: `holding_keys` finds each, as it finds an event the
-        caller recorded before, so resolving the clash by key and recording the rest again
-        stores no event twice. An id taken in between (ids are random or derived from a
-        delivery, so only a concurrent attempt at the same delivery does it) is skipped with
-        `skip_existing`, else a `Conflict` with the part before it stored."""
+        The check cannot see an insert racing it. The unique indexes do, but without a
+        transaction (a replica set only; mongomock has none) an ordered insert keeps what it
+        wrote before the clash. Keyed entries go first so that all a key taken in between
+        leaves behind is entries holding their own keys: `holding_keys` finds them as it
+        finds any earlier recording of those events, so a caller that resolves the clash by
+        key stores no event twice and loses none. An id taken in between (only a concurrent
+        attempt at the same delivery can: ids are random or derived from the delivery) is
+        skipped with `skip_existing`, else a `Conflict`, the part before it stored."""
         if not entries:
             return
         async with self._call("audit entry", entries[0].id):
@@ -62,7 +55,7 @@ class BeanieAuditEntryRepository:
         if not keys:
             return []
         async with self._call():
-            documents = await AuditLogDocument.find({"$or": _key_clauses(keys)}).to_list()
+            documents = await AuditLogDocument.find({"$or": key_clauses(keys)}).to_list()
         return [entry_to_domain(d) for d in documents]
 
     async def query(
@@ -77,7 +70,7 @@ class BeanieAuditEntryRepository:
         async with self._call():
             documents = await AuditLogDocument.find(
                 mongo_filter(criteria, now=now, after=after, order=order),
-                sort=_SORTS[order],
+                sort=SORTS[order],
                 limit=limit,
             ).to_list()
         return [entry_to_domain(d) for d in documents]
@@ -101,7 +94,7 @@ class BeanieAuditEntryRepository:
     ) -> AsyncIterator[Sequence[AuditEntry]]:
         cursor = AuditLogDocument.find(
             mongo_filter(criteria, now=now, after=None),
-            sort=_SORTS[Order.NEWEST_FIRST],
+            sort=SORTS[Order.NEWEST_FIRST],
             batch_size=STREAM_BATCH_SIZE,
         )
         # Not bounded as a whole (an export may take minutes): each read is, by the driver's
@@ -123,7 +116,7 @@ async def _stored_ids_and_keys(
     """The batch's ids already stored, and the (account, key) pairs stored, of the batch's
     or held by documents of its ids: one query, on the _id and the key index."""
     clauses: list[dict[str, Any]] = [{"_id": {"$in": [e.id for e in entries]}}]
-    clauses += _key_clauses(_keys_of(entries))
+    clauses += key_clauses(_keys_of(entries))
     found = AuditLogDocument.get_motor_collection().find(
         {"$or": clauses}, {"_id": 1, "account": 1, "idempotency_key": 1}
     )
@@ -193,58 +186,3 @@ async def _clash(entry: AuditEntry) -> Conflict | IdempotencyKeyTaken:
 
 def _keys_of(entries: Iterable[AuditEntry]) -> list[tuple[str, str]]:
     return [(e.account, e.idempotency_key) for e in entries if e.idempotency_key is not None]
-
-
-def _key_clauses(keys: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
-    """One clause per account, its keys in `$in`, stating the key index's partial filter so
-    the planner may use that index."""
-    by_account: dict[str, set[str]] = {}
-    for account, key in keys:
-        by_account.setdefault(account, set()).add(key)
-    return [
-        {"account": account, "idempotency_key": {"$in": sorted(held), **KEYED["idempotency_key"]}}
-        for account, held in by_account.items()
-    ]
-
-
-def mongo_filter(
-    criteria: EntryCriteria,
-    *,
-    now: datetime,
-    after: Position | None,
-    order: Order = Order.NEWEST_FIRST,
-) -> dict[str, Any]:
-    """The query document. Expired entries are excluded here, before the TTL monitor runs."""
-    wanted = criteria.filter
-    query: dict[str, Any] = {"expires_at": {"$gt": now}}
-    equalities = {
-        "account": wanted.account,
-        "application": wanted.application,
-        "email": wanted.email,
-        "success": wanted.success,
-        "actor.id": wanted.actor_id,
-    }
-    query.update({field: value for field, value in equalities.items() if value is not None})
-    if wanted.actions is not None:
-        query["action"] = {"$in": list(wanted.actions)}
-    if wanted.target_id is not None and wanted.target_type is not None:
-        # One target must have both: "targets.id" and "targets.type" could match two.
-        query["targets"] = {"$elemMatch": {"id": wanted.target_id, "type": wanted.target_type}}
-    elif wanted.target_id is not None:
-        query["targets.id"] = wanted.target_id
-    elif wanted.target_type is not None:
-        query["targets.type"] = wanted.target_type
-    created: dict[str, datetime] = {}
-    if wanted.since is not None:
-        created["$gte"] = wanted.since
-    if wanted.until is not None:
-        created["$lt"] = wanted.until
-    if created:
-        query["created_at"] = created
-    if after is not None:
-        beyond = "$lt" if order is Order.NEWEST_FIRST else "$gt"
-        query["$or"] = [
-            {"created_at": {beyond: after.created_at}},
-            {"created_at": after.created_at, "_id": {beyond: after.entry_id}},
-        ]
-    return query
