@@ -3,12 +3,19 @@
 import secrets
 from dataclasses import dataclass
 
+from auditlog_client import Party
+
 from application import self_audit as actions
 from application.access.principal import Principal
 from application.access.tenancy import require_binding, require_operator
 from application.errors import NotFound
 from application.ports import Accounts, ApiKeys, Applications, Clock
-from application.self_audit import SelfAudit
+from application.self_audit import (
+    SelfAudit,
+    account_party,
+    application_party,
+    key_party,
+)
 from domain import validation
 from domain.credentials import KnownSecrets
 from domain.errors import InvalidField, UnknownPlan
@@ -57,6 +64,8 @@ class CreateAccount:
         ) as record:
             await self._accounts.add(account)
             record.reason = f"plan {account.plan}"
+            record.targets = [account_party(account.id)]
+            record.metadata = {"plan": account.plan}
         return account
 
 
@@ -80,6 +89,8 @@ class ChangeAccountPlan:
             if before is None or account is None:
                 raise NotFound("account", account_id)
             record.reason = f"{before.plan} → {account.plan}"
+            record.targets = [account_party(account.id)]
+            record.metadata = {"from_plan": before.plan, "to_plan": account.plan}
         return account
 
 
@@ -111,8 +122,9 @@ class CreateApplication:
             raise NotFound("account", account_id)
         with self._audit.administered(
             actions.APPLICATION_CREATED, principal, application=application.id
-        ):
+        ) as record:
             await self._applications.add(application)
+            record.targets = [application_party(application.id), account_party(account_id)]
         return application
 
 
@@ -172,7 +184,10 @@ class IssueApiKey:
             actions.KEY_ISSUED, principal, application=key.home_application
         ) as record:
             await self._keys.add(key)
-            record.reason = f"key {key.id} scopes {','.join(sorted(s.value for s in scopes))}"
+            listed = ",".join(sorted(s.value for s in scopes))
+            record.reason = f"key {key.id} scopes {listed}"
+            record.targets = _key_targets(key)
+            record.metadata = {"scopes": listed}
         return IssuedKey(key=key, secret=secret)
 
 
@@ -190,4 +205,11 @@ class RevokeApiKey:
                 raise NotFound("API key", key_id)
             record.application = key.home_application
             record.reason = f"key {key.id}"
+            record.targets = _key_targets(key)
         return key
+
+
+def _key_targets(key: ApiKey) -> list[Party]:
+    """The key, its account, and the application it is bound to if it is."""
+    bound = [] if key.application is None else [application_party(key.application)]
+    return [key_party(key.id), account_party(key.account), *bound]

@@ -3,6 +3,9 @@
 Reads by API keys, administration and presented-but-revoked keys go to the trail of the
 account concerned. Events about an account as a whole go to its reserved application,
 `_<account id>`; events about one application or a key bound to one go to that application.
+
+Each says who acted (`actor`: the operator, a key by its id, or the service) and on what
+(`targets`: the account, application or key concerned), as a caller's events can.
 """
 
 import asyncio
@@ -10,9 +13,12 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import assert_never
+
+from auditlog_client import Party
 
 from application.access.origin import Origin
-from application.access.principal import Principal
+from application.access.principal import KeyHolder, Operator, Principal, System
 from application.access.tenancy import events_application
 from application.interceptor import Auditor
 from application.ports import Telemetry
@@ -30,6 +36,34 @@ KEY_REJECTED = "auth.api_key.rejected"
 # A revoked key presented in a loop must not flood its account's trail: one entry per key
 # per this many seconds at most, the later one counting the attempts it stands for.
 REJECTION_INTERVAL_SECONDS = 60.0
+
+
+OPERATOR = Party("operator", "operator", "Operator")
+SERVICE = Party("auditlog", "service", "Audit log service")
+
+
+def actor_of(principal: Principal) -> Party:
+    match principal:
+        case KeyHolder():
+            return key_party(principal.key_id)
+        case Operator():
+            return OPERATOR
+        case System():
+            return SERVICE
+        case _:
+            assert_never(principal)
+
+
+def account_party(account_id: str) -> Party:
+    return Party(account_id, "account")
+
+
+def application_party(application_id: str) -> Party:
+    return Party(application_id, "application")
+
+
+def key_party(key_id: str) -> Party:
+    return Party(key_id, "api_key")
 
 
 @dataclass(slots=True)
@@ -69,12 +103,15 @@ class SelfAudit:
             yield
             return
         origin = principal.origin
+        assert isinstance(principal, KeyHolder)  # only a key's reads have a trail
         with self._auditor.audit(
             action,
             application=application,
             ip=origin.ip,
             user_agent=origin.user_agent,
             request_id=origin.request_id,
+            actor=actor_of(principal),
+            targets=[account_party(principal.account)],
         ):
             yield
 
@@ -91,10 +128,13 @@ class SelfAudit:
             user_agent=origin.user_agent,
             request_id=origin.request_id,
             record_failures=False,
+            actor=actor_of(principal),
         ) as scope:
             yield record
             scope.application = record.application
             scope.reason = record.reason
+            scope.targets = record.targets
+            scope.metadata = record.metadata
 
     @contextlib.contextmanager
     def exported(
@@ -107,13 +147,19 @@ class SelfAudit:
         record = AdminRecord(None, account=account)
         origin = principal.origin
         with self._auditor.audit(
-            EXPORTED, ip=origin.ip, user_agent=origin.user_agent, request_id=origin.request_id
+            EXPORTED,
+            ip=origin.ip,
+            user_agent=origin.user_agent,
+            request_id=origin.request_id,
+            actor=actor_of(principal),
         ) as scope:
             try:
                 yield record
             finally:
                 scope.application = events_application(principal, account=record.account)
                 scope.reason = record.reason
+                if record.account is not None:
+                    scope.targets = [account_party(record.account)]
                 if scope.application is None:
                     scope.skip()  # the operator named no account: no trail to record in
             if only_failures:
@@ -160,6 +206,9 @@ class SelfAudit:
             ip=origin.ip,
             user_agent=origin.user_agent,
             request_id=origin.request_id,
+            actor=key_party(key.id),
+            targets=[key_party(key.id), account_party(key.account)],
+            metadata={"attempts": attempts},
         )
 
     def unknown_secret(self) -> None:
@@ -168,9 +217,11 @@ class SelfAudit:
 
 
 class AdminRecord:
-    """What a use case learns as it runs: where to record, and the detail."""
+    """What a use case learns as it runs: where to record, on what, and the detail."""
 
     def __init__(self, application: str | None, *, account: str | None = None) -> None:
         self.application = application
         self.account = account
         self.reason: str | None = None
+        self.targets: list[Party] = []
+        self.metadata: dict[str, str | int | bool] | None = None

@@ -10,7 +10,7 @@ from tests.e2e.api import OPERATOR_TOKEN, Api, Result
 from tests.e2e.conftest import Tenants
 from tests.fakes import FakeClock
 
-FULL_FIELDS = """id action createdAt expiresAt occurredAt idempotencyKey digest
+FULL_FIELDS = """id action account application createdAt expiresAt occurredAt idempotencyKey digest
 actor { id type name } targets { id type name } metadata"""
 
 RECORD = f"""mutation Record($input: AuditEventInput!) {{
