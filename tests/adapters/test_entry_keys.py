@@ -2,6 +2,7 @@
 insert takes a key or an id between its check and its insert, the unique index guarding on
 its own, and the embedded store checking it by lookup, as MongoDB does."""
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -39,7 +40,7 @@ def meanwhile(monkeypatch: pytest.MonkeyPatch, write: Callable[[], Any]) -> None
 
 
 async def test_a_key_taken_after_the_check_leaves_only_entries_holding_their_own_keys(
-    store: MongoStore, monkeypatch: pytest.MonkeyPatch
+    store: MongoStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     plain, first_keyed, second_keyed, last = (
         at(4),
@@ -50,7 +51,10 @@ async def test_a_key_taken_after_the_check_leaves_only_entries_holding_their_own
     rival = at(0.5, idempotency_key="k2")
     meanwhile(monkeypatch, lambda: store.entries.add(rival))
 
-    with pytest.raises(IdempotencyKeyTaken) as raised:
+    with (
+        caplog.at_level(logging.WARNING, logger="adapters.outbound.mongo.entries"),
+        pytest.raises(IdempotencyKeyTaken) as raised,
+    ):
         await store.entries.add_many([plain, first_keyed, second_keyed, last])
 
     assert (raised.value.account, raised.value.key) == ("acme", "k2")
@@ -58,6 +62,10 @@ async def test_a_key_taken_after_the_check_leaves_only_entries_holding_their_own
     assert await stored_ids() == {rival.id, first_keyed.id}
     held = await store.entries.holding_keys([("acme", "k1"), ("acme", "k2")])
     assert sorted(e.id for e in held) == sorted([first_keyed.id, rival.id])
+    assert [r.getMessage() for r in caplog.records] == [
+        "an insert racing a batch took one of its idempotency keys after 1 of its entries "
+        "were stored"
+    ]
 
 
 async def test_an_id_stored_after_the_check_is_skipped_by_a_retried_delivery(
