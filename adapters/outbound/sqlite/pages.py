@@ -109,15 +109,13 @@ def page_query(
         if value is not None:
             clauses.append(f"entries.{column} = ?")
             params.append(value)
-    if wanted.since is not None:
-        clauses.append(f"{sort[0]} >= ?")
-        params.append(to_micros(wanted.since))
-    if wanted.until is not None:
-        clauses.append(f"{sort[0]} < ?")
-        params.append(to_micros(wanted.until))
-    if after is not None:
+    start, stop = _bounds(criteria, after, order)
+    if start is not None:
         clauses.append(f"({sort[0]}, {sort[1]}) {beyond} (?, ?)")
-        params.extend([to_micros(after.created_at), after.entry_id])
+        params.extend(start)
+    if stop is not None:
+        clauses.append(f"{sort[0]} {'>=' if order is Order.NEWEST_FIRST else '<'} ?")
+        params.append(stop)
     actions = list(dict.fromkeys(wanted.actions or ()))
     if len(actions) == 1:
         clauses.append("entries.action = ?")
@@ -137,3 +135,22 @@ def page_query(
         merged.extend([*params, action, limit])
     union_order = f"ORDER BY created_at {direction}, id {direction}"
     return f"{' UNION ALL '.join(parts)} {union_order} LIMIT ?", [*merged, limit]
+
+
+def _bounds(
+    criteria: EntryCriteria, after: Position | None, order: Order
+) -> tuple[tuple[int, str] | None, int | None]:
+    """Where the walk starts (a keyset position it goes strictly beyond) and the created_at
+    it stops at. The start is the tighter of `after` and the filter's bound on that side:
+    two bounds on one side would leave the planner to range on one and filter on the other,
+    and a deep page would read every row before it. A time bound is a position at that time
+    and the empty id, before every id: `created_at < until` is `(created_at, id) < (until,
+    '')`, and `created_at >= since` is `(created_at, id) > (since, '')`."""
+    wanted = criteria.filter
+    newest = order is Order.NEWEST_FIRST
+    edge, stop = (wanted.until, wanted.since) if newest else (wanted.since, wanted.until)
+    starts = [(to_micros(edge), "")] if edge is not None else []
+    if after is not None:
+        starts.append((to_micros(after.created_at), after.entry_id))
+    start = (min if newest else max)(starts) if starts else None
+    return start, None if stop is None else to_micros(stop)
