@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from adapters.outbound.mongo.documents import AuditLogDocument
-from adapters.outbound.mongo.entry_queries import mongo_filter
+from adapters.outbound.mongo.documents import KEYED, AuditLogDocument
+from adapters.outbound.mongo.entry_queries import key_clauses, mongo_filter
 from adapters.outbound.mongo.store import MongoStore
 from application.reading.criteria import EntryCriteria, LogFilter
 
@@ -107,3 +107,13 @@ def test_every_query_shape_is_answered_in_order_by_an_index(
     # Left to the fetch: the account (an application has one), success (a boolean halves
     # at best), a target's type beside its id.
     assert equalities(query) - set(fields) <= {"account", "success", "targets.type"}
+
+
+def test_a_key_look_up_states_the_partial_filter_so_the_key_index_may_answer_it() -> None:
+    clauses = key_clauses([("acme", "k1"), ("globex", "k1"), ("acme", "k2")])
+
+    assert clauses == [
+        {"account": "acme", "idempotency_key": {"$in": ["k1", "k2"], "$type": "string"}},
+        {"account": "globex", "idempotency_key": {"$in": ["k1"], "$type": "string"}},
+    ]
+    assert KEYED == {"idempotency_key": {"$type": "string"}}  # the index's own filter
