@@ -68,12 +68,8 @@ class SqliteAuditEntryRepository:
             found: dict[tuple[str, str | None], AuditEntry] = {}
             for start in range(0, len(pairs), KEYS_PER_QUERY):
                 chunk = pairs[start : start + KEYS_PER_QUERY]
-                sql = (
-                    f"SELECT {QUALIFIED_SELECT} FROM (VALUES {', '.join(['(?, ?)'] * len(chunk))})"
-                    " AS wanted CROSS JOIN entries ON entries.account = wanted.column1"
-                    " AND entries.idempotency_key = wanted.column2"
-                )
-                for row in conn.execute(sql, [value for pair in chunk for value in pair]):
+                params = [value for pair in chunk for value in pair]
+                for row in conn.execute(holding_keys_query(len(chunk)), params):
                     held = entry_to_domain(row)
                     found[(held.account, held.idempotency_key)] = held
             return [found[pair] for pair in pairs if pair in found]
@@ -138,6 +134,16 @@ class SqliteAuditEntryRepository:
             if following is None:
                 return
             batch = await following
+
+
+def holding_keys_query(pairs: int) -> str:
+    """The entries holding `pairs` (account, key) pairs, given as parameters: one search of
+    the key index per pair, expired rows included."""
+    return (
+        f"SELECT {QUALIFIED_SELECT} FROM (VALUES {', '.join(['(?, ?)'] * pairs)}) AS wanted"
+        " CROSS JOIN entries ON entries.account = wanted.column1"
+        " AND entries.idempotency_key = wanted.column2"
+    )
 
 
 def _clash(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.outbound.sqlite.entries import KEYS_PER_QUERY, holding_keys_query
 from adapters.outbound.sqlite.pages import index_for, page_query
 from adapters.outbound.sqlite.schema import prepare
 from application.reading.criteria import EntryCriteria, LogFilter, Order, Position
@@ -153,4 +154,18 @@ def test_seal_reads_the_oldest_entry_and_the_sweep_use_indexes(
     steps = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}")]
     assert all(s.startswith(("SEARCH", "USE TEMP")) is False or "INDEX" in s for s in steps)
     assert not [s for s in steps if s.startswith("SCAN") and "INDEX" not in s], steps
+    assert not [s for s in steps if "TEMP B-TREE" in s], steps
+
+
+def test_holding_keys_searches_the_key_index_once_per_pair(conn: sqlite3.Connection) -> None:
+    params = [value for i in range(KEYS_PER_QUERY) for value in ("acme", f"k{i}")]
+    steps = [
+        row[3]
+        for row in conn.execute(f"EXPLAIN QUERY PLAN {holding_keys_query(KEYS_PER_QUERY)}", params)
+    ]
+
+    assert [s for s in steps if "entries" in s] == [
+        "SEARCH entries USING INDEX entries_account_idempotency_key"
+        " (account=? AND idempotency_key=?)"
+    ]
     assert not [s for s in steps if "TEMP B-TREE" in s], steps
