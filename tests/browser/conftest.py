@@ -60,6 +60,16 @@ class Portal:
         return str(data["issueApiKey"]["secret"])
 
 
+def sign_in(page: Any, key: str, path: str = "/portal") -> None:
+    page.goto(path)
+    page.get_by_label("API key").fill(key)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def entry_rows(page: Any) -> Any:
+    return page.locator("#rows tr.entry")
+
+
 def seed(portal: Portal) -> None:
     for account, name, plan in (("acme", "Acme Inc.", "pro"), ("globex", "Globex", "free")):
         portal.operator(

@@ -9,19 +9,9 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Portal
+from tests.browser.conftest import Portal, entry_rows, sign_in
 
 LOGINS = "/portal?action=auth.login"
-
-
-def sign_in(page: Any, key: str, path: str = "/portal") -> None:
-    page.goto(path)
-    page.get_by_label("API key").fill(key)
-    page.get_by_role("button", name="Sign in").click()
-
-
-def entry_rows(page: Any) -> Any:
-    return page.locator("#rows tr.entry")
 
 
 def test_a_wrong_key_is_refused_with_a_clear_message_and_not_kept(
@@ -54,11 +44,11 @@ def test_signing_in_shows_the_account_plan_retention_and_newest_entries(
         "Logs are kept for 90 days on the pro plan."
     )
     expect(entry_rows(page)).to_have_count(50)
-    times = page.locator("#rows time").evaluate_all("els => els.map(e => e.dateTime)")
+    times = page.locator("#rows time.recorded").evaluate_all("els => els.map(e => e.dateTime)")
     assert times == sorted(times, reverse=True)
     assert page.evaluate("sessionStorage.getItem('auditlog.apiKey')") == portal.keys["acme"]
     # Full UTC on hover.
-    assert page.locator("#rows time").first.get_attribute("title").endswith("(UTC)")
+    assert page.locator("#rows time.recorded").first.get_attribute("title").endswith("(UTC)")
 
 
 def test_a_key_bound_to_an_application_says_so_and_sees_only_it(page: Any, portal: Portal) -> None:
@@ -66,7 +56,7 @@ def test_a_key_bound_to_an_application_says_so_and_sees_only_it(page: Any, porta
 
     expect(page.locator("#account-line")).to_have_text("Acme Inc. (acme) · application portal")
     expect(entry_rows(page).first).to_be_visible()
-    applications = page.locator("#rows tr.entry td:nth-child(6)").all_inner_texts()
+    applications = page.locator("#rows td.application").all_inner_texts()
     assert set(applications) == {"portal"}
 
 
@@ -118,7 +108,7 @@ def test_filters_narrow_the_table_live_in_the_url_and_survive_a_reload(
 
     expect(page).to_have_url(re.compile(r"action=mfa\.enrolled.*outcome=failure"))
     expect(page.get_by_role("button", name="Load more")).to_be_hidden()
-    actions = page.locator("#rows tr.entry td:nth-child(2)").all_inner_texts()
+    actions = page.locator("#rows td.action").all_inner_texts()
     assert actions
     assert set(actions) == {"mfa.enrolled"}
     assert set(page.locator("#rows .outcome").all_inner_texts()) == {"✗ Failure"}

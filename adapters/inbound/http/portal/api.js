@@ -43,8 +43,10 @@ export async function graphql(query, variables = {}) {
   return body.data;
 }
 
-const ENTRY = `id action email success reason application account createdAt expiresAt
-  ip userAgent requestId`;
+const PARTY = "id type name";
+
+const ENTRY = `id action email success reason application account occurredAt createdAt expiresAt
+  ip userAgent requestId idempotencyKey actor { ${PARTY} } targets { ${PARTY} } metadata`;
 
 export const VIEWER = `{
   viewer { isOperator application scopes account { id name plan { name retentionDays canDownload } } }

@@ -1,6 +1,8 @@
 // The audit log viewer. Data goes through auditLogs (audited as portal.audit_logs.viewed);
 // the backend enforces every rule itself, whatever this page shows or hides.
 import { ApiError, AUDIT_LOGS, EXPORT, graphql, session, VIEWER } from "./api.js";
+import { element } from "./dom.js";
+import { entryRows } from "./entries.js";
 
 const PAGE_SIZE = 50;
 const $ = (id) => document.getElementById(id);
@@ -8,13 +10,6 @@ const state = { viewer: null, plans: [], after: null, seenActions: new Set() };
 
 function say(message) {
   $("status").textContent = message;
-}
-
-function element(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  Object.assign(node, props);
-  for (const child of children) node.append(child ?? "");
-  return node;
 }
 
 // --- signing in and out -------------------------------------------------------------------
@@ -97,7 +92,7 @@ function showViewer() {
 
 // --- filters, kept in the URL so a view can be shared and reloaded ------------------------
 
-const FIELDS = ["action", "email", "outcome", "since", "until"];
+const FIELDS = ["action", "email", "actor", "target", "outcome", "since", "until"];
 
 // Times go in the URL as UTC, so a shared view means the same moments in any time zone; the
 // inputs show them in the browser's own zone.
@@ -137,9 +132,13 @@ function currentFilter() {
   const filter = {};
   const action = $("f-action").value.trim();
   const email = $("f-email").value.trim();
+  const actor = $("f-actor").value.trim();
+  const target = $("f-target").value.trim();
   const outcome = $("f-outcome").value;
   if (action) filter.actions = [action];
   if (email) filter.email = email;
+  if (actor) filter.actorId = actor;
+  if (target) filter.targetId = target;
   if (outcome) filter.success = outcome === "success";
   const since = localToIso($("f-since").value);
   const until = localToIso($("f-until").value);
@@ -149,60 +148,6 @@ function currentFilter() {
 }
 
 // --- the table ---------------------------------------------------------------------------
-
-const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
-
-function outcomeBadge(success) {
-  return element(
-    "span",
-    { className: `outcome ${success ? "success" : "failure"}` },
-    success ? "✓ Success" : "✗ Failure",
-  );
-}
-
-function detailRow(node, id) {
-  const list = element("dl");
-  const facts = [
-    ["Entry id", node.id],
-    ["IP address", node.ip],
-    ["User agent", node.userAgent],
-    ["Request id", node.requestId],
-    ["Recorded (UTC)", node.createdAt],
-    ["Kept until (UTC)", node.expiresAt],
-  ];
-  for (const [term, value] of facts) {
-    list.append(element("dt", {}, term), element("dd", {}, value ?? "—"));
-  }
-  const cell = element("td", { colSpan: 7 }, list);
-  return element("tr", { id, className: "detail", hidden: true }, cell);
-}
-
-function entryRows(node) {
-  const detailId = `detail-${node.id}`;
-  const toggle = element("button", { type: "button", className: "link" }, "Details");
-  toggle.setAttribute("aria-expanded", "false");
-  toggle.setAttribute("aria-controls", detailId);
-  const time = element("time", { dateTime: node.createdAt, title: `${node.createdAt} (UTC)` },
-    timeFormat.format(new Date(node.createdAt)));
-  const row = element(
-    "tr",
-    { className: "entry" },
-    element("td", { className: "time" }, time),
-    element("td", {}, node.action),
-    element("td", {}, node.email ?? "—"),
-    element("td", {}, outcomeBadge(node.success)),
-    element("td", { className: "reason" }, node.reason ?? ""),
-    element("td", {}, node.application),
-    element("td", {}, toggle),
-  );
-  const detail = detailRow(node, detailId);
-  toggle.addEventListener("click", () => {
-    const open = toggle.getAttribute("aria-expanded") === "true";
-    toggle.setAttribute("aria-expanded", String(!open));
-    detail.hidden = open;
-  });
-  return [row, detail];
-}
 
 function rememberActions(nodes) {
   for (const node of nodes) state.seenActions.add(node.action);
@@ -220,7 +165,8 @@ async function loadPage() {
     });
     const { edges, pageInfo } = data.auditLogs;
     const nodes = edges.map((edge) => edge.node);
-    $("rows").append(...nodes.flatMap(entryRows));
+    const columns = $("entries").tHead.rows[0].cells.length;
+    $("rows").append(...nodes.flatMap((node) => entryRows(node, columns)));
     rememberActions(nodes);
     state.after = pageInfo.endCursor;
     button.hidden = !pageInfo.hasNextPage;
