@@ -172,7 +172,7 @@ class EventTiming:
 
 def event_timing(settings: Settings) -> EventTiming:
     """How old an `occurredAt` may be, and the oldest-first settle delay, checked against the
-    store's timeouts (an insert must commit within the delay) and the seals' grace."""
+    store's timeouts: an insert must commit within the delay."""
     events, store = settings.events, settings.store
     settle = events.oldest_first_settle_seconds
     longest_insert_ms = (
@@ -185,11 +185,6 @@ def event_timing(settings: Settings) -> EventTiming:
             f"AUDITLOG_OLDEST_FIRST_SETTLE_SECONDS ({settle}) must be longer than the store's "
             f"longest insert ({longest_insert_ms} ms: AUDITLOG_MONGODB_OPERATION_TIMEOUT_MS or "
             "AUDITLOG_SQLITE_BUSY_TIMEOUT_MS)"
-        )
-    if settings.seals.enabled and settle >= settings.seals.grace_seconds:
-        raise ConfigError(
-            f"AUDITLOG_OLDEST_FIRST_SETTLE_SECONDS ({settle}) must be shorter than "
-            f"AUDITLOG_SEAL_GRACE_SECONDS ({settings.seals.grace_seconds})"
         )
     return EventTiming(
         occurrence=OccurrenceWindow(behind=timedelta(seconds=events.occurred_at_max_age_seconds)),

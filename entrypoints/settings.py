@@ -167,7 +167,7 @@ class EventSettings(BaseSettings):
     oldest_first_settle_seconds: int = Field(default=30, ge=1, le=3_600)
     """`auditLogs(order: OLDEST_FIRST)` serves entries created at least this long ago, so
     a poller following `endCursor` never skips one that commits late: longer than any insert
-    may take (the store's operation and lock timeouts), shorter than the seals' grace."""
+    may take (the store's operation and lock timeouts)."""
 
 
 class InterceptorSettings(BaseSettings):

@@ -10,7 +10,8 @@ OPERATOR_TOKEN = "operator-token-for-the-e2e-suite-0123456789"
 EXPORT_SIGNING_KEY = "export-signing-key-for-the-e2e-suite-0123456789"
 
 ENTRY_FIELDS = """id action email success reason application account createdAt expiresAt
-ip userAgent requestId digest"""
+ip userAgent requestId occurredAt idempotencyKey actor { id type name }
+targets { id type name } metadata digest"""
 
 RECORD = f"""mutation Record($input: AuditEventInput!) {{
   recordAuditEvent(input: $input) {{ {ENTRY_FIELDS} }}

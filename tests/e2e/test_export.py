@@ -282,6 +282,9 @@ class TestWhatComesOut:
         assert [row["id"] for row in rows] == [e["id"] for e in expected]
         for row, entry in zip(rows, expected, strict=True):
             for column, value in entry.items():
+                if isinstance(value, list | dict):  # actor, targets, metadata: JSON cells
+                    assert json.loads(row[column]) == value, column
+                    continue
                 text = (
                     "" if value is None else str(value).lower() if value in (True, False) else value
                 )

@@ -23,6 +23,7 @@ from fastapi import FastAPI
 from adapters.outbound.mongo.documents import AuditLogDocument, SealDocument
 from adapters.outbound.seal_keys import Ed25519SealKeys, PublishedSealKeys, new_signing_key
 from domain.entry import DIGEST_FIELDS, AuditEntry, entry_digest
+from domain.event_parts import Party
 from domain.integrity import new_seal, seal_id, window_of
 from entrypoints.app import Overrides, create_app
 from entrypoints.settings import SealSettings, Settings
@@ -48,6 +49,8 @@ _CAMEL = {
     "request_id": "requestId",
     "created_at": "createdAt",
     "expires_at": "expiresAt",
+    "occurred_at": "occurredAt",
+    "idempotency_key": "idempotencyKey",
 }
 
 
@@ -93,9 +96,8 @@ def seal_id_of(entry: dict[str, Any]) -> str:
 def recomputed(node: dict[str, Any]) -> str:
     """The digest of an entry as the API shows it, computed here."""
     fields = {name: node[_CAMEL.get(name, name)] for name in DIGEST_FIELDS}
-    return entry_digest(
-        {**fields, "created_at": at(fields["created_at"]), "expires_at": at(fields["expires_at"])}
-    )
+    times = {name: at(fields[name]) for name in ("created_at", "expires_at", "occurred_at")}
+    return entry_digest({**fields, **times})
 
 
 def kinds(report: dict[str, Any]) -> list[tuple[str, str | None]]:
@@ -169,6 +171,7 @@ async def test_recording_returns_the_digest_that_reading_and_recomputing_give(
         stored = await entries().find_one({"_id": node["id"]})
         assert stored["digest"] == node["digest"]
         fields = {name: stored.get(name) for name in DIGEST_FIELDS if name != "id"}
+        fields["targets"] = tuple(Party(**target) for target in stored.get("targets", ()))
         assert AuditEntry(id=node["id"], **fields).content_digest() == node["digest"]
     assert full["digest"] != bare["digest"]
 
