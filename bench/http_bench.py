@@ -6,7 +6,13 @@ next to its baseline: every pair is measured alternately in the same run and rep
 ratio. The server is bench/bench_server.py: the real app over stores that cost almost
 nothing, with the baseline routes mounted beside it.
 
-    .venv/bin/python -m bench.http_bench [--seconds 5] [--rounds 2]
+The `rich` cases send events with every field issue 16 added (occurredAt, idempotencyKey,
+actor, targets, metadata) against today's plain event, both through recordAuditEvent(s):
+their ratio is what the new fields cost. wrk writes each of their bodies anew (a number of
+its own in every event), so each key is new and each event stored, not answered as a replay;
+the run checks the store grew by as many events as wrk counted.
+
+    .venv/bin/python -m bench.http_bench [--seconds 5] [--rounds 2] [--cases rich pages ...]
 """
 
 import argparse
@@ -20,6 +26,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,10 +45,34 @@ end
 wrk.method = os.getenv("BENCH_METHOD")
 wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_KEY")
 if wrk.method == "POST" then
-  wrk.body = read(os.getenv("BENCH_BODY"))
   wrk.headers["Content-Type"] = "application/json"
 end
+local template = os.getenv("BENCH_TEMPLATE")
+if template == nil then
+  if wrk.method == "POST" then wrk.body = read(os.getenv("BENCH_BODY")) end
+else
+  -- Every @N@ of the body becomes <run>-<n>, n counting up in this thread (wrk -t1: one).
+  local text, pieces, start = read(template), {}, 1
+  while true do
+    local at, stop = string.find(text, "@N@", start, true)
+    if at == nil then pieces[#pieces + 1] = string.sub(text, start); break end
+    pieces[#pieces + 1] = string.sub(text, start, at - 1)
+    start = stop + 1
+  end
+  local run, counter = os.getenv("BENCH_RUN") .. "-", 0
+  request = function()
+    local out = {pieces[1]}
+    for k = 2, #pieces do
+      counter = counter + 1
+      out[#out + 1] = run .. counter
+      out[#out + 1] = pieces[k]
+    end
+    return wrk.format(nil, nil, nil, table.concat(out))
+  end
+end
 """
+FRESH = "@N@"
+"""Where wrk writes a number of its own into a `Fresh` body, per request."""
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 
 
@@ -49,6 +81,21 @@ class Load:
     requests_per_s: float
     p50_ms: float
     p99_ms: float
+    requests: int
+
+
+@dataclass(frozen=True)
+class Fresh:
+    """A body that wrk writes anew for each request: each `FRESH` in it becomes a value of
+    its own (the run's id and a count), so that no two requests of any run send one."""
+
+    body: Any
+
+    def sample(self, run: str) -> Any:
+        """The body with its `FRESH` places filled once, as one request of wrk's would be."""
+        text = json.dumps(self.body)
+        count = iter(range(text.count(FRESH)))
+        return json.loads(re.sub(FRESH, lambda _: f"{run}-{next(count)}", text))
 
 
 def free_port() -> int:
@@ -89,6 +136,26 @@ class Server:
                 raise RuntimeError(f"bench server {module} {flags} did not start")
             time.sleep(0.2)
 
+    def stored(self) -> dict[str, int]:
+        """How many entries the cheap store holds, how many under an idempotency key, and
+        how many requests are being served; once none are (see `settle`)."""
+        self.settle()
+        return self._stored()
+
+    def settle(self) -> None:
+        """Wait until the requests wrk left in flight when it stopped are served: a batch
+        of 1,000 takes about a second, and 16 of them would slow the run after."""
+        deadline = time.monotonic() + self._request_seconds
+        while self._stored()["in_flight"]:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the bench server is still serving wrk's last requests")
+            time.sleep(0.05)
+
+    def _stored(self) -> dict[str, int]:
+        response = httpx.get(f"{self.url}/bench/stored", timeout=self._request_seconds)
+        response.raise_for_status()
+        return response.json()  # type: ignore[no-any-return]
+
     def post(self, path: str, body: Any) -> Any:
         response = httpx.post(
             self.url + path,
@@ -119,7 +186,12 @@ class Wrk:
 
     def run(self, url: str, body: Any = None, connections: int | None = None) -> Load:
         env = {**os.environ, "BENCH_KEY": KEY, "BENCH_METHOD": "GET" if body is None else "POST"}
-        if body is not None:
+        if isinstance(body, Fresh):
+            path = self._dir / "template.json"
+            path.write_text(json.dumps(body.body))
+            env["BENCH_TEMPLATE"] = str(path)
+            env["BENCH_RUN"] = uuid.uuid4().hex[:12]
+        elif body is not None:
             path = self._dir / "body.json"
             path.write_text(json.dumps(body))
             env["BENCH_BODY"] = str(path)
@@ -131,8 +203,12 @@ class Wrk:
         if "Non-2xx" in out or "Socket errors" in out:
             raise RuntimeError(f"wrk saw failures against {url}:\n{out}")
         rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+        count = re.search(r"(\d+) requests in", out)
         assert rate is not None, out
-        return Load(float(rate.group(1)), _latency(out, "50%"), _latency(out, "99%"))
+        assert count is not None, out
+        return Load(
+            float(rate.group(1)), _latency(out, "50%"), _latency(out, "99%"), int(count.group(1))
+        )
 
 
 def _latency(out: str, which: str) -> float:
@@ -145,6 +221,31 @@ def event(i: int) -> dict[str, Any]:
         "application": "portal", "action": "auth.login", "success": i % 7 != 0,
         "email": f"user{i}@example.com", "ip": "203.0.113.7",
         "userAgent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0", "requestId": f"req-{i}",
+    }  # fmt: skip
+
+
+def plain_fresh(i: int) -> dict[str, Any]:
+    """Today's event, its requestId written by wrk: as much of it fresh as of a rich one."""
+    return {**event(i), "requestId": f"req-{FRESH}"}
+
+
+def rich_event(i: int, occurred_at: datetime) -> dict[str, Any]:
+    """An event with every field issue 16 added, as a caller would send it: when it happened
+    (a few seconds before it is sent), a new idempotency key (written by wrk), who did it,
+    two targets and five facts of mixed types."""
+    return {
+        **event(i),
+        "occurredAt": occurred_at.isoformat(timespec="milliseconds"),
+        "idempotencyKey": f"evt-{FRESH}",
+        "actor": {"id": f"user_{i % 5000:05d}", "type": "user", "name": "Ada Lovelace"},
+        "targets": [
+            {"id": "team_platform", "type": "team", "name": "Platform"},
+            {"id": f"doc_{i:06d}", "type": "document", "name": "Q3 roadmap"},
+        ],
+        "metadata": {
+            "plan": "pro", "region": "eu-west-1", "attempt": 1 + i % 3, "mfa": i % 2 == 0,
+            "latencyMs": 41.5,
+        },
     }  # fmt: skip
 
 
@@ -171,11 +272,62 @@ def paired(
     connections: int | None = None,
 ) -> dict[str, Any]:
     """Run subject and baseline alternately; medians of each."""
+    ours, theirs = _alternately(wrk, rounds, subject, baseline, connections)
+    return {"service": _median(ours), "baseline": _median(theirs)}
+
+
+def _alternately(
+    wrk: Wrk,
+    rounds: int,
+    subject: tuple[str, Any],
+    baseline: tuple[str, Any],
+    connections: int | None,
+    settle: Callable[[], None] = lambda: None,
+) -> tuple[list[Load], list[Load]]:
     ours, theirs = [], []
     for _ in range(rounds):
         ours.append(wrk.run(*subject, connections=connections))
+        settle()
         theirs.append(wrk.run(*baseline, connections=connections))
-    return {"service": _median(ours), "baseline": _median(theirs)}
+        settle()
+    return ours, theirs
+
+
+def paired_stored(
+    wrk: Wrk,
+    rounds: int,
+    server: Server,
+    rich: Fresh,
+    plain: Fresh,
+    events: int,
+    connections: int | None = None,
+) -> dict[str, Any]:
+    """Rich against plain on the same route, alternately, each run once the last one's
+    requests are all served; then a check that each event wrk counted was stored: keyed
+    entries (the rich ones) and the rest (the plain ones), each grown by at least the events
+    of the requests wrk saw answered, and by no more than a request on each connection still
+    in flight when wrk stopped."""
+    url = f"{server.url}/graphql"
+    before = server.stored()
+    ours, theirs = _alternately(
+        wrk, rounds, (url, rich), (url, plain), connections, settle=server.settle
+    )
+    after = server.stored()
+    keyed = after["keyed"] - before["keyed"]
+    unkeyed = after["entries"] - before["entries"] - keyed
+    in_flight = rounds * (connections or wrk.connections) * events
+    stored = {}
+    for side, loads, grown in (("service", ours, keyed), ("baseline", theirs, unkeyed)):
+        answered = sum(load.requests for load in loads) * events
+        if not answered <= grown <= answered + in_flight:
+            raise RuntimeError(f"{side}: {answered} events answered, the store grew by {grown}")
+        stored[side] = {"events_answered": answered, "entries_stored": grown}
+    return {
+        "service": _median(ours),
+        "baseline": _median(theirs),
+        "events_per_request": events,
+        "stored": stored,
+    }
 
 
 def _median(loads: list[Load]) -> dict[str, float]:
@@ -186,26 +338,22 @@ def _median(loads: list[Load]) -> dict[str, float]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--connections", type=int, default=16)
-    args = parser.parse_args()
-    wrk = Wrk(args.seconds, args.connections)
-    results: dict[str, Any] = {
-        "load_generator": "wrk 4.1 (1 thread, keep-alive)",
-        "connections": args.connections,
-        "seconds": args.seconds,
-    }
+@dataclass(frozen=True)
+class Run:
+    wrk: Wrk
+    rounds: int
+    results: dict[str, Any]
 
+
+def ingestion(run: Run) -> None:
+    wrk, rounds, results = run.wrk, run.rounds, run.results
     server = Server("--seed", "10000")
     try:
         url = server.url
         server.post("/graphql", gql(RECORD, {"input": event(0)}))  # both answer cleanly
         server.post("/bare/record", event(0))
         results["single"] = paired(
-            wrk, args.rounds, (f"{url}/graphql", gql(RECORD, {"input": event(1)})),
+            wrk, rounds, (f"{url}/graphql", gql(RECORD, {"input": event(1)})),
             (f"{url}/bare/record", event(1)),
         )  # fmt: skip
         for size in (100, 1000):
@@ -213,17 +361,53 @@ def main() -> None:
             document = gql(RECORD_MANY, {"inputs": batch})
             server.post("/floor/graphql", document)
             results[f"batch_{size}"] = paired(
-                wrk, args.rounds, (f"{url}/graphql", document),
+                wrk, rounds, (f"{url}/graphql", document),
                 (f"{url}/bare/record-many", {"inputs": batch}),
             )  # fmt: skip
             results[f"batch_{size}"]["floor"] = paired(
-                wrk, args.rounds, (f"{url}/graphql", document), (f"{url}/floor/graphql", document)
+                wrk, rounds, (f"{url}/graphql", document), (f"{url}/floor/graphql", document)
             )["baseline"]
             results[f"batch_{size}"]["events_per_request"] = size
     finally:
         server.stop()
 
-    # Pages on a fresh server: the ingestion runs above left hundreds of thousands of entries.
+
+def rich(run: Run) -> None:
+    """Issue 16's fields present against today's event, on a server of their own: the same
+    store at the start as the plain cases', whatever ran before. Batches of 1,000 with 2
+    connections for twice as long, as in bench/sqlite_store.py: a batch takes about 0.5 s
+    of CPU, and with 16 in flight few would finish within a run."""
+    server = Server("--seed", "10000")
+    long = Wrk(run.wrk.seconds * 2, 2)
+    try:
+        for name, size, wrk in (
+            ("single_rich", 1, run.wrk), ("batch_100_rich", 100, run.wrk),
+            ("batch_1000_rich", 1000, long),
+        ):  # fmt: skip
+            occurred_at = datetime.now(UTC) - timedelta(seconds=3)
+            first = 1 if size == 1 else 0  # the events of the plain cases
+            bodies = (
+                Fresh(_ingest([rich_event(i, occurred_at) for i in range(first, first + size)])),
+                Fresh(_ingest([plain_fresh(i) for i in range(first, first + size)])),
+            )
+            for body in bodies:  # both answer cleanly, and are parsed and validated once
+                server.post("/graphql", body.sample(f"warm-{uuid.uuid4().hex[:12]}"))
+            run.results[name] = paired_stored(wrk, run.rounds, server, *bodies, events=size)
+            run.results[name] |= {"connections": wrk.connections, "seconds": wrk.seconds}
+    finally:
+        server.stop()
+
+
+def _ingest(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """One event as recordAuditEvent, more as a batch: the documents of the plain cases."""
+    if len(events) == 1:
+        return gql(RECORD, {"input": events[0]})
+    return gql(RECORD_MANY, {"inputs": events})
+
+
+def pages(run: Run) -> None:
+    """On a fresh server: the ingestion runs leave hundreds of thousands of entries."""
+    wrk, rounds, results = run.wrk, run.rounds, run.results
     server = Server("--seed", "10000")
     try:
         url = server.url
@@ -237,58 +421,96 @@ def main() -> None:
         ):
             document = gql(PAGE, {"filter": filter_})
             results[name] = paired(
-                wrk, args.rounds, (f"{url}/graphql", document),
+                wrk, rounds, (f"{url}/graphql", document),
                 (f"{url}/bare/logs?first=100{params}", None),
             )  # fmt: skip
             results[name]["floor"] = paired(
-                wrk, args.rounds, (f"{url}/graphql", document), (f"{url}/floor/graphql", document)
+                wrk, rounds, (f"{url}/graphql", document), (f"{url}/floor/graphql", document)
             )["baseline"]
     finally:
         server.stop()
 
+
+def sealing(run: Run) -> None:
     ingest = gql(RECORD, {"input": event(2)})
     plain, sealed = Server(), Server("--seal")
     try:
         off, on = [], []
         # Two processes on two cores with wrk beside them drift apart more than one does:
         # more rounds, alternating, for this pair.
-        for _ in range(args.rounds * 2):
-            off.append(wrk.run(f"{plain.url}/graphql", ingest))
-            on.append(wrk.run(f"{sealed.url}/graphql", ingest))
-        results["sealing"] = {"service": _median(on), "baseline": _median(off)}
+        for _ in range(run.rounds * 2):
+            off.append(run.wrk.run(f"{plain.url}/graphql", ingest))
+            on.append(run.wrk.run(f"{sealed.url}/graphql", ingest))
+        run.results["sealing"] = {"service": _median(on), "baseline": _median(off)}
     finally:
         plain.stop()
         sealed.stop()
 
-    embedded = Server("--embedded")
+
+def embedded(run: Run) -> None:
+    server = Server("--embedded")
     try:
-        results["embedded_pages"] = []
+        run.results["embedded_pages"] = []
         stored = 0
         for target in (1_000, 10_000, 50_000):
             while stored < target:
                 size = min(1_000, target - stored)
-                embedded.post("/bare/record-many", {"inputs": [event(i) for i in range(size)]})
+                server.post("/bare/record-many", {"inputs": [event(i) for i in range(size)]})
                 stored += size
-            load = wrk.run(f"{embedded.url}/graphql", gql(PAGE, {"filter": None}), connections=1)
-            results["embedded_pages"].append({"entries": stored, **asdict(load)})
+            load = run.wrk.run(f"{server.url}/graphql", gql(PAGE, {"filter": None}), connections=1)
+            run.results["embedded_pages"].append({"entries": stored, **asdict(load)})
     finally:
-        embedded.stop()
+        server.stop()
 
-    # How a page's cost grows with the data: one client, so latency is the request's own.
-    results["cheap_pages"] = []
+
+def cheap_pages(run: Run) -> None:
+    """How a page's cost grows with the data: one client, so latency is the request's own."""
+    run.results["cheap_pages"] = []
     for entries in (1_000, 10_000, 50_000):
         server = Server("--seed", str(entries))
         try:
             pair = paired(
-                wrk, 1, (f"{server.url}/graphql", gql(PAGE, {"filter": None})),
+                run.wrk, 1, (f"{server.url}/graphql", gql(PAGE, {"filter": None})),
                 (f"{server.url}/bare/logs?first=100", None), connections=1,
             )  # fmt: skip
-            results["cheap_pages"].append({"entries": entries, **pair})
+            run.results["cheap_pages"].append({"entries": entries, **pair})
         finally:
             server.stop()
 
+
+CASES = {
+    "ingestion": ingestion, "rich": rich, "pages": pages, "sealing": sealing,
+    "embedded": embedded, "cheap_pages": cheap_pages,
+}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--cases", nargs="+", choices=CASES, default=list(CASES),
+        help="only these (default: all); the others keep their figures in the results file",
+    )  # fmt: skip
+    args = parser.parse_args()
+    path = RESULTS / "http.json"
+    # A partial run replaces only what it measured: the report reads every case.
+    kept = json.loads(path.read_text()) if path.exists() and args.cases != list(CASES) else {}
+    results: dict[str, Any] = {
+        **kept,
+        "load_generator": "wrk 4.1 (1 thread, keep-alive)",
+        "connections": args.connections,
+        "seconds": args.seconds,
+    }
+    measured = results.setdefault("measured_at", {})
+    run = Run(Wrk(args.seconds, args.connections), args.rounds, results)
+    for name in args.cases:
+        CASES[name](run)
+        measured[name] = datetime.now(UTC).isoformat(timespec="seconds")
+
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "http.json").write_text(json.dumps(results, indent=2) + "\n")
+    path.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
 
 
