@@ -173,7 +173,9 @@ class Services:
             entries=ports.entries, ingestion=ingestion, telemetry=telemetry
         )
         # The service records its own events through the same interceptor it offers.
-        emitter = AuditEmitter(RecordingSink(record_many), interceptor, telemetry=telemetry)
+        emitter = AuditEmitter(
+            RecordingSink(record_many), interceptor, telemetry=telemetry, now=ports.clock.now
+        )
         auditor = Auditor(emitter, telemetry=telemetry)
         audit = SelfAudit(auditor, telemetry=telemetry)
         failures = FailedAuthentications(auth_failure_limits, telemetry=telemetry)

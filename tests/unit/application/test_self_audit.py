@@ -8,6 +8,7 @@ free with globex-web); creating them is itself recorded."""
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 
 import pytest
 
@@ -21,7 +22,8 @@ from application.services import Services
 from domain.entry import AuditEntry, AuditEvent
 from domain.errors import InvalidField
 from domain.tenancy import ApiKey, Scope
-from tests.fakes import InMemoryAuditEntries
+from domain.timestamps import at_storage_precision
+from tests.fakes import FakeClock, InMemoryAuditEntries
 from tests.telemetry import RecordingTelemetry
 from tests.unit.application.support import KeyFactory, read_page
 
@@ -399,3 +401,20 @@ class TestTheAccountsReservedApplication:
         event = AuditEvent(application="_nobody", action="user.invited", success=True)
         with pytest.raises(NotFound):
             await services.recording.record.execute(operator, event)
+
+
+async def test_an_event_held_back_keeps_the_moment_it_was_emitted(
+    services: Services, entries: InMemoryAuditEntries, operator: Principal, clock: FakeClock
+) -> None:
+    emitted_at = clock.now()
+    await services.administration.create_account.execute(
+        operator, account_id="initech", name="Initech", plan="pro"
+    )
+    clock.advance(seconds=90)  # the sender is not running yet: as through a store outage
+    services.emitter.start()
+    await services.emitter.drain()
+    await services.emitter.stop()
+
+    [created] = [e for e in entries.entries.values() if e.action == "admin.account.created"]
+    assert created.occurred_at == at_storage_precision(emitted_at)
+    assert created.created_at == at_storage_precision(emitted_at + timedelta(seconds=90))

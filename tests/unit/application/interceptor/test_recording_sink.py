@@ -15,7 +15,7 @@ from application.interceptor import (
 from application.services import Services
 from domain.entry import AuditEntry
 from tests import configs
-from tests.fakes import InMemoryAuditEntries
+from tests.fakes import FakeClock, InMemoryAuditEntries
 from tests.telemetry import RecordingTelemetry
 from tests.unit.application.interceptor.support import event, events
 
@@ -62,9 +62,10 @@ def sink(services: Services) -> RecordingSink:
 
 @pytest.fixture
 async def emitter(
-    sink: RecordingSink, telemetry: RecordingTelemetry
+    sink: RecordingSink, telemetry: RecordingTelemetry, clock: FakeClock
 ) -> AsyncIterator[AuditEmitter]:
-    emitter = AuditEmitter(sink, FAST, telemetry=telemetry)
+    # Events are stamped by the clock the service records by, as Services.build wires it.
+    emitter = AuditEmitter(sink, FAST, telemetry=telemetry, now=clock.now)
     yield emitter
     await emitter.stop()
 

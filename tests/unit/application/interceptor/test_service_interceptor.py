@@ -1,5 +1,6 @@
 """The service's side of the client package's interceptor: its auditor checks each event as
-the domain will store it, its emitter leaves events unstamped, and an interceptor event
+the domain will store it, its emitter stamps each event's time by the service's clock (no
+key), and an interceptor event
 becomes a domain event field by field."""
 
 import dataclasses
@@ -91,15 +92,17 @@ async def test_the_services_auditor_counts_an_event_the_domain_refuses_and_emits
         domain_event(Event(action=action, success=True, **values))
 
 
-async def test_the_services_emitter_delivers_events_as_they_were_emitted_unstamped() -> None:
+async def test_the_services_emitter_stamps_the_time_by_its_clock_and_no_key() -> None:
     sink = Keeping()
-    emitter = AuditEmitter(sink, configs.emitter_config(linger_seconds=0))
-    emitted = event()
+    moment = datetime(2026, 1, 15, 12, 0, 0, 123456, tzinfo=UTC)
+    emitter = AuditEmitter(sink, configs.emitter_config(linger_seconds=0), now=lambda: moment)
+    stated = datetime(2026, 1, 15, 11, 0, tzinfo=UTC)
 
-    emitter.emit(emitted)
+    emitter.emit(event())
+    emitter.emit(event(occurred_at=stated))
     emitter.start()
     assert await emitter.stop() == 0
 
-    [delivered] = sink.events
-    assert delivered is emitted
-    assert (delivered.occurred_at, delivered.idempotency_key) == (None, None)
+    first, second = sink.events
+    assert (first.occurred_at, first.idempotency_key) == (moment.replace(microsecond=123000), None)
+    assert (second.occurred_at, second.idempotency_key) == (stated, None)
