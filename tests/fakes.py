@@ -178,12 +178,12 @@ class InMemoryAuditEntries:
 
     def _check_keys(self, entries: Sequence[AuditEntry]) -> None:
         """An (account, idempotency key) stored already, or twice in `entries`, is taken."""
-        seen = set(self.entries.by_key)
+        stored, seen = self.entries.by_key, set()
         for entry in entries:
             if entry.idempotency_key is None:
                 continue
             pair = (entry.account, entry.idempotency_key)
-            if pair in seen:
+            if pair in stored or pair in seen:
                 raise IdempotencyKeyTaken(*pair)
             seen.add(pair)
 
