@@ -98,15 +98,13 @@ class SelfAudit:
         refused."""
         # Reads are recorded for keys: naming no account, the operator's and the service's
         # have no trail to go to.
-        application = events_application(principal, account=None)
-        if application is None:
+        if not isinstance(principal, KeyHolder):
             yield
             return
         origin = principal.origin
-        assert isinstance(principal, KeyHolder)  # only a key's reads have a trail
         with self._auditor.audit(
             action,
-            application=application,
+            application=principal.home_application,
             ip=origin.ip,
             user_agent=origin.user_agent,
             request_id=origin.request_id,

@@ -18,7 +18,6 @@ Mounted only here:
 import argparse
 import asyncio
 import dataclasses
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,7 +34,6 @@ from adapters.inbound.graphql.scalars import JSON, DateTime, JsonValue
 from adapters.inbound.graphql.types import AuditLogConnection
 from adapters.inbound.http.export_formats import as_row
 from application.access.principal import Principal
-from application.errors import IdempotencyKeyTaken
 from application.reading.criteria import LogFilter
 from application.reading.query import Page
 from domain.entry import AuditEntry, AuditEvent
@@ -87,25 +85,8 @@ def directory() -> tuple[InMemoryAccounts, InMemoryApplications, InMemoryApiKeys
     return accounts, applications, keys
 
 
-class BenchEntries(InMemoryAuditEntries):
-    """The tests' store, its key check costing the events added rather than the store: the
-    tests' copies every key it holds on each add (0.3 ms at 20,000 keys, 7.6 ms at 200,000),
-    which under load would be most of what a run with idempotency keys measured. A unique
-    index (SQLite's, MongoDB's) costs a look-up per key."""
-
-    def _check_keys(self, entries: Sequence[AuditEntry]) -> None:
-        held, seen = self.entries.by_key, set()
-        for entry in entries:
-            if entry.idempotency_key is None:
-                continue
-            pair = (entry.account, entry.idempotency_key)
-            if pair in held or pair in seen:
-                raise IdempotencyKeyTaken(*pair)
-            seen.add(pair)
-
-
-def seeded(count: int) -> BenchEntries:
-    entries = BenchEntries()
+def seeded(count: int) -> InMemoryAuditEntries:
+    entries = InMemoryAuditEntries()
     rows = list(trail(count, newest=datetime.now(UTC).replace(microsecond=0)))
     rows.reverse()  # oldest first: each lands at the end of the store's time order
     asyncio.run(entries.add_many(rows))
@@ -259,7 +240,7 @@ class InFlight:
             self.count -= 1
 
 
-def mount_counts(app: FastAPI, entries: BenchEntries) -> asgi.ASGIApp:
+def mount_counts(app: FastAPI, entries: InMemoryAuditEntries) -> asgi.ASGIApp:
     """The app wrapped in a count of its requests in flight, with /bench/stored reading it."""
     counted = InFlight(app)
 
@@ -285,7 +266,7 @@ def main() -> None:
     args = parser.parse_args()
     app = build(embedded=args.embedded, seed=args.seed, seal=args.seal)
     served: asgi.ASGIApp = app
-    if isinstance(app.state.bench_entries, BenchEntries):
+    if isinstance(app.state.bench_entries, InMemoryAuditEntries):
         served = mount_counts(app, app.state.bench_entries)
     uvicorn.run(served, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
 
