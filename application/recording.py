@@ -114,7 +114,7 @@ class Ingestion:
 
         A caller's event is refused naming the field. The service's own events carry what a
         request's headers said (user agent, request id): those fields are dropped instead."""
-        if not self._known_secrets:
+        if not self._known_secrets or not self._known_secrets.in_any(v for _, v in _texts(event)):
             return event
         found = [name for name, value in _texts(event) if self._known_secrets.contains(value)]
         if not found:

@@ -39,6 +39,7 @@ from application.reading.query import Page
 from domain.entry import AuditEntry, AuditEvent
 from domain.tenancy import Account, ApiKey, Application, Scope, compose_secret, hash_secret
 from entrypoints.app import Overrides, create_app
+from entrypoints.main import tune_garbage_collection
 from entrypoints.settings import (
     AccessSettings,
     RateLimitSettings,
@@ -266,6 +267,7 @@ def main() -> None:
     args = parser.parse_args()
     app = build(embedded=args.embedded, seed=args.seed, seal=args.seal)
     served: asgi.ASGIApp = app
+    tune_garbage_collection()  # as auditlog-server does
     if isinstance(app.state.bench_entries, InMemoryAuditEntries):
         served = mount_counts(app, app.state.bench_entries)
     uvicorn.run(served, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)

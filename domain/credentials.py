@@ -12,6 +12,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 
 # The names of secrets, not a secret.
 _SECRET_NAMES = (
@@ -24,7 +25,7 @@ _PATTERNS = [
     re.compile(r"(?i:\bbearer)\s+(?=[A-Za-z0-9._~+/=-]*[A-Z0-9._~+/=-])[A-Za-z0-9._~+/=-]{8,}"),
     re.compile(r"(?i:\bbasic)\s+(?=[A-Za-z0-9+/]*[A-Z0-9+/])[A-Za-z0-9+/]{8,}={0,2}"),
     # key=value always; key: value only when the value is not a plain word ("token: expired").
-    re.compile(rf"(?i)\b{_SECRET_NAMES}\s*(=\s*\S{{3,}}|:\s*\S*[^A-Za-z_.\s-]\S*)"),
+    re.compile(rf"(?i:\b{_SECRET_NAMES}\s*(=\s*\S{{3,}}|:\s*\S*[^A-Za-z_.\s-]\S*))"),
     re.compile(r"alk_[0-9a-f]{16}_[A-Za-z0-9_-]{8,}"),  # this service's API keys
     re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),  # AWS access key id
     re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}"),  # GitHub
@@ -35,13 +36,29 @@ _PATTERNS = [
 # 40+ hex digits: SHA-1 and longer digests, raw secrets. A UUID's 32 stays below it.
 _LONG_HEX = re.compile(r"\b[0-9a-fA-F]{40,}\b")
 _LONG_TOKEN = re.compile(r"[A-Za-z0-9+/_-]{32,}={0,2}")
+_LONG_RUN = 32  # the shortest text either of the two above matches in
 # Random base64 of this length has ~5 to 6 bits of entropy per character; English words
 # and identifiers run under 4. (Shannon entropy over the run's own characters.)
 _ENTROPY_BITS = 4.2
 
 
+# What the patterns cannot match without, in an ASCII text (the case-insensitive ones in its
+# lowercase form): an ASCII text holding none of these is not searched with them. Searching
+# was most of a credential check's cost, the case-insensitive patterns the most, and most
+# texts (user agents, names, ids) hold none. Beyond ASCII, case-insensitive matching folds
+# more (the long s matches "s"), so such a text is searched with every pattern.
+_NEEDED_ANY_CASE = re.compile(r"bearer|basic|pass|pwd|secret|token|key|session|auth")
+_NEEDED = re.compile(r"eyJ|alk_|AKIA|ASIA|gh[pousr]_|xox|sk_(live|test)_|-----BEGIN ")
+
+
 def looks_like_credential(text: str) -> bool:
-    if any(pattern.search(text) for pattern in _PATTERNS) or _LONG_HEX.search(text):
+    if (
+        not text.isascii() or _NEEDED.search(text) or _NEEDED_ANY_CASE.search(text.lower())
+    ) and any(pattern.search(text) for pattern in _PATTERNS):
+        return True
+    if len(text) < _LONG_RUN:
+        return False  # too short for a long run of hex or of a token
+    if _LONG_HEX.search(text):
         return True
     return any(_random_looking(run.group()) for run in _LONG_TOKEN.finditer(text))
 
@@ -104,6 +121,19 @@ class KnownSecrets:
         if not self._folded or not text:
             return False
         folded = _fold(text)
+        return any(secret in folded for secret in self._folded)
+
+    def in_any(self, texts: Iterable[str]) -> bool:
+        """Whether one of `texts` holds a secret: `contains` of each, folded in one go.
+
+        The texts are joined with NUL, which folding keeps as it is and before which nothing
+        composes, so a match spans two texts only for a secret holding NUL (none can come
+        from the environment); with such a secret each text is folded alone."""
+        if not self._folded:
+            return False
+        if any("\x00" in secret for secret in self._folded):
+            return any(self.contains(text) for text in texts)
+        folded = _fold("\x00".join(texts))
         return any(secret in folded for secret in self._folded)
 
     def redact(self, text: str) -> str:

@@ -109,18 +109,31 @@ def metadata(value: Any, field: str = "metadata") -> dict[str, MetadataValue] | 
     if len(value) > METADATA_MAX_KEYS:
         raise InvalidField(field, f"must have at most {METADATA_MAX_KEYS} keys")
     checked: dict[str, MetadataValue] = {}
+    most_bytes = 2  # {}
     for key in sorted(value, key=str):
         if not isinstance(key, str) or not _METADATA_KEY.fullmatch(key):
             raise InvalidField(
                 field,
                 "keys must be 1 to 40 characters of A-Z, a-z, 0-9 and '_', starting with a letter",
             )
-        checked[key] = _metadata_value(value[key], f"{field}.{key}")
-    if len(json.dumps(checked, separators=(",", ":"), ensure_ascii=False).encode()) > (
-        METADATA_MAX_BYTES
+        item = checked[key] = _metadata_value(value[key], f"{field}.{key}")
+        most_bytes += len(key) + 4 + _most_json_bytes(item)  # "key": and a comma
+    # Encoded only when it might be too long: most objects are far below the bound.
+    if most_bytes > METADATA_MAX_BYTES and (
+        len(json.dumps(checked, separators=(",", ":"), ensure_ascii=False).encode())
+        > METADATA_MAX_BYTES
     ):
         raise InvalidField(field, f"must be at most {METADATA_MAX_BYTES} bytes as JSON")
     return checked
+
+
+def _most_json_bytes(value: MetadataValue) -> int:
+    """At least as many bytes as `value` takes as compact JSON in UTF-8: a printable
+    character is at most 4 bytes, or 2 escaped (quote, backslash); a number's text at most
+    24 characters (a float's shortest repr, an integer within the safe range)."""
+    if isinstance(value, str):
+        return 2 + 4 * len(value)
+    return 24 if value is not None and not isinstance(value, bool) else 5
 
 
 def _metadata_value(value: Any, field: str) -> MetadataValue:

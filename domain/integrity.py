@@ -20,6 +20,7 @@ body) still verify as they were written.
 import dataclasses
 import hashlib
 import json
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -80,8 +81,21 @@ def _json_value(value: Any) -> str:
         return encode_basestring(value)
     if isinstance(value, datetime):
         return encode_basestring(iso_utc(value))
-    if isinstance(value, dict | list | tuple):
-        return canonical(value).decode()
+    if value.__class__ is int:
+        return int.__repr__(value)  # what json writes for an int
+    if value.__class__ is float and math.isfinite(value):
+        return float.__repr__(value)  # and for a finite float
+    if isinstance(value, dict):
+        # Sorted keys, as canonical() writes them.
+        return (
+            "{"
+            + ",".join(
+                encode_basestring(key) + ":" + _json_value(value[key]) for key in sorted(value)
+            )
+            + "}"
+        )
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_json_value(item) for item in value) + "]"
     return json.dumps(value, ensure_ascii=False)
 
 

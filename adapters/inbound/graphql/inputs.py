@@ -1,6 +1,8 @@
 """GraphQL input types and their parsing into domain and application values."""
 
 import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -82,6 +84,52 @@ class AuditEventInput:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class EventInputValue:
+    """An AuditEventInput as graphql-core coerced it (keyed by GraphQL names), read into an
+    event only when the resolver asks, after the caller is authenticated.
+
+    Strawberry would otherwise build an AuditEventInput, an ActorInput and a TargetInput per
+    event by re-resolving each field's annotation and name on every value: for a batch of
+    1,000 rich events that was most of the request (docs/benchmarks.md). graphql-core has
+    already checked every type and required field by then; the event checks the values.
+    """
+
+    value: Mapping[str, Any]
+
+    def to_event(self) -> AuditEvent:
+        get = self.value.get
+        actor = get("actor")
+        targets = get("targets")
+        return AuditEvent(
+            application=self.value["application"],
+            action=self.value["action"],
+            success=self.value["success"],
+            email=get("email"),
+            reason=get("reason"),
+            ip=get("ip"),
+            user_agent=get("userAgent"),
+            request_id=get("requestId"),
+            occurred_at=moment(get("occurredAt"), "occurred_at"),
+            idempotency_key=get("idempotencyKey"),
+            actor=None if actor is None else _party(actor),
+            targets=None if targets is None else [_party(t) for t in targets],  # type: ignore[arg-type]
+            metadata=get("metadata"),
+        )
+
+
+def _party(value: Mapping[str, Any]) -> Party:
+    return Party(id=value["id"], type=value["type"], name=value.get("name"))
+
+
+def _event_input_value(_cls: type, value: Mapping[str, Any], _context: object) -> EventInputValue:
+    return EventInputValue(value)
+
+
+# Strawberry's documented hook for building an input from its GraphQL value.
+AuditEventInput.__strawberry_definition__.from_input = _event_input_value  # type: ignore[attr-defined]
+
+
 @strawberry.enum(name="AuditLogOrder")
 class AuditLogOrderEnum(enum.Enum):
     NEWEST_FIRST = "NEWEST_FIRST"
@@ -126,7 +174,7 @@ class AuditLogFilterInput:
         )
 
 
-def parse_batch(inputs: list[AuditEventInput]) -> list[AuditEvent]:
+def parse_batch(inputs: Sequence[AuditEventInput | EventInputValue]) -> list[AuditEvent]:
     """Every input as an event; the first invalid one is reported with its index."""
     events = []
     for index, item in enumerate(inputs):

@@ -125,6 +125,7 @@ class Query:
 
 @strawberry.type
 class Mutation:
+    # The inputs arrive as EventInputValue (inputs.py), read into events after authentication.
     @strawberry.mutation(description="Append one entry. Its account is its application's.")
     async def record_audit_event(self, info: Info, input: AuditEventInput) -> AuditLogEntryType:
         principal = await info.context.principal()

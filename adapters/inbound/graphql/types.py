@@ -204,11 +204,16 @@ class AuditLogProofType:
 @strawberry.type(name="RecordAuditEventsResult")
 class RecordAuditEventsResult:
     recorded: int
-    entries: list[AuditLogEntryType]
+    stored: strawberry.Private[list[AuditEntry]]
+
+    @strawberry.field
+    def entries(self) -> list[AuditLogEntryType]:
+        # Built when asked for: most batch writers select only `recorded`.
+        return [AuditLogEntryType.of(e) for e in self.stored]
 
     @classmethod
     def of(cls, entries: list[AuditEntry]) -> "RecordAuditEventsResult":
-        return cls(recorded=len(entries), entries=[AuditLogEntryType.of(e) for e in entries])
+        return cls(recorded=len(entries), stored=entries)
 
 
 @strawberry.type

@@ -202,3 +202,60 @@ IDENTITY_WORDS = [
 )
 def test_identity_prose_is_never_a_credential(text: str) -> None:
     assert not looks_like_credential(text)
+
+
+# --- the cheap first look -------------------------------------------------------------------
+# looks_like_credential searches an ASCII text with the patterns only when it holds what one
+# of them needs (credentials._NEEDED*). The reference below searches every text with every
+# pattern: the two must agree on anything, which the texts below make likely to be tested
+# at the edges (each trigger in mixed case, next to the characters the patterns take).
+def _searched_with_every_pattern(text: str) -> bool:
+    from domain import credentials
+
+    if any(p.search(text) for p in credentials._PATTERNS) or credentials._LONG_HEX.search(text):
+        return True
+    return any(
+        credentials._random_looking(run.group())
+        for run in credentials._LONG_TOKEN.finditer(text)
+    )
+
+
+TRIGGERS = [
+    "eyJ", "bearer", "basic", "pass", "password", "passwd", "pwd", "secret", "client_secret",
+    "token", "access-token", "refresh_token", "api_key", "apikey", "access_key", "private-key",
+    "session_id", "authorization", "auth", "alk_", "AKIA", "ASIA", "ghp_", "gho_", "ghs_",
+    "xoxb-", "sk_live_", "sk_test_", "-----BEGIN ", "PRIVATE KEY-----",
+]  # fmt: skip
+PIECES = st.one_of(
+    st.sampled_from(TRIGGERS).flatmap(
+        lambda word: st.lists(st.booleans(), min_size=len(word), max_size=len(word)).map(
+            lambda upper: "".join(c.upper() if u else c for c, u in zip(word, upper, strict=True))
+        )
+    ),
+    st.sampled_from(TRIGGERS),
+    st.from_regex(r"[A-Za-z0-9._~+/=:-]{1,40}", fullmatch=True),
+    st.sampled_from([" ", "=", ": ", "  ", ".", "\t"]),
+    st.text(min_size=1, max_size=4),  # beyond ASCII too: those are searched with every pattern
+)
+
+
+@settings(derandomize=True, max_examples=2000)
+@given(st.lists(PIECES, min_size=1, max_size=8).map("".join))
+def test_the_first_look_never_changes_the_answer(text: str) -> None:
+    assert looks_like_credential(text) == _searched_with_every_pattern(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "PaSsWoRd=hunter22",
+        "Authorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==",
+        "BEARER abcdefghIJ12",
+        "paſſword=hunter22",  # noqa: RUF001 - the long s, which case-insensitive matching folds
+        "-----BEGIN RSA PRIVATE KEY-----",
+        "xoxb-1234567890-abcdef",
+    ],
+)
+def test_triggers_in_any_case_and_beyond_ascii_are_still_searched(text: str) -> None:
+    assert looks_like_credential(text)
+    assert _searched_with_every_pattern(text)

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from domain.entry import (
     DIGEST_FIELDS,
@@ -22,6 +24,7 @@ from domain.integrity import (
     SealId,
     SealLink,
     canonical,
+    digest_over,
     merkle_root,
     new_seal,
     seal_id,
@@ -566,3 +569,25 @@ def test_a_seal_id_reads_back_as_the_account_and_window_it_names() -> None:
 def test_a_seal_id_that_names_no_window_start_is_refused(text: str) -> None:
     with pytest.raises(ValueError):  # noqa: PT011
         SealId.parse(text)
+
+
+# The digest writes nested values (parties, metadata) itself: the same bytes as canonical().
+JSON_VALUES = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(2**63), max_value=2**63),
+        st.floats(),
+        st.text(),
+    ),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(derandomize=True, max_examples=500)
+@given(JSON_VALUES)
+def test_the_digest_writes_any_json_value_as_canonical_does(value: Any) -> None:
+    digest = digest_over(["value"])
+    expected = hashlib.sha256(canonical({"value": value})).hexdigest()
+    assert digest({"value": value}) == expected

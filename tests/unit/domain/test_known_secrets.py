@@ -72,3 +72,23 @@ def test_without_known_secrets_names_the_field_in_the_credential_wording() -> No
     assert raised.value.field == "name"
     assert raised.value.problem == validation.CREDENTIAL_PROBLEM
     assert HUMAN not in str(raised.value)
+
+
+def test_in_any_finds_a_secret_in_one_of_the_texts_in_any_case() -> None:
+    known = KnownSecrets(HUMAN)
+    assert known.in_any(["nothing here", f"typed {HUMAN.upper()}", "or here"])
+    assert not known.in_any(["nothing here", "or here"])
+    assert not known.in_any([])
+
+
+def test_in_any_never_finds_a_secret_spanning_two_texts() -> None:
+    known = KnownSecrets(HUMAN)
+    half = len(HUMAN) // 2
+    assert not known.in_any([HUMAN[:half], HUMAN[half:]])
+
+
+def test_a_secret_holding_nul_is_still_found_and_never_spans_two_texts() -> None:
+    secret = "abcdefgh\x00ijklmnopq"
+    known = KnownSecrets(secret)
+    assert known.in_any(["x", f"<{secret}>"])
+    assert not known.in_any(["abcdefgh", "ijklmnopq"])
