@@ -151,7 +151,7 @@ def _single_script(local: str) -> bool:
 
 
 @functools.lru_cache(maxsize=4096)
-def _ascii_domain(domain: str) -> str | None:
+def _ascii_domain(domain: str, min_labels: int = 2) -> str | None:
     """The domain's A-label form under UTS 46, or None if it is not a host name.
 
     Kept for the domains seen last (at most 4,096 of at most 1,012 characters): a tenant's
@@ -165,11 +165,16 @@ def _ascii_domain(domain: str) -> str | None:
     text = ascii_domain.decode("ascii")
     labels = text.split(".")
     # A trailing dot (an empty last label) is refused here; idna accepts it.
-    if len(text) > 253 or len(labels) < 2 or labels[-1].isdigit():
+    if len(text) > 253 or len(labels) < min_labels or labels[-1].isdigit():
         return None
     if not all(_DNS_LABEL.fullmatch(label) for label in labels):
         return None
     return text
+
+
+def host_name(value: str) -> str | None:
+    """A host name in its IDNA ASCII form (one label, like `localhost`, allowed), or None."""
+    return _ascii_domain(value, 1)
 
 
 def ip_address(value: str, field: str = "ip") -> str:
