@@ -115,13 +115,18 @@ class Server:
         env: dict[str, str] | None = None,
         start_seconds: float = 60,
         request_seconds: float = 120,
+        code: Path | None = None,
     ) -> None:
+        """`code`: a checkout to serve from (its own modules, this venv's packages)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._request_seconds = request_seconds
+        if code is not None:
+            env = {**(env or os.environ), "PYTHONPATH": str(code)}
         self._process = subprocess.Popen(
             [sys.executable, "-m", module, "--port", str(self.port), *flags],
             env=env,
+            cwd=code,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -398,6 +403,70 @@ def rich(run: Run) -> None:
         server.stop()
 
 
+BEFORE_ISSUE_16 = "670bc59"
+"""The last commit before issue 16's fields: its figures are the "today's figures" the
+issue's done-when names."""
+
+
+def before(run: Run) -> None:
+    """Rich events on this code against today's event on the code before issue 16, two
+    servers measured alternately in the same run: what issue 16's done-when asks ("the new
+    fields present within 10% of today's figures"). The earlier code is checked out with
+    `git worktree` and served with this venv's packages. Its bench server cannot count what
+    it stored nor what it is still serving: after each of its runs the next waits a fixed
+    time for wrk's last requests, longer than the longest batch left in flight takes."""
+    code = Path(tempfile.mkdtemp(prefix="auditlog-before-")) / "checkout"
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run(
+        ["git", "-C", str(root), "worktree", "add", "--detach", str(code), BEFORE_ISSUE_16],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    now, then = Server("--seed", "10000"), Server("--seed", "10000", code=code)
+    long = Wrk(run.wrk.seconds * 2, 2)
+    try:
+        for name, size, wrk in (
+            ("single_before", 1, run.wrk), ("batch_100_before", 100, run.wrk),
+            ("batch_1000_before", 1000, long),
+        ):  # fmt: skip
+            occurred_at = datetime.now(UTC) - timedelta(seconds=3)
+            first = 1 if size == 1 else 0
+            rich_body = Fresh(
+                _ingest([rich_event(i, occurred_at) for i in range(first, first + size)])
+            )
+            # Written anew by wrk like the rich one (its requestId), so both cost wrk the same.
+            plain_body = Fresh(_ingest([plain_fresh(i) for i in range(first, first + size)]))
+            now.post("/graphql", rich_body.sample(f"warm-{uuid.uuid4().hex[:12]}"))
+            then.post("/graphql", plain_body.sample(f"warm-{uuid.uuid4().hex[:12]}"))
+            stored = now.stored()["keyed"]
+            ours, theirs = [], []
+            for _ in range(run.rounds):
+                ours.append(wrk.run(f"{now.url}/graphql", rich_body))
+                now.settle()
+                theirs.append(wrk.run(f"{then.url}/graphql", plain_body))
+                time.sleep(DRAIN_SECONDS)
+            grown = now.stored()["keyed"] - stored
+            answered = sum(load.requests for load in ours) * size
+            if not answered <= grown <= answered + run.rounds * wrk.connections * size:
+                raise RuntimeError(f"{name}: {answered} events answered, the store grew by {grown}")
+            run.results[name] = {
+                "service": _median(ours), "baseline": _median(theirs),
+                "events_per_request": size, "connections": wrk.connections,
+                "seconds": wrk.seconds, "baseline_code": BEFORE_ISSUE_16,
+                "stored": {"service": {"events_answered": answered, "entries_stored": grown}},
+            }  # fmt: skip
+    finally:
+        now.stop()
+        then.stop()
+        subprocess.run(
+            ["git", "-C", str(root), "worktree", "remove", "--force", str(code)], check=False
+        )
+
+
+# Longer than the longest a run leaves in flight: 16 batches of 100 or 2 of 1,000 on the
+# earlier code take well under a second (bench/results/http.json).
+DRAIN_SECONDS = 3
+
+
 def _ingest(events: list[dict[str, Any]]) -> dict[str, Any]:
     """One event as recordAuditEvent, more as a batch: the documents of the plain cases."""
     if len(events) == 1:
@@ -479,7 +548,7 @@ def cheap_pages(run: Run) -> None:
 
 
 CASES = {
-    "ingestion": ingestion, "rich": rich, "pages": pages, "sealing": sealing,
+    "ingestion": ingestion, "rich": rich, "before": before, "pages": pages, "sealing": sealing,
     "embedded": embedded, "cheap_pages": cheap_pages,
 }  # fmt: skip
 

@@ -154,20 +154,31 @@ def rich_costs(case: dict[str, Any]) -> tuple[float, float]:
     )
 
 
+BEFORE = (
+    ("single_before", "recordAuditEvent"),
+    ("batch_100_before", "recordAuditEvents x 100"),
+    ("batch_1000_before", "recordAuditEvents x 1000"),
+)
+"""Rich events on this code against today's event on the code before issue 16."""
+
+
 def rich_targets(http: dict[str, Any]) -> list[str]:
     rows = []
-    for name, label in RICH:
+    for name, label in BEFORE:
         if name not in http:
             continue
         throughput, p50 = rich_costs(http[name])
         rows.append(
             f"| issue 16: {label} with occurredAt, idempotencyKey, actor, 2 targets and "
-            f"metadata within 10% of today's event (throughput and p50 ≤ {RICH_BOUND:.2f} x) "
+            f"metadata within 10% of today's figures: today's event on the code before issue "
+            f"16 ({http[name]['baseline_code']}), in the same run (throughput and p50 "
+            f"≤ {RICH_BOUND:.2f} x) "
             f"| throughput {throughput:.2f} x, p50 {p50:.2f} x "
             f"| {verdict(at_most(throughput, RICH_BOUND), at_most(p50, RICH_BOUND))} "
-            "| each new field coerced by graphql-core and converted by strawberry (actor and "
-            "targets are input objects, metadata a JSON scalar) and then checked again by the "
-            "domain; see the section on issue 16's fields |"
+            "| the new fields cost what graphql-core takes to coerce them and the domain to "
+            "check them, about as much as the path every event takes now saves (inputs read "
+            "without strawberry building objects, one credential scan and one secrets fold "
+            "per text, nested values digested directly); see the section on issue 16's fields |"
         )
     return rows
 
@@ -211,16 +222,56 @@ def rich_section(http: dict[str, Any], before: dict[str, Any] | None) -> list[st
             f"| {stored['baseline']['events_answered']:,} / "
             f"{stored['baseline']['entries_stored']:,} |"
         )
-    met = all(max(rich_costs(http[name])) <= RICH_BOUND for name, _ in RICH)
     lines += [
         "",
-        "Issue 16's done-when (\"single-event and batch ingestion with the new fields "
-        "present within 10% of today's figures\") is "
-        + ("met." if met else "**not met**: the fields cost more than 10% in every case above.")
-        + " With 5 more fields, two of them input objects, a rich event is about twice the "
-        "GraphQL input to coerce and convert as today's, and each part is checked again in "
-        "the domain (patterns, credential scan of every text, metadata's canonical size).",
+        "On this code the fields cost what the table shows: a rich event is about twice the "
+        "GraphQL input of today's to coerce, and each new part is checked in the domain "
+        "(patterns, a credential scan of every text, metadata's size). That is measured, "
+        "not a target: the issue's is against today's figures, below.",
     ]
+    if all(name in http for name, _ in BEFORE):
+        lines += [
+            "",
+            f"### Against today's figures (the code before issue 16, "
+            f"{http[BEFORE[0][0]]['baseline_code']})",
+            "",
+            "`--cases before`: two servers in the same run, measured alternately: this code "
+            "recording the rich event above, and the last commit before issue 16 (checked "
+            "out with `git worktree`, served with the same packages) recording today's event. "
+            "The rich side's store is checked as above; the earlier server cannot count, so "
+            "each of its runs is followed by a fixed wait for its last requests. Earlier ÷ "
+            "rich throughput and rich ÷ earlier p50: 1.10 is 10% slower.",
+            "",
+            "| request | connections | rich req/s | p50 ms | p99 ms | before: plain req/s "
+            "| p50 ms | p99 ms | before ÷ rich req/s | rich ÷ before p50 "
+            "| rich events answered / stored |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for name, label in BEFORE:
+            case = http[name]
+            rich, plain, stored = case["service"], case["baseline"], case["stored"]
+            throughput, p50 = rich_costs(case)
+            lines.append(
+                f"| {label} | {case['connections']} | {rich['requests_per_s']:,.1f} "
+                f"| {rich['p50_ms']:.2f} | {rich['p99_ms']:.1f} "
+                f"| {plain['requests_per_s']:,.1f} | {plain['p50_ms']:.2f} "
+                f"| {plain['p99_ms']:.1f} | {throughput:.2f} | {p50:.2f} "
+                f"| {stored['service']['events_answered']:,} / "
+                f"{stored['service']['entries_stored']:,} |"
+            )
+        met = all(max(rich_costs(http[name])) <= RICH_BOUND for name, _ in BEFORE)
+        lines += [
+            "",
+            "Issue 16's done-when (\"single-event and batch ingestion with the new fields "
+            "present within 10% of today's figures\") is "
+            + ("met." if met else "**not met** in the case(s) above over 1.10.")
+            + " Every event got cheaper on the way (strawberry's conversion of inputs, "
+            "which re-resolved each field's annotation on every value, is skipped through its "
+            "`from_input` hook; a credential check searches only texts that hold what a "
+            "pattern needs; the secrets check folds an event's texts once; nested values are "
+            "digested without `json.dumps`; the collector runs less often), which is what "
+            "pays for the fields.",
+        ]
     if before is not None:
         lines += [
             "",
@@ -641,7 +692,9 @@ def render() -> str:
             f"| batch of {size}: ≥ 0.7 x GraphQL floor, ≥ 0.3 x bare route "
             f"| {floor:.2f} x floor, {bare:.2f} x bare "
             f"| {verdict(at_least(floor, 0.7), at_least(bare, 0.3))} "
-            f"| the floor: coercing {size} input objects is most of a batch (profile below) |"
+            f"| graphql-core coercing {size} input objects, then the events' checks: the "
+            "floor (stock strawberry) also builds an object per input, which the service "
+            "skips (its inputs are read through strawberry's from_input hook) |"
         )
     for index, (label, value) in enumerate(pages.items()):
         bound = (
