@@ -2,7 +2,7 @@
 it has got."""
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from application.reading.criteria import LogFilter, Position
@@ -72,8 +72,8 @@ class LogStream:
     start: datetime
     """Entries created from here on are sent (creation time, or a replay's `since`)."""
     paused: PauseReason | None = None
-    progress: Progress = Progress()
-    failure: Failure = Failure()
+    progress: Progress = field(default_factory=Progress)
+    failure: Failure = field(default_factory=Failure)
     lease: Lease | None = None
     secret: SealedSecret | None = None
     """WEBHOOK: the signing secret (whsec_...)."""
