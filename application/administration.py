@@ -1,6 +1,7 @@
 """Use cases of the operator: accounts, applications and API keys. Each success is audited."""
 
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from auditlog_client import Party
@@ -70,12 +71,21 @@ class CreateAccount:
 
 
 class ChangeAccountPlan:
-    """Moves an account to another plan. Existing entries keep their `expires_at`."""
+    """Moves an account to another plan. Existing entries keep their `expires_at`; the
+    account's log streams pause if the new plan has none (`after_change`)."""
 
-    def __init__(self, *, accounts: Accounts, plans: PlanCatalog, audit: SelfAudit) -> None:
+    def __init__(
+        self,
+        *,
+        accounts: Accounts,
+        plans: PlanCatalog,
+        audit: SelfAudit,
+        after_change: Callable[[str], Awaitable[object]] | None = None,
+    ) -> None:
         self._accounts = accounts
         self._plans = plans
         self._audit = audit
+        self._after_change = after_change
 
     async def execute(self, principal: Principal, *, account_id: str, plan: str) -> Account:
         require_operator(principal)
@@ -91,6 +101,8 @@ class ChangeAccountPlan:
             record.reason = f"{before.plan} → {account.plan}"
             record.targets = [account_party(account.id)]
             record.metadata = {"from_plan": before.plan, "to_plan": account.plan}
+        if self._after_change is not None:
+            await self._after_change(account.id)
         return account
 
 

@@ -9,10 +9,13 @@ from domain.retention import RetentionPolicy
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AuditLogPolicy:
-    """`auditlog.retention_days` and `auditlog.can_download` of a plan."""
+    """`auditlog.retention_days`, `auditlog.can_download` and `auditlog.can_stream` of a
+    plan."""
 
     retention: RetentionPolicy
     can_download: bool
+    can_stream: bool = False
+    """Whether the account may push its trail to its own systems (log streams)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -21,19 +24,21 @@ class Plan:
     auditlog: AuditLogPolicy
 
 
-def plan(name: str, *, retention_days: int, can_download: bool) -> Plan:
+def plan(name: str, *, retention_days: int, can_download: bool, can_stream: bool = False) -> Plan:
     return Plan(
         name=name,
         auditlog=AuditLogPolicy(
-            retention=RetentionPolicy(retention_days), can_download=can_download
+            retention=RetentionPolicy(retention_days),
+            can_download=can_download,
+            can_stream=can_stream,
         ),
     )
 
 
 DEFAULT_PLANS: tuple[Plan, ...] = (
     plan("free", retention_days=7, can_download=False),
-    plan("pro", retention_days=90, can_download=True),
-    plan("enterprise", retention_days=365, can_download=True),
+    plan("pro", retention_days=90, can_download=True, can_stream=True),
+    plan("enterprise", retention_days=365, can_download=True, can_stream=True),
 )
 
 

@@ -184,6 +184,47 @@ class InterceptorSettings(BaseSettings):
     shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=600)
 
 
+class StreamSettings(BaseSettings):
+    """Log streams: where an account's trail may be pushed, and how hard the service tries."""
+
+    model_config = _config("AUDITLOG_STREAM_")
+
+    secrets_key: SecretStr | None = None
+    """Encrypts webhook secrets and HEC tokens at rest. Required with MongoDB; on the embedded
+    store made at first start and kept in the data directory, like the other keys."""
+    allowed_private_hosts: str = ""
+    """Comma-separated IP addresses a stream may reach though they are not public (and over
+    plain http://): on-premises collectors, tests. Empty: public addresses only."""
+    tls_ca_file: Path | None = None
+    """Extra CA certificates (PEM) trusted for syslog+tls:// and https:// receivers."""
+    hostname: str = "auditlog"
+    """The HOSTNAME of the syslog messages sent."""
+    batch_size: int = Field(default=100, ge=1, le=1_000)
+    workers: int = Field(default=4, ge=1, le=64)
+    """Streams delivered at once by one instance: a slow receiver holds one of them."""
+    poll_seconds: float = Field(default=1.0, ge=0.05, le=60)
+    """How often an instance looks for streams with work."""
+    connect_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    send_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    """The most one delivery may take, from connecting to the receiver's answer."""
+    auto_pause_seconds: int = Field(default=3 * 86_400, ge=60, le=90 * 86_400)
+    """A stream failing this long without a success is paused (default 3 days)."""
+
+    @field_validator("allowed_private_hosts")
+    @classmethod
+    def _hosts_are_addresses(cls, value: str) -> str:
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        try:
+            return ",".join(str(ipaddress.ip_address(entry)) for entry in entries)
+        except ValueError:
+            # Names no entry: a misplaced secret must not reach a log.
+            raise ValueError("each entry must be an IP address") from None
+
+    @property
+    def private_hosts(self) -> frozenset[str]:
+        return frozenset(filter(None, self.allowed_private_hosts.split(",")))
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     server: ServerSettings
@@ -196,6 +237,7 @@ class Settings:
     seals: SealSettings = field(default_factory=SealSettings)
     witnesses: WitnessSettings = field(default_factory=WitnessSettings)
     events: EventSettings = field(default_factory=EventSettings)
+    streams: StreamSettings = field(default_factory=StreamSettings)
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -211,6 +253,7 @@ class Settings:
             seals=_load(SealSettings),
             witnesses=_load(WitnessSettings),
             events=_load(EventSettings),
+            streams=_load(StreamSettings),
         )
 
 

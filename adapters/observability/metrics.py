@@ -102,6 +102,26 @@ class Metrics:
             registry=registry,
         )
 
+        # Log streams: by kind and outcome code, never by account or stream (no tenant
+        # label: a label per tenant would grow without bound and name them).
+        self._stream_entries = Counter(
+            "auditlog_stream_entries_delivered",
+            "Entries log streams delivered (a batch sent again counts again).",
+            ["kind"],
+            registry=registry,
+        )
+        self._stream_batches = Counter(
+            "auditlog_stream_batches",
+            "Batches log streams sent, by outcome: delivered, or the failure's code.",
+            ["kind", "outcome"],
+            registry=registry,
+        )
+        self._stream_lag = Gauge(
+            "auditlog_stream_lag_seconds",
+            "The largest delivery lag of the streams this instance delivered in its last pass.",
+            registry=registry,
+        )
+
     def observe(self, operation: str, outcome: str, seconds: float) -> None:
         self.requests.labels(operation, outcome).inc()
         self.latency.labels(operation).observe(seconds)
@@ -135,3 +155,15 @@ class Metrics:
     def sealing_checked(self, lag_seconds: float, *, lease_suspect: bool) -> None:
         self._sealing_lag.set(lag_seconds)
         self._lease_suspect.set(1 if lease_suspect else 0)
+
+    # StreamTelemetry (application/streams/delivery.py)
+    def stream_delivered(self, kind: str, entries: int) -> None:
+        self._stream_entries.labels(kind).inc(entries)
+        self._stream_batches.labels(kind, "delivered").inc()
+
+    def stream_failed(self, kind: str, code: str) -> None:
+        # A retry is the next attempt after a failure: the failures counted are the retries.
+        self._stream_batches.labels(kind, code).inc()
+
+    def stream_lag(self, seconds: float) -> None:
+        self._stream_lag.set(seconds)

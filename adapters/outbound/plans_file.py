@@ -3,6 +3,7 @@
     [plans.pro.auditlog]
     retention_days = 90
     can_download = true
+    can_stream = true
 
 A plan the file names replaces or adds to the built-ins; a key it leaves out of a built-in
 plan keeps the built-in value. Anything malformed stops the service at start, with the
@@ -19,8 +20,10 @@ from domain import validation
 from domain.errors import InvalidField
 from domain.plan import DEFAULT_PLANS, Plan, PlanCatalog, plan
 
-_POLICY_KEYS = {"retention_days", "can_download"}
-_EXPECTED_POLICY_KEYS = " and ".join(sorted(_POLICY_KEYS))
+_POLICY_KEYS = {"retention_days", "can_download", "can_stream"}
+_EXPECTED_POLICY_KEYS = ", ".join(sorted(_POLICY_KEYS))
+# Keys added after plan files were first written: a new plan that leaves one out gets this.
+_OPTIONAL_POLICY_KEYS = {"can_stream": False}
 
 
 class PlanFileError(Exception):
@@ -71,22 +74,29 @@ def _parse_plan(path: Path, name: str, table: Any, default: Plan | None) -> Plan
             path, f"{key}.auditlog", f"has a key other than {_EXPECTED_POLICY_KEYS}"
         )
     if default is None:
-        missing = _POLICY_KEYS - set(policy)
+        missing = _POLICY_KEYS - set(policy) - set(_OPTIONAL_POLICY_KEYS)
         if missing:
             raise PlanFileError(
                 path, f"{key}.auditlog.{sorted(missing)[0]}", "is required for a new plan"
             )
-    inherited: dict[str, Any] = {}
+    inherited: dict[str, Any] = dict(_OPTIONAL_POLICY_KEYS)
     if default is not None:
         inherited = {
             "retention_days": default.auditlog.retention.days,
             "can_download": default.auditlog.can_download,
+            "can_stream": default.auditlog.can_stream,
         }
     values: dict[str, Any] = {**inherited, **policy}
-    retention_days, can_download = values["retention_days"], values["can_download"]
-    if not isinstance(can_download, bool):
-        raise PlanFileError(path, f"{key}.auditlog.can_download", "must be true or false")
+    retention_days = values["retention_days"]
+    for flag in ("can_download", "can_stream"):
+        if not isinstance(values[flag], bool):
+            raise PlanFileError(path, f"{key}.auditlog.{flag}", "must be true or false")
     try:
-        return plan(name, retention_days=retention_days, can_download=can_download)
+        return plan(
+            name,
+            retention_days=retention_days,
+            can_download=values["can_download"],
+            can_stream=values["can_stream"],
+        )
     except InvalidField as exc:
         raise PlanFileError(path, f"{key}.auditlog.retention_days", exc.problem) from None

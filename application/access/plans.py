@@ -37,3 +37,21 @@ def require_download(account: Account, plans: PlanCatalog) -> None:
             f"the {plan.name} plan does not include audit log download",
             reason=EXPORT_NOT_IN_PLAN,
         )
+
+
+STREAMS_NOT_IN_PLAN = "STREAMS_NOT_IN_PLAN"
+
+
+def may_stream(account: Account, plans: PlanCatalog) -> bool:
+    """Whether the account's plan lets it push its trail to log streams."""
+    return plan_of(account, plans).auditlog.can_stream
+
+
+def require_streaming(account: Account, plans: PlanCatalog) -> None:
+    """FORBIDDEN (reason STREAMS_NOT_IN_PLAN) unless the account's plan includes streams:
+    asked when a stream is created or resumed, and by the delivery of every batch."""
+    plan = plan_of(account, plans)
+    if not plan.auditlog.can_stream:
+        raise Forbidden(
+            f"the {plan.name} plan does not include log streams", reason=STREAMS_NOT_IN_PLAN
+        )

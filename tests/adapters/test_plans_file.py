@@ -123,7 +123,10 @@ def test_an_unknown_key_in_a_policy_is_rejected_naming_its_table_not_the_key(
 
     message = load_error(path)
 
-    assert "plans.pro.auditlog has a key other than can_download and retention_days" in message
+    assert (
+        "plans.pro.auditlog has a key other than can_download, can_stream, retention_days"
+        in message
+    )
     assert "retention_day " not in message
     assert not message.endswith("retention_day")
 
@@ -213,3 +216,36 @@ def test_a_refused_retention_is_named_but_never_quoted(tmp_path: Path, value: st
 
     assert "plans.gold.auditlog.retention_days" in message
     assert value.strip('"') not in message
+
+
+def test_streams_are_in_pro_and_enterprise_but_not_free() -> None:
+    catalog = load_plans(None)
+    assert {p.name: p.auditlog.can_stream for p in catalog.all()} == {
+        "free": False,
+        "pro": True,
+        "enterprise": True,
+    }
+
+
+def test_a_file_can_give_or_take_streams_and_keeps_the_other_keys(tmp_path: Path) -> None:
+    path = write_plans(
+        tmp_path,
+        "[plans.free.auditlog]\ncan_stream = true\n[plans.pro.auditlog]\ncan_stream = false\n",
+    )
+    catalog = load_plans(path)
+    assert catalog.get("free").auditlog.can_stream
+    assert not catalog.get("pro").auditlog.can_stream
+    assert policy(catalog, "pro") == (90, True)
+
+
+def test_a_new_plan_written_before_streams_existed_has_none(tmp_path: Path) -> None:
+    path = write_plans(
+        tmp_path, "[plans.team.auditlog]\nretention_days = 30\ncan_download = true\n"
+    )
+    assert not load_plans(path).get("team").auditlog.can_stream
+
+
+@pytest.mark.parametrize("value", ['"yes"', "1", "[]"])
+def test_a_stream_right_that_is_not_a_boolean_is_rejected(tmp_path: Path, value: str) -> None:
+    path = write_plans(tmp_path, f"[plans.pro.auditlog]\ncan_stream = {value}\n")
+    assert "plans.pro.auditlog.can_stream must be true or false" in load_error(path)

@@ -140,3 +140,21 @@ async def test_other_accounts_are_not_affected_by_one_whose_plan_is_gone(
     entry = await services.recording.record.execute(operator, event)
 
     assert entry.account == "globex"
+
+
+@pytest.mark.parametrize(
+    ("plan", "allowed"), [("free", False), ("pro", True), ("enterprise", True)]
+)
+def test_streams_follow_the_plans_can_stream(plan: str, allowed: bool) -> None:
+    from application.access.plans import STREAMS_NOT_IN_PLAN, may_stream, require_streaming
+    from domain.plan import PlanCatalog
+    from domain.tenancy import Account
+
+    account, plans = Account(id="initech", name="Initech", plan=plan), PlanCatalog(DEFAULT_PLANS)
+    assert may_stream(account, plans) is allowed
+    if allowed:
+        require_streaming(account, plans)
+    else:
+        with pytest.raises(Forbidden) as refused:
+            require_streaming(account, plans)
+        assert refused.value.reason == STREAMS_NOT_IN_PLAN
