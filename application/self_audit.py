@@ -33,6 +33,12 @@ APPLICATION_CREATED = "admin.application.created"
 KEY_ISSUED = "admin.api_key.issued"
 KEY_REVOKED = "admin.api_key.revoked"
 KEY_REJECTED = "auth.api_key.rejected"
+STREAM_CREATED = "admin.log_stream.created"
+STREAM_PAUSED = "admin.log_stream.paused"
+STREAM_RESUMED = "admin.log_stream.resumed"
+STREAM_DELETED = "admin.log_stream.deleted"
+STREAM_REPLAYED = "admin.log_stream.replayed"
+STREAM_SECRET_ROTATED = "admin.log_stream.secret_rotated"  # noqa: S105 - an action's name
 # A revoked key presented in a loop must not flood its account's trail: one entry per key
 # per this many seconds at most, the later one counting the attempts it stands for.
 REJECTION_INTERVAL_SECONDS = 60.0

@@ -43,6 +43,7 @@ from application.reading.query import QueryAuditLogs
 from application.reading.viewer import DescribeViewer
 from application.recording import Ingestion, RecordAuditEvent, RecordAuditEvents
 from application.self_audit import SelfAudit
+from application.streams.service import StreamServices, StreamWiring
 from domain.credentials import KnownSecrets
 from domain.entry import OccurrenceWindow
 from domain.plan import PlanCatalog
@@ -134,6 +135,9 @@ class Services:
     """The service's own events; the entrypoint flushes the rejections it holds at shutdown."""
     seal_trail: SealTrail
     """The sealing pass the entrypoint's sealer loop repeats."""
+    streams: StreamServices | None = None
+    """Log streams, when the store has a place for them (every store the service runs on;
+    use-case tests that do not need them leave them out)."""
 
     @classmethod
     def build(
@@ -155,6 +159,7 @@ class Services:
         settle: timedelta,
         sealer_id: str = "sealer",
         known_secrets: KnownSecrets | None = None,
+        streams: StreamWiring | None = None,
     ) -> "Services":
         # Text that holds one of these is never stored; the operator token at the least.
         known = known_secrets or KnownSecrets(operator_token)
@@ -179,6 +184,19 @@ class Services:
         auditor = Auditor(emitter, telemetry=telemetry)
         audit = SelfAudit(auditor, telemetry=telemetry)
         failures = FailedAuthentications(auth_failure_limits, telemetry=telemetry)
+        streaming = (
+            None
+            if streams is None
+            else StreamServices.build(
+                streams,
+                entries=ports.entries,
+                directory=directory,
+                plans=plans,
+                audit=audit,
+                signer=seal_keys,
+                clock=ports.clock,
+            )
+        )
         return cls(
             recording=Recording(
                 record=RecordAuditEvent(
@@ -249,7 +267,11 @@ class Services:
                     accounts=ports.accounts, plans=plans, audit=audit, known_secrets=known
                 ),
                 change_account_plan=ChangeAccountPlan(
-                    accounts=ports.accounts, plans=plans, audit=audit
+                    accounts=ports.accounts,
+                    plans=plans,
+                    audit=audit,
+                    # A downgrade pauses the account's streams.
+                    after_change=None if streaming is None else streaming.admin.pause_for_plan,
                 ),
                 create_application=CreateApplication(
                     accounts=ports.accounts,
@@ -289,4 +311,5 @@ class Services:
                 holder=sealer_id,
                 config=sealing,
             ),
+            streams=streaming,
         )

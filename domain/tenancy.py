@@ -18,6 +18,8 @@ class Scope(enum.Enum):
     RECORD = "RECORD"
     READ = "READ"
     EXPORT = "EXPORT"
+    STREAM = "STREAM"
+    """Manage the account's log streams (issue 17)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

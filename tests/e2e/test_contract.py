@@ -16,7 +16,8 @@ from adapters.inbound.graphql.schema import build_schema as served_schema
 from tests import configs
 
 # Copied from the issues that fix the contract (core, batches, export, portal, integrity,
-# richer events), with the names issue 15 left to us (receipts) as the README states them.
+# richer events, log streams), with the names issues 15 and 17 left to us (receipts; the
+# fields beside a log stream's, `canStream`) as the README states them.
 CONTRACT = """
 scalar DateTime
 scalar JSON
@@ -41,10 +42,10 @@ input AuditLogFilter { account: String  application: String  actions: [String!] 
 type PageInfo { hasNextPage: Boolean!  endCursor: String }
 type AuditLogEdge { cursor: String!  node: AuditLogEntry! }
 type AuditLogConnection { edges: [AuditLogEdge!]!  pageInfo: PageInfo! }
-type Plan { name: String!  retentionDays: Int!  canDownload: Boolean! }
+type Plan { name: String!  retentionDays: Int!  canDownload: Boolean!  canStream: Boolean! }
 type Account { id: ID!  name: String!  plan: Plan! }
 type Application { id: ID!  account: String!  name: String! }
-enum Scope { RECORD READ EXPORT }
+enum Scope { RECORD READ EXPORT STREAM }
 type ApiKey { id: ID!  account: String!  application: String  scopes: [Scope!]!  revoked: Boolean! }
 type IssuedApiKey { apiKey: ApiKey!  secret: String! }
 type IntegrityProblem { kind: String!  entryId: ID  window: DateTime  detail: String! }
@@ -57,6 +58,17 @@ type AuditLogExport { url: String!  format: ExportFormat!  expiresAt: DateTime! 
 type AuditLogProof { entry: AuditLogEntry!  leafIndex: Int!  leafCount: Int!  siblings: [String!]!
   sealId: String!  merkleRoot: String!  checkpointSequence: Int!  document: String! }
 
+enum LogStreamKind { WEBHOOK SPLUNK_HEC SYSLOG }
+enum LogStreamState { ACTIVE PAUSED FAILING DISABLED }
+input LogStreamInput { name: String!  kind: LogStreamKind!  url: String!  token: String
+  filter: AuditLogFilter }
+type LogStream { id: ID!  account: String!  name: String!  kind: LogStreamKind!  url: String!
+  state: LogStreamState!  deliveredThrough: DateTime  lagSeconds: Float  delivered: Int!
+  failedAttempts: Int!  lastError: String
+  createdAt: DateTime!  pausedReason: String  nextAttemptAt: DateTime  batchesDelivered: Int!
+  missed: Int! }
+type CreatedLogStream { logStream: LogStream!  signingSecret: String }
+
 type Query {
   auditLogs(filter: AuditLogFilter, first: Int = 50, after: String,
     order: AuditLogOrder = NEWEST_FIRST): AuditLogConnection!
@@ -65,6 +77,7 @@ type Query {
   viewer: Viewer!
   verifyAuditLogs(account: ID, since: DateTime, until: DateTime): IntegrityReport!
   auditLogProof(id: ID!): AuditLogProof!
+  logStreams(account: ID): [LogStream!]!
 }
 type Mutation {
   recordAuditEvent(input: AuditEventInput!): AuditLogEntry!
@@ -74,6 +87,12 @@ type Mutation {
   createApplication(account: ID!, id: ID!, name: String!): Application!
   issueApiKey(account: ID!, application: ID, scopes: [Scope!]!): IssuedApiKey!
   revokeApiKey(id: ID!): ApiKey!
+  createLogStream(account: ID!, input: LogStreamInput!): CreatedLogStream!
+  pauseLogStream(id: ID!): LogStream!
+  resumeLogStream(id: ID!): LogStream!
+  deleteLogStream(id: ID!): LogStream!
+  replayLogStream(id: ID!, since: DateTime!): LogStream!
+  rotateLogStreamSecret(id: ID!): CreatedLogStream!
 }
 """
 
@@ -129,4 +148,11 @@ def test_no_mutation_updates_or_deletes_an_audit_entry() -> None:
         "createApplication",
         "issueApiKey",
         "revokeApiKey",
+        # These change log streams (where entries are sent), never an entry.
+        "createLogStream",
+        "pauseLogStream",
+        "resumeLogStream",
+        "deleteLogStream",
+        "replayLogStream",
+        "rotateLogStreamSecret",
     }

@@ -13,6 +13,7 @@ from adapters.inbound.graphql.inputs import (
     parse_batch,
 )
 from adapters.inbound.graphql.scalars import moment
+from adapters.inbound.graphql.streams import StreamMutations, StreamQueries
 from adapters.inbound.graphql.types import (
     AccountType,
     ApiKeyType,
@@ -40,7 +41,7 @@ INLINE_BATCH = 100
 
 
 @strawberry.type
-class Query:
+class Query(StreamQueries):
     @strawberry.field(
         description="Live entries, newest first (createdAt desc, id desc), or oldest first "
         "for pollers (settled entries only)."
@@ -124,7 +125,7 @@ class Query:
 
 
 @strawberry.type
-class Mutation:
+class Mutation(StreamMutations):
     # The inputs arrive as EventInputValue (inputs.py), read into events after authentication.
     @strawberry.mutation(description="Append one entry. Its account is its application's.")
     async def record_audit_event(self, info: Info, input: AuditEventInput) -> AuditLogEntryType:

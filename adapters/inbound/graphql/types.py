@@ -31,6 +31,7 @@ class ScopeEnum(enum.Enum):
     RECORD = "RECORD"
     READ = "READ"
     EXPORT = "EXPORT"
+    STREAM = strawberry.enum_value("STREAM", description="Manage the account's log streams.")
 
     def to_domain(self) -> Scope:
         return Scope(self.value)
@@ -251,6 +252,7 @@ class PlanType:
     name: str
     retention_days: int
     can_download: bool
+    can_stream: bool = strawberry.field(description="Whether accounts may have log streams.")
 
     @classmethod
     def of(cls, plan: Plan) -> "PlanType":
@@ -258,6 +260,7 @@ class PlanType:
             name=plan.name,
             retention_days=plan.auditlog.retention.days,
             can_download=plan.auditlog.can_download,
+            can_stream=plan.auditlog.can_stream,
         )
 
 

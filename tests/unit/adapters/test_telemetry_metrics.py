@@ -67,6 +67,23 @@ def test_every_series_is_on_the_page_at_zero_before_anything_happened() -> None:
         ("auditlog_interceptor_queue_depth", ()),
         ("auditlog_sealing_lag_seconds", ()),
         ("auditlog_sealing_lease_suspect", ()),
+        ("auditlog_stream_lag_seconds", ()),
     }
     assert expected | levels == set(page)
     assert set(page.values()) == {0.0}
+
+
+def test_stream_deliveries_failures_and_lag_are_counted_by_kind_and_outcome_only() -> None:
+    metrics = Metrics()
+    metrics.stream_delivered("WEBHOOK", 100)
+    metrics.stream_delivered("WEBHOOK", 20)
+    metrics.stream_failed("SYSLOG", "CONNECT_FAILED")
+    metrics.stream_lag(31.5)
+    page = samples(metrics)
+    assert page[("auditlog_stream_entries_delivered_total", (("kind", "WEBHOOK"),))] == 120
+    batches = "auditlog_stream_batches_total"
+    assert page[(batches, (("kind", "WEBHOOK"), ("outcome", "delivered")))] == 2
+    assert page[(batches, (("kind", "SYSLOG"), ("outcome", "CONNECT_FAILED")))] == 1
+    assert page[("auditlog_stream_lag_seconds", ())] == 31.5
+    labels = {name for (_, pairs) in page for name, _ in pairs}
+    assert labels <= {"kind", "outcome", "result", "reason"}  # no account, no stream

@@ -1,0 +1,303 @@
+"""Delivering streams: settled entries, in ingestion order, in signed batches, at least once.
+
+Each pass looks at every stream; one that is due (delivering, its retry time come, no other
+instance's lease on it) is leased by compare-and-set, so one instance at a time delivers it.
+The worker then sends batches from the stream's position until it is caught up, its turn is
+over, or a send fails. Only entries older than the settle delay are read (the poller cursor
+of `auditLogs(order: OLDEST_FIRST)`): an insert that commits late is still ahead of the
+position when it becomes visible, so it is never skipped. The position moves only after the
+receiver took a batch, so a crash or a restart sends that batch again (the same ids, the
+same sequence: a receiver drops what it has).
+
+At most `workers` streams are delivered at once, each send bounded by its sender's
+timeouts: a slow or silent receiver holds one worker for one send's deadline at a time.
+"""
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from application.access.plans import may_stream
+from application.access.tenancy import Directory
+from application.errors import StoreUnavailable
+from application.ports import AuditEntryRepository, Clock, SealSigner
+from application.reading.criteria import EntryCriteria, Order, Position
+from application.streams.batches import sign_batch
+from application.streams.model import Failure, Lease, LogStream, Progress
+from application.streams.ports import (
+    Credentials,
+    LogStreamStore,
+    NotSent,
+    SecretBox,
+    SecretUnreadable,
+    Sender,
+    Sent,
+)
+from domain.entry import AuditEntry
+from domain.plan import PlanCatalog
+from domain.streams import PauseReason, RetryPolicy, StreamKind, StreamState
+
+log = logging.getLogger("auditlog")
+
+
+class StreamTelemetry(Protocol):
+    """Counters and a gauge, labelled by kind and outcome code only: never by tenant."""
+
+    def stream_delivered(self, kind: str, entries: int) -> None: ...
+    def stream_failed(self, kind: str, code: str) -> None: ...
+    def stream_lag(self, seconds: float) -> None:
+        """The largest lag over the streams this instance delivered in its last pass."""
+        ...
+
+
+class NoStreamTelemetry:
+    def stream_delivered(self, kind: str, entries: int) -> None:
+        pass
+
+    def stream_failed(self, kind: str, code: str) -> None:
+        pass
+
+    def stream_lag(self, seconds: float) -> None:
+        pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryConfig:
+    settle: timedelta
+    """Only entries created at least this long ago are sent (the poller's settle delay)."""
+    batch_size: int = 100
+    workers: int = 4
+    lease: timedelta = timedelta(seconds=60)
+    turn: timedelta = timedelta(seconds=10)
+    """How long one lease turn sends batches before letting the next due stream have the
+    worker (a stream far behind does not starve the others)."""
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+class StreamDelivery:
+    def __init__(
+        self,
+        *,
+        streams: LogStreamStore,
+        entries: AuditEntryRepository,
+        directory: Directory,
+        plans: PlanCatalog,
+        senders: Mapping[StreamKind, Sender],
+        box: SecretBox,
+        signer: SealSigner,
+        clock: Clock,
+        config: DeliveryConfig,
+        owner: str,
+        telemetry: StreamTelemetry | None = None,
+        draw: Callable[[], float] = random.random,
+    ) -> None:
+        self._streams = streams
+        self._entries = entries
+        self._directory = directory
+        self._plans = plans
+        self._senders = senders
+        self._box = box
+        self._signer = signer
+        self._clock = clock
+        self._config = config
+        self._owner = owner
+        self._telemetry = telemetry or NoStreamTelemetry()
+        self._draw = draw
+        self._slots = asyncio.Semaphore(config.workers)
+
+    async def pass_once(self) -> int:
+        """Deliver every due stream a turn; how many batches were delivered."""
+        now = self._clock.now()
+        due = [stream for stream in await self._streams.list() if self._due(stream, now)]
+        results = await asyncio.gather(*(self._turn(stream) for stream in due))
+        lags = [lag for _, lag in results if lag is not None]
+        self._telemetry.stream_lag(max(lags, default=0.0))
+        return sum(batches for batches, _ in results)
+
+    def _due(self, stream: LogStream, now: datetime) -> bool:
+        if not stream.state.delivers:
+            return False
+        if stream.failure.retry_at is not None and stream.failure.retry_at > now:
+            return False
+        lease = stream.lease
+        return lease is None or lease.until <= now or lease.owner == self._owner
+
+    async def _turn(self, stream: LogStream) -> tuple[int, float | None]:
+        async with self._slots:
+            try:
+                return await self._deliver(stream)
+            except StoreUnavailable:
+                log.warning("log stream delivery paused a pass: the store is unavailable")
+                return 0, None
+
+    async def _deliver(self, stream: LogStream) -> tuple[int, float | None]:
+        leased = await self._lease(stream)
+        if leased is None:
+            return 0, None  # another instance took it first
+        stream = leased
+        started = self._clock.now()
+        batches = 0
+        try:
+            while self._clock.now() - started < self._config.turn:
+                outcome = await self._one_batch(stream)
+                if outcome is None:
+                    break
+                stream, sent, more = outcome
+                batches += sent
+                if not more:
+                    break
+        finally:
+            stream = await self._release(stream)
+        return batches, lag_seconds(stream, self._clock.now())
+
+    async def _one_batch(self, stream: LogStream) -> tuple[LogStream, int, bool] | None:
+        """Send the next batch; the stream as written after, batches sent, whether there
+        may be more. None when the stream is no longer this worker's to deliver."""
+        now = self._clock.now()
+        account = await self._directory.account(stream.account)
+        if account is None or not may_stream(account, self._plans):
+            # A downgrade pauses the account's streams (the plan change does it too).
+            reason = PauseReason.PLAN
+            changed = await self._write(
+                stream, lambda s: s.replace(state=StreamState.PAUSED, paused=reason)
+            )
+            return None if changed is None else (changed, 0, False)
+        edge = now - self._config.settle
+        entries = await self._next_entries(stream, edge, now)
+        if not entries:
+            progress = replace(stream.progress, through=max_time(stream.progress.through, edge))
+            changed = await self._write(stream, lambda s: _advanced(s, stream, progress))
+            return None if changed is None else (changed, 0, False)
+        batch, signed = sign_batch(stream, entries, self._signer, now)
+        try:
+            credentials = self._credentials(stream, now)
+        except SecretUnreadable:
+            return await self._failed(stream, NotSent("SECRET_UNREADABLE"), now)
+        result = await self._senders[stream.kind].send(stream, batch, credentials)
+        if isinstance(result, NotSent):
+            return await self._failed(stream, result, now)
+        assert isinstance(result, Sent)
+        last = entries[-1]
+        progress = Progress(
+            position=Position(last.created_at, last.id),
+            delivered=stream.progress.delivered + len(entries),
+            sequence=batch.sequence,
+            chain=signed.hash(),
+            missed=stream.progress.missed,
+            through=last.created_at,
+        )
+        changed = await self._write(stream, lambda s: _advanced(s, stream, progress))
+        self._telemetry.stream_delivered(stream.kind.value, len(entries))
+        if changed is None:
+            return None
+        return changed, 1, len(entries) == self._config.batch_size
+
+    async def _next_entries(
+        self, stream: LogStream, edge: datetime, now: datetime
+    ) -> list[AuditEntry]:
+        wanted = stream.filter
+        since = stream.start if wanted.since is None else max(wanted.since, stream.start)
+        until = edge if wanted.until is None else min(wanted.until, edge)
+        if since >= until:
+            return []
+        criteria = EntryCriteria(replace(wanted, since=since, until=until))
+        return await self._entries.query(
+            criteria,
+            now=now,
+            after=stream.progress.position,
+            limit=self._config.batch_size,
+            order=Order.OLDEST_FIRST,
+        )
+
+    def _credentials(self, stream: LogStream, now: datetime) -> Credentials:
+        secrets = []
+        if stream.secret is not None:
+            secrets.append(self._box.open(stream.secret))
+        rotating = stream.rotated_until is not None and stream.rotated_until > now
+        if stream.previous_secret is not None and rotating:
+            secrets.append(self._box.open(stream.previous_secret))
+        token = None if stream.token is None else self._box.open(stream.token)
+        return Credentials(tuple(secrets), token)
+
+    async def _failed(
+        self, stream: LogStream, result: NotSent, now: datetime
+    ) -> tuple[LogStream, int, bool] | None:
+        self._telemetry.stream_failed(stream.kind.value, result.code)
+        attempts = stream.failure.attempts + 1
+        since = stream.failure.since or now
+        delay = self._config.retry.delay(attempts, self._draw(), result.retry_after)
+        failure = Failure(
+            attempts=attempts, since=since, last_error=result.code, retry_at=now + delay
+        )
+        state, paused = StreamState.FAILING, None
+        if result.gone:
+            state = StreamState.DISABLED  # the receiver said it is gone for good (HTTP 410)
+        elif self._config.retry.gives_up(since, now):
+            state, paused = StreamState.PAUSED, PauseReason.FAILING_TOO_LONG
+        log.warning(
+            "log stream %s: delivery failed (%s), attempt %d", stream.id, result.code, attempts
+        )
+
+        def failed(current: LogStream) -> LogStream:
+            if current.state is StreamState.PAUSED:
+                return current.replace(failure=failure)  # paused meanwhile: it stays paused
+            return current.replace(failure=failure, state=state, paused=paused)
+
+        changed = await self._write(stream, failed)
+        return None if changed is None else (changed, 0, False)
+
+    async def _lease(self, stream: LogStream) -> LogStream | None:
+        until = self._clock.now() + self._config.lease
+        leased = stream.replace(
+            lease=Lease(owner=self._owner, until=until), version=stream.version + 1
+        )
+        if await self._streams.replace(leased, expected_version=stream.version):
+            return leased
+        return None
+
+    async def _release(self, stream: LogStream) -> LogStream:
+        changed = await self._write(stream, lambda s: s.replace(lease=None))
+        return stream if changed is None else changed
+
+    async def _write(
+        self, read: LogStream, change: Callable[[LogStream], LogStream]
+    ) -> LogStream | None:
+        """`change` applied by compare-and-set; if an administrator wrote in between (a
+        pause, a replay, a rotation), applied to what they wrote. None when the stream is
+        gone or no longer this worker's."""
+        current: LogStream | None = read
+        for _ in range(5):
+            if current is None:
+                return None
+            changed = change(current).replace(version=current.version + 1)
+            if await self._streams.replace(changed, expected_version=current.version):
+                return changed
+            current = await self._streams.get(read.id)
+            if current is not None and (
+                current.lease is None or current.lease.owner != self._owner
+            ):
+                return None  # another instance holds it now
+        raise StoreUnavailable
+
+
+def _advanced(current: LogStream, read: LogStream, progress: Progress) -> LogStream:
+    """`current` with the progress a batch made, unless a replay moved its start meanwhile
+    (then the replay's position stands and the batch is sent again with it)."""
+    if current.start != read.start or current.progress.position != read.progress.position:
+        return current
+    state = StreamState.ACTIVE if current.state is StreamState.FAILING else current.state
+    return current.replace(progress=progress, failure=Failure(), state=state)
+
+
+def lag_seconds(stream: LogStream, now: datetime) -> float | None:
+    """How far behind now the stream's delivery is complete: None before its first pass."""
+    through = stream.progress.through
+    return None if through is None else max(0.0, (now - through).total_seconds())
+
+
+def max_time(first: datetime | None, second: datetime) -> datetime:
+    return second if first is None else max(first, second)
