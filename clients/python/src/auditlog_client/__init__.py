@@ -24,6 +24,7 @@ from auditlog_client.events import Actor, Event, MetadataValue, Party, Target
 from auditlog_client.http_sink import GraphQLHttpSink
 from auditlog_client.sinks import AuditSink, PermanentSinkError, TransientSinkError
 from auditlog_client.telemetry import InterceptorResult, NoTelemetry, Telemetry
+from auditlog_client.verify import BatchInvalid, VerifiedBatch, batch_hash, verify_batch
 from auditlog_client.wire import AuditLogError, Entry, LogFilter, Order
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "AuditScope",
     "AuditSink",
     "Auditor",
+    "BatchInvalid",
     "Call",
     "EmitterConfig",
     "Entry",
@@ -51,5 +53,8 @@ __all__ = [
     "Target",
     "Telemetry",
     "TransientSinkError",
+    "VerifiedBatch",
+    "batch_hash",
     "safe_reason",
+    "verify_batch",
 ]

@@ -1,0 +1,111 @@
+"""A stream's next batch, signed by the service's code, verifies with the client package's
+`verify_batch` under the service's published key set: the receiver's digests, root, hash
+and signature check are the service's, for entries with every field and with none of the
+later ones."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import pytest
+from auditlog_client import BatchInvalid, verify_batch
+from auditlog_client import verify as client_verify
+
+from adapters.inbound.http.export_formats import as_row
+from adapters.outbound.seal_keys import Ed25519SealKeys, new_signing_key
+from application.reading.criteria import LogFilter
+from application.streams.batches import sign_batch
+from application.streams.model import LogStream, Progress
+from domain.entry import DIGEST_FIELDS, OMITTED_WHEN_EMPTY, AuditEntry
+from domain.event_parts import Party
+from domain.streams import StreamKind, StreamState, destination
+from tests.builders import entry
+
+T0 = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+SIGNER = Ed25519SealKeys(new_signing_key())
+ENTRIES = (
+    entry(
+        created_at=T0,
+        occurred_at=T0 - timedelta(seconds=3),
+        idempotency_key="evt-1",
+        actor=Party("user_1", "user", "Bøb"),
+        targets=(Party("doc_9", "document"), Party("team_2", "team", "Core ✓")),
+        metadata={"plan": "pro", "seats": 3, "ratio": 0.1, "trial": False, "note": None},
+        ip="203.0.113.7",
+        user_agent="curl/8.5.0",
+        request_id="r-1",
+    ),
+    entry(created_at=T0 + timedelta(milliseconds=1), occurred_at=T0),
+    entry(created_at=T0 + timedelta(seconds=1), email=None, reason="invalid_password"),
+)
+"""With actor, targets and metadata; with none of them; with occurredAt None (an entry
+recorded before the field existed)."""
+
+
+def stream(progress: Progress | None = None) -> LogStream:
+    return LogStream(
+        id="s1",
+        account="acme",
+        name="siem",
+        destination=destination(StreamKind.WEBHOOK, "https://siem.example.com/in"),
+        filter=LogFilter(account="acme"),
+        state=StreamState.ACTIVE,
+        created_at=T0,
+        start=T0,
+        progress=progress or Progress(),
+    )
+
+
+def on_the_wire(value: Any) -> Any:
+    """What a receiver parses: the service's JSON encoding, read back."""
+    return orjson.loads(orjson.dumps(value))
+
+
+def rows(entries: tuple[AuditEntry, ...]) -> Any:
+    return on_the_wire([as_row(e) for e in entries])
+
+
+def test_the_client_digests_the_fields_the_service_digests() -> None:
+    assert client_verify.DIGESTED_FIELDS == DIGEST_FIELDS
+    assert client_verify.OMITTED_WHEN_EMPTY == OMITTED_WHEN_EMPTY
+    assert ENTRIES[2].occurred_at is None
+
+
+def test_the_first_batch_is_sequence_one_naming_no_previous_and_carries_its_document() -> None:
+    batch, signed = sign_batch(stream(), ENTRIES, SIGNER, T0 + timedelta(minutes=1))
+    assert (batch.stream_id, batch.sequence, tuple(batch.entries)) == ("s1", 1, ENTRIES)
+    assert batch.header == signed.document()
+    assert (signed.header.sequence, signed.header.previous) == (1, "")
+    assert (signed.header.account, signed.key_id) == ("acme", SIGNER.key_id)
+
+
+def test_a_batch_signed_by_the_service_verifies_with_the_client() -> None:
+    batch, signed = sign_batch(stream(), ENTRIES, SIGNER, T0 + timedelta(minutes=1))
+    verified = verify_batch(
+        on_the_wire(batch.header), rows(ENTRIES), on_the_wire(SIGNER.jwks()), previous=""
+    )
+    assert verified.hash == signed.hash()
+    assert verified.sequence == 1
+    assert verified.entry_ids == tuple(e.id for e in ENTRIES)
+
+
+def test_the_next_batch_follows_the_stream_s_progress_and_verifies_against_the_last() -> None:
+    first, first_signed = sign_batch(stream(), ENTRIES[:1], SIGNER, T0)
+    progress = Progress(sequence=1, chain=first_signed.hash())
+    second, _ = sign_batch(stream(progress), ENTRIES[1:], SIGNER, T0 + timedelta(seconds=5))
+    assert (second.sequence, second.header["previous"]) == (2, first_signed.hash())
+    keys = on_the_wire(SIGNER.jwks())
+    accepted = verify_batch(on_the_wire(first.header), rows(ENTRIES[:1]), keys, previous="")
+    verified = verify_batch(
+        on_the_wire(second.header), rows(ENTRIES[1:]), keys, previous=accepted.hash
+    )
+    assert verified.sequence == 2
+
+
+def test_an_entry_of_a_service_batch_altered_on_the_way_is_refused() -> None:
+    batch, _ = sign_batch(stream(), ENTRIES, SIGNER, T0)
+    altered = rows(ENTRIES)
+    altered[0]["metadata"]["seats"] = 4
+    with pytest.raises(BatchInvalid) as refused:
+        verify_batch(on_the_wire(batch.header), altered, on_the_wire(SIGNER.jwks()))
+    assert refused.value.reason == client_verify.ALTERED
