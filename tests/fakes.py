@@ -14,6 +14,7 @@ from application.errors import Conflict, IdempotencyKeyTaken, InvalidExportLink,
 from application.exporting.grant import ExportGrant
 from application.ports import Lease
 from application.reading.criteria import EntryCriteria, LogFilter, Order, Position
+from application.streams.model import LogStream
 from domain.checkpoint import Checkpoint
 from domain.entry import AuditEntry
 from domain.integrity import Seal
@@ -477,3 +478,34 @@ class HmacSealKeys:
 
     def verify(self, key_id: str, message: bytes, signature: str) -> bool:
         return key_id == self.key_id and hmac.compare_digest(self.sign(message), signature)
+
+
+class InMemoryLogStreams:
+    """Log streams by id, written whole; `replace` compares and sets on `version`."""
+
+    def __init__(self) -> None:
+        self.streams: dict[str, LogStream] = {}
+
+    async def add(self, stream: LogStream) -> None:
+        if stream.id in self.streams:
+            raise Conflict("log stream", stream.id)
+        self.streams[stream.id] = stream
+
+    async def get(self, stream_id: str) -> LogStream | None:
+        return self.streams.get(stream_id)
+
+    async def list(self, account: str | None = None) -> list[LogStream]:
+        return sorted(
+            (s for s in self.streams.values() if account is None or s.account == account),
+            key=lambda s: (s.created_at, s.id),
+        )
+
+    async def replace(self, stream: LogStream, *, expected_version: int) -> bool:
+        stored = self.streams.get(stream.id)
+        if stored is None or stored.version != expected_version:
+            return False
+        self.streams[stream.id] = stream
+        return True
+
+    async def delete(self, stream_id: str) -> bool:
+        return self.streams.pop(stream_id, None) is not None
