@@ -10,10 +10,16 @@ from datetime import timedelta
 
 import pytest
 
+from adapters.outbound.secret_box import FernetSecretBox
 from application.access.principal import KeyHolder, Operator, Principal
+from application.access.tenancy import Directory
 from application.services import Ports, Services
+from application.streams.admin import StreamRules
+from application.streams.delivery import DeliveryConfig, StreamDelivery
+from application.streams.service import StreamServices, StreamWiring
 from domain.entry import AuditEntry, AuditEvent
 from domain.plan import DEFAULT_PLANS, PlanCatalog
+from domain.streams import StreamKind
 from domain.tenancy import Scope
 from tests import configs
 from tests.fakes import (
@@ -25,11 +31,13 @@ from tests.fakes import (
     InMemoryAuditEntries,
     InMemoryCheckpoints,
     InMemoryExportLinks,
+    InMemoryLogStreams,
     InMemorySealerState,
     InMemorySeals,
     SequentialIds,
 )
 from tests.telemetry import RecordingTelemetry
+from tests.unit.application.streams_support import RecordingSender
 from tests.unit.application.support import OPERATOR_TOKEN, KeyFactory, Recorder
 
 
@@ -70,6 +78,52 @@ def settle() -> timedelta:
 
 
 @pytest.fixture
+def log_streams() -> InMemoryLogStreams:
+    return InMemoryLogStreams()
+
+
+@pytest.fixture
+def sender() -> RecordingSender:
+    return RecordingSender()
+
+
+def stream_wiring(
+    log_streams: InMemoryLogStreams, sender: RecordingSender, settle: timedelta, owner: str
+) -> StreamWiring:
+    return StreamWiring(
+        store=log_streams,
+        box=FernetSecretBox("the-use-case-tests-stream-key"),
+        senders=dict.fromkeys(StreamKind, sender),
+        rules=StreamRules(allowed_private_hosts=frozenset({"127.0.0.1"})),
+        delivery=DeliveryConfig(settle=settle, batch_size=10),
+        owner=owner,
+    )
+
+
+@pytest.fixture
+def second_delivery(
+    services: Services,
+    log_streams: InMemoryLogStreams,
+    sender: RecordingSender,
+    settle: timedelta,
+    clock: FakeClock,
+    entries: InMemoryAuditEntries,
+    accounts: InMemoryAccounts,
+    applications: InMemoryApplications,
+) -> StreamDelivery:
+    """Another instance's delivery worker over the same stores."""
+    return StreamServices.build(
+        stream_wiring(log_streams, sender, settle, "instance-b"),
+        entries=entries,
+        directory=Directory(accounts, applications),
+        plans=PlanCatalog(DEFAULT_PLANS),
+        audit=services.self_audit,
+        signer=HmacSealKeys(),
+        clock=clock,
+    ).delivery
+
+
+@pytest.fixture
 def services(
     telemetry: RecordingTelemetry,
     clock: FakeClock,
@@ -78,6 +132,8 @@ def services(
     applications: InMemoryApplications,
     keys: InMemoryApiKeys,
     settle: timedelta,
+    log_streams: InMemoryLogStreams,
+    sender: RecordingSender,
 ) -> Services:
     ports = Ports(
         entries=entries,
@@ -105,6 +161,7 @@ def services(
         rate_limits=configs.rate_limits(enabled=False),
         auth_failure_limits=configs.auth_failure_limits(enabled=False),
         **configs.event_timing_kwargs(settle=settle),
+        streams=stream_wiring(log_streams, sender, settle, "instance-a"),
     )
 
 

@@ -1,0 +1,490 @@
+"""Log streams on the fakes: who may manage them, what each change does and records, and how
+delivery moves through the trail (settled entries, in order, at least once, one instance at
+a time, backing off and pausing on failure)."""
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime, timedelta
+
+import pytest
+
+from application.access.principal import KeyHolder, Principal
+from application.errors import Forbidden, NotFound
+from application.reading.criteria import LogFilter
+from application.services import Services
+from application.streams.admin import MAX_STREAMS_PER_ACCOUNT, ROTATION_OVERLAP, StreamAdmin
+from application.streams.delivery import StreamDelivery
+from application.streams.model import LogStream
+from application.streams.ports import NotSent
+from domain.entry import AuditEntry, AuditEvent
+from domain.errors import InvalidField
+from domain.streams import PauseReason, StreamKind, StreamState
+from domain.tenancy import Scope
+from tests.fakes import FakeClock, InMemoryAuditEntries, InMemoryLogStreams
+from tests.unit.application.streams_support import RecordingSender
+from tests.unit.application.support import KeyFactory
+
+HOOK = "https://siem.example.com/hooks/audit"
+Audited = Callable[[str], Awaitable[list[AuditEntry]]]
+
+
+@pytest.fixture
+async def audited(services: Services, entries: InMemoryAuditEntries) -> AsyncIterator[Audited]:
+    services.emitter.start()
+
+    async def of(action: str) -> list[AuditEntry]:
+        await services.emitter.drain()
+        return [e for e in entries.entries.values() if e.action == action]
+
+    yield of
+    await services.emitter.stop()
+
+
+def admin(services: Services) -> StreamAdmin:
+    assert services.streams is not None
+    return services.streams.admin
+
+
+def delivery(services: Services) -> StreamDelivery:
+    assert services.streams is not None
+    return services.streams.delivery
+
+
+async def webhook(services: Services, principal: Principal, account: str = "acme") -> LogStream:
+    created = await admin(services).create(
+        principal, account_id=account, name="SIEM", kind=StreamKind.WEBHOOK, url=HOOK,
+        token=None, wanted=None,
+    )  # fmt: skip
+    return created.stream
+
+
+async def record_many(
+    services: Services, principal: Principal, count: int, application: str = "acme-web"
+) -> list[AuditEntry]:
+    events = [
+        AuditEvent(application=application, action="auth.login", success=True, request_id=f"r{i}")
+        for i in range(count)
+    ]
+    return await services.recording.record_many.execute(principal, events)
+
+
+# --- managing -------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("tenants")
+async def test_the_operator_creates_a_webhook_stream_whose_secret_is_shown_once_and_sealed(
+    services: Services, operator: Principal, log_streams: InMemoryLogStreams, audited: Audited
+) -> None:
+    created = await admin(services).create(
+        operator, account_id="acme", name="SIEM", kind=StreamKind.WEBHOOK, url=HOOK,
+        token=None, wanted=None,
+    )  # fmt: skip
+    assert created.signing_secret is not None
+    assert created.signing_secret.startswith("whsec_")
+    stored = await log_streams.get(created.stream.id)
+    assert stored is not None
+    assert stored.state is StreamState.ACTIVE
+    assert stored.secret is not None
+    assert created.signing_secret not in stored.secret.ciphertext
+    assert stored.filter == LogFilter(account="acme")
+    [event] = await audited("admin.log_stream.created")
+    assert event.account == "acme"
+    assert [t.id for t in event.targets] == [stored.id, "acme"]
+    assert created.signing_secret not in repr(event)
+
+
+@pytest.mark.usefixtures("tenants")
+async def test_a_plan_without_streams_is_forbidden_with_its_reason_and_stores_nothing(
+    services: Services, operator: Principal, log_streams: InMemoryLogStreams
+) -> None:
+    with pytest.raises(Forbidden) as refused:
+        await webhook(services, operator, account="globex")
+    assert refused.value.reason == "STREAMS_NOT_IN_PLAN"
+    assert await log_streams.list() == []
+
+
+async def test_a_key_needs_the_stream_scope_and_manages_only_its_own_account(
+    services: Services, key_for: KeyFactory, operator: Principal
+) -> None:
+    reader = await key_for("acme", scopes=[Scope.READ])
+    with pytest.raises(Forbidden):
+        await webhook(services, reader)
+    streamer = await key_for("acme", scopes=[Scope.STREAM])
+    own = await webhook(services, streamer)
+    assert [s.id for s in await admin(services).list(streamer, None)] == [own.id]
+    with pytest.raises(Forbidden):
+        await admin(services).list(streamer, "globex")
+    with pytest.raises(Forbidden):
+        await webhook(services, streamer, account="globex")
+    bound = await key_for("acme", "acme-web", scopes=[Scope.STREAM])
+    with pytest.raises(Forbidden):
+        await admin(services).list(bound, None)
+
+
+async def test_another_accounts_stream_is_not_found_for_every_change(
+    services: Services, key_for: KeyFactory, operator: Principal
+) -> None:
+    await services.administration.change_account_plan.execute(
+        operator, account_id="globex", plan="pro"
+    )
+    theirs = await webhook(services, operator, account="globex")
+    mine = await key_for("acme", scopes=[Scope.STREAM])
+    streams = admin(services)
+    for change in (
+        streams.pause(mine, theirs.id),
+        streams.resume(mine, theirs.id),
+        streams.delete(mine, theirs.id),
+        streams.rotate_secret(mine, theirs.id),
+        streams.replay(mine, theirs.id, operator_now(services) - timedelta(hours=1)),
+    ):
+        with pytest.raises(NotFound):
+            await change
+    assert await admin(services).list(mine, None) == []
+
+
+def operator_now(services: Services) -> datetime:
+    assert services.streams is not None
+    return services.streams.clock.now()
+
+
+@pytest.mark.usefixtures("tenants")
+@pytest.mark.parametrize(
+    ("kind", "url", "token", "field"),
+    [
+        (StreamKind.WEBHOOK, "http://siem.example.com/x", None, "input.url"),
+        (StreamKind.WEBHOOK, "ftp://siem.example.com/x", None, "input.url"),
+        (StreamKind.WEBHOOK, "https://user:pw@siem.example.com/", None, "input.url"),
+        (StreamKind.WEBHOOK, HOOK, "a-token", "input.token"),
+        (StreamKind.SPLUNK_HEC, "https://splunk.example.com:8088/services/collector", None,
+         "input.token"),
+        (StreamKind.SYSLOG, "syslog://logs.example.com:514/path", None, "input.url"),
+        (StreamKind.SYSLOG, HOOK, None, "input.url"),
+    ],
+)  # fmt: skip
+async def test_a_bad_destination_is_refused_naming_the_field_and_stores_nothing(
+    services: Services,
+    operator: Principal,
+    log_streams: InMemoryLogStreams,
+    kind: StreamKind,
+    url: str,
+    token: str | None,
+    field: str,
+) -> None:
+    with pytest.raises(InvalidField) as refused:
+        await admin(services).create(
+            operator, account_id="acme", name="S", kind=kind, url=url, token=token, wanted=None
+        )
+    assert refused.value.field == field
+    assert await log_streams.list() == []
+
+
+@pytest.mark.usefixtures("tenants")
+async def test_plain_http_is_accepted_only_to_an_allowed_private_host(
+    services: Services, operator: Principal
+) -> None:
+    created = await admin(services).create(
+        operator, account_id="acme", name="On premises", kind=StreamKind.SPLUNK_HEC,
+        url="http://127.0.0.1:8088/services/collector/event", token="hec-token", wanted=None,
+    )  # fmt: skip
+    assert created.stream.destination.scheme == "http"
+    assert created.signing_secret is None
+
+
+@pytest.mark.usefixtures("tenants")
+async def test_a_filter_stays_within_the_streams_account(
+    services: Services, operator: Principal
+) -> None:
+    with pytest.raises(InvalidField) as refused:
+        await admin(services).create(
+            operator, account_id="acme", name="S", kind=StreamKind.WEBHOOK, url=HOOK,
+            token=None, wanted=LogFilter(account="globex"),
+        )  # fmt: skip
+    assert refused.value.field == "input.filter.account"
+    with pytest.raises(NotFound):
+        await admin(services).create(
+            operator, account_id="acme", name="S", kind=StreamKind.WEBHOOK, url=HOOK,
+            token=None, wanted=LogFilter(application="globex-web"),
+        )  # fmt: skip
+
+
+@pytest.mark.usefixtures("tenants")
+async def test_an_account_has_at_most_ten_streams(services: Services, operator: Principal) -> None:
+    for _ in range(MAX_STREAMS_PER_ACCOUNT):
+        await webhook(services, operator)
+    with pytest.raises(Forbidden):
+        await webhook(services, operator)
+
+
+@pytest.mark.usefixtures("tenants")
+async def test_each_change_is_recorded_in_the_accounts_trail(
+    services: Services, operator: Principal, audited: Audited
+) -> None:
+    stream = await webhook(services, operator)
+    streams = admin(services)
+    await streams.pause(operator, stream.id)
+    await streams.resume(operator, stream.id)
+    await streams.replay(operator, stream.id, operator_now(services) - timedelta(hours=1))
+    await streams.rotate_secret(operator, stream.id)
+    await streams.delete(operator, stream.id)
+    for action in ("paused", "resumed", "replayed", "secret_rotated", "deleted"):
+        [event] = await audited(f"admin.log_stream.{action}")
+        assert event.account == "acme", action
+        assert event.targets[0].id == stream.id
+
+
+@pytest.mark.usefixtures("tenants")
+async def test_a_downgrade_pauses_the_accounts_streams_and_resuming_is_then_forbidden(
+    services: Services, operator: Principal, log_streams: InMemoryLogStreams
+) -> None:
+    stream = await webhook(services, operator)
+    await services.administration.change_account_plan.execute(
+        operator, account_id="acme", plan="free"
+    )
+    paused = await log_streams.get(stream.id)
+    assert paused is not None
+    assert (paused.state, paused.paused) == (StreamState.PAUSED, PauseReason.PLAN)
+    with pytest.raises(Forbidden) as refused:
+        await admin(services).resume(operator, stream.id)
+    assert refused.value.reason == "STREAMS_NOT_IN_PLAN"
+
+
+# --- delivering -----------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("tenants")
+async def test_only_settled_entries_are_sent_in_order_in_batches_and_each_once(
+    services: Services,
+    operator: Principal,
+    clock: FakeClock,
+    sender: RecordingSender,
+    settle: timedelta,
+    log_streams: InMemoryLogStreams,
+) -> None:
+    stream = await webhook(services, operator)
+    clock.advance(seconds=1)
+    stored = await record_many(services, operator, 25)
+    await delivery(services).pass_once()
+    assert sender.entry_ids() == []  # not settled yet
+    clock.advance(seconds=settle.total_seconds() + 1)
+    await delivery(services).pass_once()
+    assert sender.entry_ids() == [e.id for e in sorted(stored, key=lambda e: (e.created_at, e.id))]
+    assert [b.sequence for b in sender.batches] == [1, 2, 3]  # batches of 10 (conftest)
+    await delivery(services).pass_once()
+    assert len(sender.batches) == 3  # nothing again
+    after = await log_streams.get(stream.id)
+    assert after is not None
+    assert after.progress.delivered == 25
+    assert after.progress.sequence == 3
+    assert after.lease is None
+
+
+@pytest.mark.usefixtures("tenants")
+async def test_an_entry_that_commits_late_within_the_settle_delay_is_not_skipped(
+    services: Services,
+    operator: Principal,
+    clock: FakeClock,
+    sender: RecordingSender,
+    settle: timedelta,
+    entries: InMemoryAuditEntries,
+) -> None:
+    await webhook(services, operator)
+    clock.advance(seconds=1)
+    await record_many(services, operator, 3)
+    clock.advance(seconds=settle.total_seconds() + 1)
+    await delivery(services).pass_once()
+    # Stamped just after the edge the pass read up to, but stored only now (a slow insert).
+    [late] = await record_many(services, operator, 1)
+    late_at = clock.now() - settle + timedelta(milliseconds=1)
+    entries.entries[late.id] = dataclasses.replace(late, created_at=late_at)
+    clock.advance(seconds=settle.total_seconds() + 1)
+    await delivery(services).pass_once()
+    assert sender.entry_ids()[-1] == late.id
+    assert len(sender.entry_ids()) == 4
+
+
+@pytest.mark.usefixtures("tenants")
+async def test_a_failure_backs_off_then_the_same_batch_is_sent_again_and_delivery_goes_on(
+    services: Services,
+    operator: Principal,
+    clock: FakeClock,
+    sender: RecordingSender,
+    settle: timedelta,
+    log_streams: InMemoryLogStreams,
+) -> None:
+    stream = await webhook(services, operator)
+    clock.advance(seconds=1)
+    await record_many(services, operator, 5)
+    clock.advance(seconds=settle.total_seconds() + 1)
+    sender.fail_with(NotSent("HTTP_503", retry_after=30))
+    await delivery(services).pass_once()
+    failing = await log_streams.get(stream.id)
+    assert failing is not None
+    assert failing.state is StreamState.FAILING
+    assert failing.failure.last_error == "HTTP_503"
+    assert failing.failure.retry_at == clock.now() + timedelta(seconds=30)
+    sender.succeed()
+    await delivery(services).pass_once()
+    assert sender.sent_ids() == []  # not before Retry-After
+    clock.advance(seconds=31)
+    await delivery(services).pass_once()
+    recovered = await log_streams.get(stream.id)
+    assert recovered is not None
+    assert recovered.state is StreamState.ACTIVE
+    assert recovered.failure.attempts == 0
+    # The failed batch and the one that went through carry the same entries and sequence.
+    assert sender.batches[0].sequence == sender.batches[1].sequence == 1
+    assert sender.entry_ids(only_sent=True) == sender.entry_ids()[:5]
+
+
+@pytest.mark.usefixtures("tenants")
+async def test_gone_disables_and_a_long_run_of_failures_pauses(
+    services: Services,
+    operator: Principal,
+    clock: FakeClock,
+    sender: RecordingSender,
+    settle: timedelta,
+    log_streams: InMemoryLogStreams,
+) -> None:
+    gone, failing = await webhook(services, operator), await webhook(services, operator)
+    clock.advance(seconds=1)
+    await record_many(services, operator, 2)
+    clock.advance(seconds=settle.total_seconds() + 1)
+    sender.fail_with(NotSent("HTTP_410", gone=True), only=gone.id)
+    sender.fail_with(NotSent("CONNECT_FAILED"), only=failing.id)
+    await delivery(services).pass_once()
+    disabled = await log_streams.get(gone.id)
+    assert disabled is not None
+    assert disabled.state is StreamState.DISABLED
+    for _ in range(400):  # three days of retries, each waiting at most the 5-minute cap
+        clock.advance(minutes=11)
+        await delivery(services).pass_once()
+    paused = await log_streams.get(failing.id)
+    assert paused is not None
+    assert (paused.state, paused.paused) == (StreamState.PAUSED, PauseReason.FAILING_TOO_LONG)
+    assert paused.failure.last_error == "CONNECT_FAILED"
+
+
+@pytest.mark.usefixtures("tenants")
+async def test_two_instances_never_send_one_batch_both(
+    services: Services,
+    operator: Principal,
+    clock: FakeClock,
+    sender: RecordingSender,
+    settle: timedelta,
+    second_delivery: StreamDelivery,
+) -> None:
+    await webhook(services, operator)
+    clock.advance(seconds=1)
+    await record_many(services, operator, 30)
+    clock.advance(seconds=settle.total_seconds() + 1)
+    sender.delay = 0.01  # both are in a send at once
+    await asyncio.gather(delivery(services).pass_once(), second_delivery.pass_once())
+    await asyncio.gather(delivery(services).pass_once(), second_delivery.pass_once())
+    ids = sender.entry_ids(only_sent=True)
+    assert len(ids) == len(set(ids)) == 30
+
+
+@pytest.mark.usefixtures("tenants")
+async def test_a_replay_sends_again_from_a_time_in_later_batches(
+    services: Services,
+    operator: Principal,
+    clock: FakeClock,
+    sender: RecordingSender,
+    settle: timedelta,
+) -> None:
+    stream = await webhook(services, operator)
+    clock.advance(seconds=1)
+    first = await record_many(services, operator, 3)
+    clock.advance(seconds=10)
+    second = await record_many(services, operator, 2)
+    clock.advance(seconds=settle.total_seconds() + 1)
+    await delivery(services).pass_once()
+    await admin(services).replay(operator, stream.id, second[0].created_at)
+    await delivery(services).pass_once()
+    ids = sender.entry_ids()
+    assert ids == [e.id for e in first + second] + [e.id for e in second]
+    assert [b.sequence for b in sender.batches] == [1, 2]
+
+
+@pytest.mark.usefixtures("tenants")
+async def test_a_rotation_signs_with_both_secrets_for_a_day_then_with_the_new_one(
+    services: Services,
+    operator: Principal,
+    clock: FakeClock,
+    sender: RecordingSender,
+    settle: timedelta,
+) -> None:
+    created = await admin(services).create(
+        operator, account_id="acme", name="SIEM", kind=StreamKind.WEBHOOK, url=HOOK,
+        token=None, wanted=None,
+    )  # fmt: skip
+    rotated = await admin(services).rotate_secret(operator, created.stream.id)
+    clock.advance(seconds=1)
+    await record_many(services, operator, 1)
+    clock.advance(seconds=settle.total_seconds() + 1)
+    await delivery(services).pass_once()
+    assert sender.credentials[-1].secrets == (rotated.signing_secret, created.signing_secret)
+    clock.advance(seconds=ROTATION_OVERLAP.total_seconds())
+    await record_many(services, operator, 1)
+    clock.advance(seconds=settle.total_seconds() + 1)
+    await delivery(services).pass_once()
+    assert sender.credentials[-1].secrets == (rotated.signing_secret,)
+
+
+@pytest.mark.usefixtures("tenants")
+async def test_a_stream_sends_only_what_its_filter_admits_of_its_own_account(
+    services: Services,
+    operator: Principal,
+    clock: FakeClock,
+    sender: RecordingSender,
+    settle: timedelta,
+) -> None:
+    await admin(services).create(
+        operator, account_id="acme", name="Mobile", kind=StreamKind.WEBHOOK, url=HOOK,
+        token=None, wanted=LogFilter(application="acme-mobile"),
+    )  # fmt: skip
+    await services.administration.change_account_plan.execute(
+        operator, account_id="globex", plan="pro"
+    )
+    clock.advance(seconds=1)
+    await record_many(services, operator, 2, application="acme-web")
+    mobile = await record_many(services, operator, 2, application="acme-mobile")
+    await record_many(services, operator, 2, application="globex-web")
+    clock.advance(seconds=settle.total_seconds() + 1)
+    await delivery(services).pass_once()
+    assert sender.entry_ids() == [e.id for e in mobile]
+
+
+@pytest.mark.usefixtures("tenants")
+async def test_a_paused_stream_sends_nothing_and_resumes_where_it_stopped(
+    services: Services,
+    operator: Principal,
+    clock: FakeClock,
+    sender: RecordingSender,
+    settle: timedelta,
+) -> None:
+    stream = await webhook(services, operator)
+    clock.advance(seconds=1)
+    before = await record_many(services, operator, 2)
+    clock.advance(seconds=settle.total_seconds() + 1)
+    await delivery(services).pass_once()
+    await admin(services).pause(operator, stream.id)
+    during = await record_many(services, operator, 2)
+    clock.advance(seconds=settle.total_seconds() + 1)
+    await delivery(services).pass_once()
+    assert sender.entry_ids() == [e.id for e in before]
+    await admin(services).resume(operator, stream.id)
+    await delivery(services).pass_once()
+    assert sender.entry_ids() == [e.id for e in before + during]
+
+
+async def test_a_key_with_the_stream_scope_sees_lag_of_its_streams(
+    services: Services, key_for: KeyFactory
+) -> None:
+    key: KeyHolder = await key_for("acme", scopes=[Scope.STREAM])
+    stream = await webhook(services, key)
+    await delivery(services).pass_once()
+    [listed] = await admin(services).list(key, None)
+    assert listed.id == stream.id
+    assert listed.progress.through is not None
