@@ -10,6 +10,8 @@ import orjson
 import pytest
 from auditlog_client import BatchInvalid, verify_batch
 from auditlog_client import verify as client_verify
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from adapters.inbound.http.export_formats import as_row
 from adapters.outbound.seal_keys import Ed25519SealKeys, new_signing_key
@@ -40,6 +42,7 @@ ENTRIES = (
 )
 """With actor, targets and metadata; with none of them; with occurredAt None (an entry
 recorded before the field existed)."""
+REASONS = {"ALTERED", "DROPPED", "DUPLICATED", "OUT_OF_SEQUENCE", "SIGNATURE_INVALID", "MALFORMED"}
 
 
 def stream(progress: Progress | None = None) -> LogStream:
@@ -54,6 +57,9 @@ def stream(progress: Progress | None = None) -> LogStream:
         start=T0,
         progress=progress or Progress(),
     )
+
+
+BATCH = sign_batch(stream(), ENTRIES, SIGNER, T0)[0]
 
 
 def on_the_wire(value: Any) -> Any:
@@ -109,3 +115,49 @@ def test_an_entry_of_a_service_batch_altered_on_the_way_is_refused() -> None:
     with pytest.raises(BatchInvalid) as refused:
         verify_batch(on_the_wire(batch.header), altered, on_the_wire(SIGNER.jwks()))
     assert refused.value.reason == client_verify.ALTERED
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=8)
+    | st.just("\ud800"),  # a lone surrogate: JSON text Python reads, UTF-8 cannot hold
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
+    max_leaves=8,
+)
+HEADER_KEYS = st.sampled_from([*BATCH.header, "extra"])
+ROW_KEYS = st.sampled_from([*as_row(ENTRIES[0]), "extra"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    header_key=HEADER_KEYS,
+    row_key=ROW_KEYS,
+    index=st.integers(0, len(ENTRIES) - 1),
+    value=JSON,
+    where=st.sampled_from(["header", "row", "keys", "a row", "rows", "all keys"]),
+)
+def test_any_json_in_place_of_a_field_is_refused_with_a_reason_or_verifies(
+    header_key: str, row_key: str, index: int, value: Any, where: str
+) -> None:
+    header, entries, keys = on_the_wire(BATCH.header), rows(ENTRIES), on_the_wire(SIGNER.jwks())
+    if where == "header":
+        header[header_key] = value
+    elif where == "row":
+        entries[index][row_key] = value
+    elif where == "keys":
+        keys["keys"][0][header_key if header_key in keys["keys"][0] else "x"] = value
+    elif where == "a row":
+        entries[index] = value
+    elif where == "rows":
+        entries = value
+    else:
+        keys = value
+    reason = None
+    try:
+        verify_batch(header, entries, keys)
+    except BatchInvalid as refused:
+        reason = refused.reason
+    assert reason is None or reason in REASONS
