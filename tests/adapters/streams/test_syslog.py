@@ -1,0 +1,101 @@
+"""SYSLOG against Debian's rsyslogd, plain and over TLS with a test CA."""
+
+import re
+
+import orjson
+import pytest
+
+from adapters.inbound.http.export_formats import as_row
+from adapters.outbound.streams.syslog import header_hostname, structured_data
+from application.streams.ports import Batch, Credentials, NotSent, Sent
+from domain.streams import StreamKind
+from tests.adapters.streams.conftest import FakeResolver
+from tests.adapters.streams.receivers import batch, free_port, stream
+from tests.adapters.streams.rsyslog import make_ca, missing, rsyslog
+
+MESSAGE = re.compile(
+    rb"<(?P<pri>\d+)>1 (?P<ts>\S+) auditlog-test auditlog - (?P<msgid>\S+)"
+    rb" (?P<sd>\[auditlog@32473 (?:[^\]\\]|\\.)*\]) \xef\xbb\xbf(?P<msg>.*)"
+)
+
+
+def assert_delivered(lines: list[bytes], sent: Batch) -> None:
+    assert len(lines) == len(sent.entries) + 1
+    for line, entry in zip(lines, sent.entries, strict=False):
+        message = MESSAGE.fullmatch(line)
+        assert message is not None, line
+        assert int(message["pri"]) == 13 * 8 + (6 if entry.success else 5)
+        assert message["msgid"] == b"entry"
+        assert message["ts"].decode() == entry.created_at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        assert message["sd"].decode() == (
+            f'[auditlog@32473 id="{entry.id}" account="{entry.account}"'
+            f' stream="{sent.stream_id}" seq="{sent.sequence}" digest="{entry.digest}"]'
+        )
+        assert orjson.loads(message["msg"]) == orjson.loads(orjson.dumps(as_row(entry)))
+    closing = MESSAGE.fullmatch(lines[-1])
+    assert closing is not None, lines[-1]
+    assert closing["msgid"] == b"batch"
+    assert orjson.loads(closing["msg"]) == sent.header
+
+
+@pytest.mark.skipif(missing() is not None, reason=missing() or "")
+async def test_rsyslog_receives_each_entry_and_the_batch_header(make_senders, tmp_path):
+    sent = batch(count=4)
+    with rsyslog(tmp_path) as receiver:
+        sender = make_senders().by_kind[StreamKind.SYSLOG]
+        url = f"syslog://127.0.0.1:{receiver.port}"
+        assert await sender.send(stream(StreamKind.SYSLOG, url), sent, Credentials()) == Sent()
+        assert_delivered(receiver.messages(len(sent.entries) + 1), sent)
+
+
+@pytest.mark.skipif(missing(tls=True) is not None, reason=missing(tls=True) or "")
+async def test_rsyslog_over_tls_receives_the_batch_from_a_sender_trusting_the_test_ca(
+    make_senders, tmp_path
+):
+    ca = make_ca(tmp_path, ("syslog.test",), ())
+    sent = batch(count=2)
+    resolver = FakeResolver({"syslog.test": [["127.0.0.1"]]})
+    with rsyslog(tmp_path, tls=ca) as receiver:
+        sender = make_senders(ca_file=ca.ca_file, resolver=resolver).by_kind[StreamKind.SYSLOG]
+        url = f"syslog+tls://syslog.test:{receiver.port}"
+        assert await sender.send(stream(StreamKind.SYSLOG, url), sent, Credentials()) == Sent()
+        assert_delivered(receiver.messages(len(sent.entries) + 1), sent)
+
+
+@pytest.mark.skipif(missing(tls=True) is not None, reason=missing(tls=True) or "")
+async def test_a_syslog_receiver_whose_certificate_is_not_trusted_is_tls_failed(
+    make_senders, tmp_path
+):
+    ca = make_ca(tmp_path, ("syslog.test",), ())
+    resolver = FakeResolver({"syslog.test": [["127.0.0.1"]]})
+    with rsyslog(tmp_path, tls=ca) as receiver:
+        sender = make_senders(resolver=resolver).by_kind[StreamKind.SYSLOG]
+        url = f"syslog+tls://syslog.test:{receiver.port}"
+        result = await sender.send(stream(StreamKind.SYSLOG, url), batch(), Credentials())
+        assert result == NotSent("TLS_FAILED")
+        assert receiver.messages(1, within=0.5) == []
+
+
+async def test_a_refused_syslog_connection_is_connect_failed(make_senders):
+    sender = make_senders().by_kind[StreamKind.SYSLOG]
+    url = f"syslog://127.0.0.1:{free_port()}"
+    result = await sender.send(stream(StreamKind.SYSLOG, url), batch(), Credentials())
+    assert result == NotSent("CONNECT_FAILED")
+
+
+async def test_a_syslog_destination_on_loopback_is_refused_unless_listed(make_senders):
+    sender = make_senders(allowed_private=frozenset()).by_kind[StreamKind.SYSLOG]
+    url = f"syslog://127.0.0.1:{free_port()}"
+    result = await sender.send(stream(StreamKind.SYSLOG, url), batch(), Credentials())
+    assert result == NotSent("ADDRESS_NOT_ALLOWED")
+
+
+def test_sd_param_values_escape_quote_backslash_and_bracket():
+    assert structured_data(account='a"b\\c]d') == r'[auditlog@32473 account="a\"b\\c\]d"]'
+
+
+def test_a_host_name_outside_printusascii_is_cleaned_or_nil():
+    assert header_hostname("relay 1.example\n") == "relay1.example"
+    assert header_hostname("é") == "-"
+    assert header_hostname(None) == "-"
+    assert len(header_hostname("h" * 300)) == 255
