@@ -39,6 +39,7 @@ from domain.streams import (
     stream_name,
 )
 from domain.tenancy import Scope, account_application_id
+from domain.timestamps import at_storage_precision
 
 MAX_STREAMS_PER_ACCOUNT = 10
 TOKEN_MAX = 256
@@ -159,7 +160,8 @@ class StreamAdmin:
             filter=checked_filter,
             state=StreamState.ACTIVE,
             created_at=now,
-            start=now,
+            # As entries are stamped (milliseconds): one recorded in this instant is sent.
+            start=at_storage_precision(now),
             secret=None if secret is None else self._box.seal(secret),
             token=sealed_token,
         )
