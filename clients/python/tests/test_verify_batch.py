@@ -186,6 +186,14 @@ def test_an_entry_removed_is_dropped(index: int) -> None:
     assert refused(header, entries) == DROPPED
 
 
+@pytest.mark.parametrize("index", [0, 3])
+def test_the_first_or_last_entry_swapped_for_another_is_dropped(index: int) -> None:
+    header, entries = batch()
+    entries[index] = {**entries[index], "id": "e-other"}
+    entries[index]["digest"] = entry_digest(entries[index])
+    assert refused(header, entries) == DROPPED
+
+
 @pytest.mark.parametrize("index", [0, 2, 3])
 def test_an_entry_sent_twice_is_duplicated(index: int) -> None:
     header, entries = batch()

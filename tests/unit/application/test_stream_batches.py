@@ -10,7 +10,7 @@ import orjson
 import pytest
 from auditlog_client import BatchInvalid, verify_batch
 from auditlog_client import verify as client_verify
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from adapters.inbound.http.export_formats import as_row
@@ -139,6 +139,9 @@ ROW_KEYS = st.sampled_from([*as_row(ENTRIES[0]), "extra"])
     value=JSON,
     where=st.sampled_from(["header", "row", "keys", "a row", "rows", "all keys"]),
 )
+# A lone surrogate is a str that JSON may hold but UTF-8 cannot encode.
+@example(header_key="stream", row_key="id", index=0, value="\ud800", where="header")
+@example(header_key="stream", row_key="userAgent", index=1, value="\udfff", where="row")
 def test_any_json_in_place_of_a_field_is_refused_with_a_reason_or_verifies(
     header_key: str, row_key: str, index: int, value: Any, where: str
 ) -> None:
