@@ -32,7 +32,8 @@ def retry_after(value: str | None, now: float | None = None) -> float | None:
         return None
     value = value.strip()
     if value.isascii() and value.isdigit():
-        seconds = float(int(value[:12]))
+        # More digits than an hour needs is more than an hour (and int() is not given them).
+        seconds = float(int(value)) if len(value) <= 12 else RETRY_AFTER_MAX_SECONDS
     else:
         try:
             moment = parsedate_to_datetime(value)

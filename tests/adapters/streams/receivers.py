@@ -68,6 +68,7 @@ def serving(
         port=port,
         log_level="warning",
         lifespan="off",
+        timeout_graceful_shutdown=1,
         ssl_certfile=None if tls is None else str(tls[0]),
         ssl_keyfile=None if tls is None else str(tls[1]),
     )
