@@ -7,6 +7,7 @@ from typing import Literal, Protocol
 
 from application.exporting.grant import ExportGrant
 from application.reading.criteria import EntryCriteria, Order, Position
+from application.streams.ports import LogStreamStore
 from domain.checkpoint import Checkpoint
 from domain.entry import AuditEntry
 from domain.integrity import Seal
@@ -192,6 +193,8 @@ class StorePorts(Protocol):
     def sealer_state(self) -> SealerState: ...
     @property
     def checkpoints(self) -> Checkpoints: ...
+    @property
+    def log_streams(self) -> LogStreamStore: ...
 
 
 class SealSigner(Protocol):

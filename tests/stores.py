@@ -30,6 +30,7 @@ from tests.fakes import (
     InMemoryApplications,
     InMemoryAuditEntries,
     InMemoryCheckpoints,
+    InMemoryLogStreams,
     InMemorySealerState,
     InMemorySeals,
 )
@@ -55,6 +56,7 @@ class InMemoryStore:
     checkpoints: InMemoryCheckpoints = field(
         default_factory=lambda: InMemoryCheckpoints(lambda: datetime.now(UTC))
     )
+    log_streams: InMemoryLogStreams = field(default_factory=InMemoryLogStreams)
 
 
 @dataclass(frozen=True)
