@@ -191,6 +191,30 @@ class CheckpointDocument(Document):
         ]
 
 
+class LogStreamDocument(Document):
+    """A log stream (issue 17): rewritten as it delivers (compared and set on `version`) and
+    deleted on request, so not append-only. `stream` is the stream's JSON document
+    (adapters.outbound.mongo.stream_documents); account, created_at and version sit beside
+    it for the index, the order and the compare-and-set."""
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]  # string ids, not ObjectIds
+    account: str
+    created_at: int
+    """Microseconds since the epoch, UTC: a BSON date keeps milliseconds, and streams
+    created within one millisecond must still list in creation order."""
+    version: int
+    stream: dict[str, Any]
+
+    class Settings:
+        name = "log_streams"
+        indexes = [
+            IndexModel(
+                [("account", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)],
+                name="account_oldest",
+            )
+        ]
+
+
 DOCUMENT_MODELS: list[type[Document]] = [
     AuditLogDocument,
     SealDocument,
@@ -199,4 +223,5 @@ DOCUMENT_MODELS: list[type[Document]] = [
     AccountDocument,
     ApplicationDocument,
     ApiKeyDocument,
+    LogStreamDocument,
 ]

@@ -22,6 +22,7 @@ from adapters.outbound.mongo.embedded_ttl import EmbeddedTtlMonitor
 from adapters.outbound.mongo.entries import BeanieAuditEntryRepository
 from adapters.outbound.mongo.errors import StoreCalls
 from adapters.outbound.mongo.seals import BeanieSealerState, BeanieSeals
+from adapters.outbound.mongo.streams import BeanieLogStreams
 from application.errors import StoreUnavailable
 
 _SCHEMES = ("mongodb://", "mongodb+srv://")
@@ -43,6 +44,7 @@ class MongoStore:
     seals: BeanieSeals
     sealer_state: BeanieSealerState
     checkpoints: BeanieCheckpoints
+    log_streams: BeanieLogStreams
     calls: StoreCalls
 
     @property
@@ -108,6 +110,7 @@ class MongoStore:
             seals=BeanieSeals(calls),
             sealer_state=BeanieSealerState(calls),
             checkpoints=BeanieCheckpoints(calls),
+            log_streams=BeanieLogStreams(calls),
             calls=calls,
         )
 

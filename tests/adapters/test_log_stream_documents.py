@@ -1,0 +1,90 @@
+"""A log stream stored in MongoDB that does not read back as one (altered by hand, corrupt,
+or written by a newer version) is an `UnreadableStream` naming the stream, never garbage,
+and never quoting a stored value."""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from adapters.outbound.mongo.documents import LogStreamDocument
+from adapters.outbound.mongo.store import MongoStore
+from adapters.outbound.mongo.stream_documents import UnreadableStream
+from tests.contracts.test_log_streams_contract import minimal, populated
+from tests.stores import open_embedded_store
+
+
+@pytest.fixture
+async def mongo() -> AsyncIterator[MongoStore]:
+    opened = await open_embedded_store()
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+def altered(path: str, value: Any) -> dict[str, Any]:
+    return {"$set": {f"stream.{path}": value}} if path else {"$set": {"stream": value}}
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("kind", "CARRIER_PIGEON"),
+        ("url", "ftp://siem.example.com/"),
+        ("state", "SLEEPING"),
+        ("progress.delivered", -1),
+        ("progress.position", ["not a time", "id"]),
+        ("lease.until", "2026-03-01T12:00:00"),  # no offset: not a UTC time we wrote
+        ("secret", {"ciphertext": "x-hunter2"}),
+        ("filter.actions", "x-hunter2"),
+        ("", "x-hunter2"),
+        ("surprise", 1),
+    ],
+)
+async def test_an_altered_stream_is_unreadable_naming_it_and_no_stored_value(
+    mongo: MongoStore, path: str, value: Any
+) -> None:
+    stream = populated()
+    await mongo.log_streams.add(stream)
+    await LogStreamDocument.get_motor_collection().update_one(
+        {"_id": stream.id}, altered(path, value)
+    )
+
+    with pytest.raises(UnreadableStream) as unreadable:
+        await mongo.log_streams.get(stream.id)
+    with pytest.raises(UnreadableStream):
+        await mongo.log_streams.list()
+
+    assert stream.id in str(unreadable.value)
+    assert "hunter2" not in str(unreadable.value)
+    assert unreadable.value.__cause__ is None
+
+
+async def test_a_missing_field_is_unreadable(mongo: MongoStore) -> None:
+    stream = minimal()
+    await mongo.log_streams.add(stream)
+    await LogStreamDocument.get_motor_collection().update_one(
+        {"_id": stream.id}, {"$unset": {"stream.failure": ""}}
+    )
+
+    with pytest.raises(UnreadableStream):
+        await mongo.log_streams.get(stream.id)
+
+
+async def test_times_keep_their_microseconds_and_streams_a_microsecond_apart_list_in_order(
+    mongo: MongoStore,
+) -> None:
+    # BSON dates keep milliseconds: the document's times and its sort key must not be them.
+    t0 = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
+    later = minimal(1, created_at=t0 + timedelta(microseconds=1))
+    earlier = minimal(2, created_at=t0)
+    await mongo.log_streams.add(later)
+    await mongo.log_streams.add(earlier)
+
+    assert await mongo.log_streams.list() == [earlier, later]
+    assert await mongo.log_streams.list("acme") == [earlier, later]
+    read = await mongo.log_streams.get(later.id)
+    assert read is not None
+    assert read.created_at == t0 + timedelta(microseconds=1)
