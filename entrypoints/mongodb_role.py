@@ -3,7 +3,8 @@
 The role lets the service insert and find audit entries, seals and checkpoints, and never
 update or remove them. MongoDB's TTL monitor deletes expired documents as the server
 itself, so retention keeps working. Accounts, applications, keys and the sealer's lease stay
-updatable (plan changes, revocations, the lease). The role may not create indexes either
+updatable (plan changes, revocations, the lease); log streams may also be removed (a stream
+is rewritten as it delivers and deleted on request). The role may not create indexes either
 (a TTL index is a way to delete): `create` makes them, as the administrator, and the
 service runs with AUDITLOG_MONGODB_MANAGE_INDEXES=false.
 

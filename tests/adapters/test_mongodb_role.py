@@ -1,5 +1,6 @@
 """auditlog-mongodb-role: append-only held by MongoDB itself. The role may insert and find
-audit entries, seals and checkpoints, never update or remove them; the rest stays updatable.
+audit entries, seals and checkpoints, never update or remove them; the rest stays updatable,
+and log streams may also be removed.
 
 The part that connects as the role's user needs a real MongoDB with access control
 (AUDITLOG_TEST_MONGODB_URI, as a user allowed to create roles and users)."""
@@ -28,6 +29,7 @@ from entrypoints.mongodb_role import main
 from tests import configs
 from tests.adapters.conftest import REAL_MONGODB_URI
 from tests.builders import entry
+from tests.contracts.test_log_streams_contract import minimal
 
 NO_MONGODB = (
     "AUDITLOG_TEST_MONGODB_URI is not set: the role is enforced only by a real MongoDB "
@@ -62,6 +64,18 @@ class TestPrivileges:
         for collection in ("accounts", "applications", "api_keys", "seal_leases"):
             assert {"find", "insert", "update"} <= actions[collection]
             assert "remove" not in actions[collection]
+
+    def test_log_streams_can_be_found_inserted_updated_and_removed(self) -> None:
+        # A stream is rewritten as it delivers and deleted on request: not append-only.
+        actions = granted()
+
+        assert {"find", "insert", "update", "remove"} <= actions["log_streams"]
+        assert not actions["log_streams"] & (CHANGING - {"update", "remove"})
+
+    def test_only_log_streams_may_be_removed(self) -> None:
+        removable = {name for name, actions in granted().items() if "remove" in actions}
+
+        assert removable == {"log_streams"}
 
     def test_nothing_is_granted_beyond_the_database_or_on_every_collection(self) -> None:
         resources = [p["resource"] for p in privileges("audit_prod")]
@@ -199,6 +213,13 @@ async def test_as_the_role_the_service_records_and_reads_but_cannot_change(
     assert await store.sealer_state.acquire("a", now=now, until=now + timedelta(minutes=2))
     await store.sealer_state.advance("a", now)
     assert await store.sealer_state.sealed_through() == now
+    # Log streams are rewritten and deleted: they work too.
+    stream = minimal()
+    await store.log_streams.add(stream)
+    moved = stream.replace(name="moved", version=1)
+    assert await store.log_streams.replace(moved, expected_version=0)
+    assert await store.log_streams.get(stream.id) == moved
+    assert await store.log_streams.delete(stream.id)
 
     assert await store.seals.get(seal.id) == seal
     for name, document_id in (("audit_logs", recorded.id), ("audit_seals", seal.id)):

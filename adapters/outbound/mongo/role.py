@@ -1,7 +1,8 @@
 """The append-only role: what it may do on each collection, and making it as an administrator.
 
 Entries, seals and checkpoints may be found and inserted, never updated or removed; accounts,
-applications, keys and the sealer's lease stay updatable. No index may be created by the
+applications, keys and the sealer's lease stay updatable; log streams, rewritten as they
+deliver and deleted on request, may also be removed. No index may be created by the
 role (a TTL index is a way to delete): `create_role` makes them first, as the administrator.
 """
 
@@ -16,6 +17,7 @@ from adapters.outbound.mongo.documents import (
     ApplicationDocument,
     AuditLogDocument,
     CheckpointDocument,
+    LogStreamDocument,
     SealDocument,
     SealerStateDocument,
 )
@@ -26,6 +28,7 @@ UPDATABLE = tuple(
     d.Settings.name
     for d in (AccountDocument, ApplicationDocument, ApiKeyDocument, SealerStateDocument)
 )
+REMOVABLE = (LogStreamDocument.Settings.name,)
 
 
 def privileges(database: str) -> list[dict[str, Any]]:
@@ -42,6 +45,13 @@ def privileges(database: str) -> list[dict[str, Any]]:
             "actions": ["find", "insert", "update", "listIndexes"],
         }
         for name in UPDATABLE
+    ]
+    granted += [
+        {
+            "resource": {"db": database, "collection": name},
+            "actions": ["find", "insert", "update", "remove", "listIndexes"],
+        }
+        for name in REMOVABLE
     ]
     granted.append({"resource": {"db": database, "collection": ""}, "actions": ["listCollections"]})
     return granted
