@@ -4,6 +4,7 @@ and signature check are the service's, for entries with every field and with non
 later ones."""
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -164,3 +165,45 @@ def test_any_json_in_place_of_a_field_is_refused_with_a_reason_or_verifies(
     except BatchInvalid as refused:
         reason = refused.reason
     assert reason is None or reason in REASONS
+
+
+def documented_receiver() -> Any:
+    """`receive` of docs/stream-verification.md's example, run as written but for where its
+    key set comes from."""
+    document = (Path(__file__).parents[3] / "docs" / "stream-verification.md").read_text()
+    code = document.split("## Example (Python, a webhook receiver)")[1]
+    code = code.split("```python\n")[1].split("```")[0]
+    fetched = 'httpx.get("https://audit.example.com/.well-known/audit-seal-keys.json").json()'
+    assert fetched in code
+    namespace: dict[str, Any] = {"PUBLISHED": on_the_wire(SIGNER.jwks())}
+    exec(compile(code.replace(fetched, "PUBLISHED"), "stream-verification.md", "exec"), namespace)  # noqa: S102
+    return namespace["receive"]
+
+
+def webhook_body(batch: Any) -> Any:
+    return on_the_wire(
+        {"type": "audit_log.batch", "batch": batch.header, "entries": rows(tuple(batch.entries))}
+    )
+
+
+def test_the_documented_receiver_takes_new_batches_drops_repeats_and_refuses_a_gap() -> None:
+    receive = documented_receiver()
+    first, _ = sign_batch(stream(), ENTRIES[:2], SIGNER, T0)
+    assert [row["id"] for row in receive(webhook_body(first))] == [e.id for e in ENTRIES[:2]]
+    assert receive(webhook_body(first)) == []  # the same batch again
+    # Another attempt at batch 1, signed later and holding one more entry.
+    again, again_signed = sign_batch(stream(), ENTRIES, SIGNER, T0 + timedelta(seconds=5))
+    assert len(receive(webhook_body(again))) == 3
+    progress = Progress(sequence=1, chain=again_signed.hash())
+    second, _ = sign_batch(stream(progress), ENTRIES[2:], SIGNER, T0)
+    assert len(receive(webhook_body(second))) == 1
+    assert receive(webhook_body(first)) == []  # older than the last accepted
+    gap = Progress(sequence=3, chain="0" * 64)
+    with pytest.raises(BatchInvalid) as refused:
+        receive(webhook_body(sign_batch(stream(gap), ENTRIES[2:], SIGNER, T0)[0]))
+    assert refused.value.reason == client_verify.OUT_OF_SEQUENCE
+    altered = webhook_body(sign_batch(stream(progress), ENTRIES[2:], SIGNER, T0)[0])
+    altered["entries"][0]["email"] = "eve@example.com"
+    with pytest.raises(BatchInvalid) as refused:
+        receive(altered)
+    assert refused.value.reason == client_verify.ALTERED
