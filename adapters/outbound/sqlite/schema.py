@@ -175,7 +175,24 @@ _V4 = (
     BEGIN SELECT RAISE(ABORT, 'entry_targets are deleted only once expired'); END""",
 )
 
-MIGRATIONS: tuple[Sequence[str], ...] = (_V1, _V2, _V3, _V4)
+# Version 5: log streams (issue 17). Unlike the trail, a stream is rewritten as it delivers
+# (a compare-and-set on `version`) and deleted on request: no append-only triggers here,
+# and those on the trail's tables are untouched. The stream is one JSON document
+# (adapters.outbound.sqlite.stream_mappers); id, account, created_at and version sit
+# beside it for the look-ups, the order of a listing and the compare-and-set.
+_V5 = (
+    """CREATE TABLE log_streams (
+        id TEXT NOT NULL PRIMARY KEY,
+        account TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        document TEXT NOT NULL
+    )""",
+    "CREATE INDEX log_streams_account_oldest ON log_streams (account, created_at, id)",
+    "CREATE INDEX log_streams_oldest ON log_streams (created_at, id)",
+)
+
+MIGRATIONS: tuple[Sequence[str], ...] = (_V1, _V2, _V3, _V4, _V5)
 """MIGRATIONS[n] takes a file from version n to n + 1."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

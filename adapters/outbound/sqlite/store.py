@@ -16,6 +16,7 @@ from adapters.outbound.sqlite.entries import SqliteAuditEntryRepository
 from adapters.outbound.sqlite.readers import Readers
 from adapters.outbound.sqlite.schema import SCHEMA_VERSION, UnusableFile, prepare, why
 from adapters.outbound.sqlite.seals import SqliteSealerState, SqliteSeals
+from adapters.outbound.sqlite.streams import SqliteLogStreams
 from adapters.outbound.sqlite.sweep import Sweep
 from adapters.outbound.sqlite.writer import Writer
 from application.errors import StoreUnavailable
@@ -42,6 +43,7 @@ class SqliteStore:
     seals: SqliteSeals
     sealer_state: SqliteSealerState
     checkpoints: SqliteCheckpoints
+    log_streams: SqliteLogStreams
     sweep: Sweep
     _writer: Writer
     _readers: Readers
@@ -91,6 +93,7 @@ class SqliteStore:
             seals=SqliteSeals(writer, readers),
             sealer_state=SqliteSealerState(writer, readers),
             checkpoints=SqliteCheckpoints(writer, readers),
+            log_streams=SqliteLogStreams(writer, readers),
             sweep=sweep,
             _writer=writer,
             _readers=readers,
