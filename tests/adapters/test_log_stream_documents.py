@@ -11,8 +11,36 @@ import pytest
 from adapters.outbound.mongo.documents import LogStreamDocument
 from adapters.outbound.mongo.store import MongoStore
 from adapters.outbound.mongo.stream_documents import UnreadableStream
-from tests.contracts.test_log_streams_contract import minimal, populated
+from application.reading.criteria import LogFilter, Position
+from application.streams.model import Failure, Lease, LogStream, Progress, SealedSecret
+from domain.streams import StreamKind, StreamState, destination
 from tests.stores import open_embedded_store
+
+T0 = datetime(2026, 3, 1, 12, 0, 0, 123000, tzinfo=UTC)
+
+
+def minimal(n: int = 1, *, created_at: datetime = T0) -> LogStream:
+    return LogStream(
+        id=f"ls_{n:024x}",
+        account="acme",
+        name=f"siem {n}",
+        destination=destination(StreamKind.WEBHOOK, "https://siem.example.com/in"),
+        filter=LogFilter(account="acme", actions=("auth.login",)),
+        state=StreamState.ACTIVE,
+        created_at=created_at,
+        start=created_at,
+    )
+
+
+def populated() -> LogStream:
+    """With a position, a lease and secrets, so each can be altered."""
+    return minimal(9).replace(
+        progress=Progress(position=Position(T0, "0" * 24), delivered=1, sequence=1, chain="ab"),
+        failure=Failure(attempts=1, since=T0, last_error="TIMEOUT", retry_at=T0),
+        lease=Lease(owner="instance-a", until=T0),
+        secret=SealedSecret("gAAAA-secret"),
+        token=SealedSecret("gAAAA-token"),
+    )
 
 
 @pytest.fixture

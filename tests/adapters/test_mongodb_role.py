@@ -28,8 +28,8 @@ from domain.integrity import new_seal
 from entrypoints.mongodb_role import main
 from tests import configs
 from tests.adapters.conftest import REAL_MONGODB_URI
+from tests.adapters.test_log_stream_documents import minimal
 from tests.builders import entry
-from tests.contracts.test_log_streams_contract import minimal
 
 NO_MONGODB = (
     "AUDITLOG_TEST_MONGODB_URI is not set: the role is enforced only by a real MongoDB "

@@ -24,7 +24,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def _fields(stream: LogStream) -> dict[str, Any]:
     return {
         "account": stream.account,
-        "created_at": (stream.created_at - _EPOCH) // timedelta(milliseconds=1),
+        "created_at": (stream.created_at - _EPOCH) // timedelta(microseconds=1),
         "version": stream.version,
         "stream": stream_to_document(stream),
     }
