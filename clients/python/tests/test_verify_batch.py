@@ -12,6 +12,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+pytest.importorskip("cryptography", reason='verify_batch needs "auditlog-client[verify]"')
+
 from auditlog_client import BatchInvalid, VerifiedBatch, batch_hash, verify_batch
 from auditlog_client.verify import (
     ALTERED,
