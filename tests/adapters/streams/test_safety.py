@@ -1,12 +1,13 @@
 """What a stream may connect to, and what a hostile or failing receiver can do to a send."""
 
+import asyncio
 import ipaddress
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from adapters.outbound.streams.addresses import AddressGuard, system_resolver
 from application.streams.ports import Credentials, NotSent, Sent
@@ -169,3 +170,18 @@ async def test_retry_after_as_an_http_date_is_the_wait_until_then(make_senders):
     assert result.code == "HTTP_429"
     assert result.retry_after is not None
     assert 290 <= result.retry_after <= 300
+
+
+async def test_an_endless_answer_is_read_only_a_few_kib(make_senders):
+    async def endless():
+        while True:
+            yield b"x" * 1024
+            await asyncio.sleep(0.01)
+
+    receiver = Receiver(answer=lambda _: StreamingResponse(endless(), status_code=200))
+    with serving(receiver) as port:
+        started = time.monotonic()
+        result = await post(make_senders, f"http://127.0.0.1:{port}/", send_timeout=3.0)
+        elapsed = time.monotonic() - started
+    assert result == Sent()
+    assert elapsed < 1.0
