@@ -152,8 +152,9 @@ class StreamNetwork:
                             break
         except Unreachable as refused:
             return NotSent(refused.code)
-        except (TimeoutError, httpx.TransportError) as error:
-            return result or from_error(error)
+        except (TimeoutError, httpx.HTTPError) as error:
+            # Once the status is in, what fails after it (reading the rest) changes nothing.
+            return result if result is not None else from_error(error)
         assert result is not None
         return result
 
@@ -172,7 +173,7 @@ class StreamNetwork:
                             ssl=self.tls if destination.tls else None,
                             server_hostname=destination.host if destination.tls else None,
                         ),
-                        ConnectionError,
+                        OSError,
                     )
                 try:
                     # No buffer kept back: drain returns once every byte has left.
