@@ -27,7 +27,7 @@ from application.integrity.sealing import SealingLoop
 from application.integrity.sealing_health import SealingHealth
 from application.periodic import Periodic
 from application.ports import SealKeys, StorePorts, Telemetry
-from entrypoints import bootstrap, config
+from entrypoints import bootstrap, config, streaming
 from entrypoints.bootstrap import Overrides
 from entrypoints.config import ConfigError
 from entrypoints.settings import Settings
@@ -98,9 +98,11 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
         urls = settings.witnesses.base_urls
         asking = witness_http_client() if urls else None
         witnesses = [] if asking is None else [HttpWitness(url, asking) for url in urls]
+        outbound = streaming.outbound_senders(settings)
         services = bootstrap.services(
             store, settings, plans=plans, secrets=secrets, telemetry=metrics,
-            overrides=overrides, witnesses=witnesses,
+            overrides=overrides, witnesses=witnesses, outbound=outbound,
+            stream_telemetry=metrics,
         )  # fmt: skip
         metrics.watch_queue(services.emitter)
         services.emitter.start()
@@ -118,6 +120,15 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
             pushing = witness_push(settings, checkpoints)
             if pushing is not None:
                 pushing.start()
+        delivering = None
+        if services.streams is not None:
+            delivering = Periodic(
+                services.streams.delivery.pass_once,
+                interval=settings.streams.poll_seconds,
+                name="log stream delivery",
+                log=log,
+            )
+            delivering.start()
         app.state.store = store
         app.state.checkpoints = overrides.checkpoints or store.checkpoints
         app.state.services = services
@@ -125,6 +136,11 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
         try:
             yield
         finally:
+            if delivering is not None:
+                # A send cut short here is sent again by the next instance to lease the
+                # stream (the position moves only after a receiver took a batch).
+                await delivering.stop()
+            await outbound.aclose()
             if pushing is not None:
                 await pushing.stop()
             if watch is not None:

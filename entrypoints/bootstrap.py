@@ -17,6 +17,7 @@ from adapters.outbound.ids import ObjectIdGenerator
 from adapters.outbound.mongo.store import MongoStore
 from adapters.outbound.seal_keys import Ed25519SealKeys
 from adapters.outbound.sqlite.store import SqliteStore
+from adapters.outbound.streams import StreamSenders
 from application.integrity.verify import WitnessView
 from application.ports import (
     Accounts,
@@ -33,9 +34,11 @@ from application.ports import (
     Telemetry,
 )
 from application.services import Ports, Services
+from application.streams.delivery import StreamTelemetry
+from application.streams.ports import LogStreamStore
 from domain.credentials import KnownSecrets
 from domain.plan import PlanCatalog
-from entrypoints import config
+from entrypoints import config, streaming
 from entrypoints.settings import Settings
 
 _T = TypeVar("_T")
@@ -55,6 +58,7 @@ class Overrides:
     seals: Seals | None = None
     sealer_state: SealerState | None = None
     checkpoints: Checkpoints | None = None
+    log_streams: LogStreamStore | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,6 +67,8 @@ class Secrets:
     """Made at this start (`made_now`): the lifespan prints it once, with where it is kept."""
     export_signing_key: str
     seal_keys: Ed25519SealKeys
+    stream_secrets_key: str
+    """What log stream secrets are sealed with (entrypoints/streaming.py)."""
     known: KnownSecrets
     """Refused in anything stored, and redacted from every log line (domain/credentials.py)."""
 
@@ -87,11 +93,13 @@ def secrets_of(settings: Settings) -> Secrets:
         "AUDITLOG_SEAL_SIGNING_KEY",
         "seals must verify with the same keys whichever instance made them",
     )
+    stream_key = streaming.stream_secrets_key(settings, seal_key.value)
     return Secrets(
         operator_token=operator_token,
         export_signing_key=export_key.value,
         seal_keys=config.seal_keys(settings, seal_key.value),
-        known=KnownSecrets(operator_token.value, export_key.value, seal_key.value),
+        stream_secrets_key=stream_key,
+        known=KnownSecrets(operator_token.value, export_key.value, seal_key.value, stream_key),
     )
 
 
@@ -151,6 +159,8 @@ def services(
     telemetry: Telemetry,
     overrides: Overrides,
     witnesses: Sequence[WitnessView] = (),
+    outbound: StreamSenders | None = None,
+    stream_telemetry: StreamTelemetry | None = None,
 ) -> Services:
     """The use cases on the store's adapters (or the overrides), configured by the settings;
     `witnesses` are what the verifier checks the store against."""
@@ -171,6 +181,18 @@ def services(
         ids=_given(overrides.ids, ObjectIdGenerator()),
     )
     timing = config.event_timing(settings)
+    streams = (
+        None
+        if outbound is None
+        else streaming.wiring(
+            settings,
+            _given(overrides.log_streams, store.log_streams),
+            secrets_key=secrets.stream_secrets_key,
+            settle=timing.settle,
+            outbound=outbound,
+            telemetry=stream_telemetry,
+        )
+    )
     return Services.build(
         ports,
         plans=plans,
@@ -187,4 +209,5 @@ def services(
         auth_failure_limits=config.auth_failure_limits(settings),
         occurrence=timing.occurrence,
         settle=timing.settle,
+        streams=streams,
     )
