@@ -158,3 +158,52 @@ async def test_http_to_a_host_not_listed_is_refused_naming_the_url(
     assert refused.code == "BAD_USER_INPUT"
     assert refused.error["extensions"]["field"] == "input.url"
     assert (await api.gql(LIST, token=acme["streamer"])).data["logStreams"] == []
+
+
+async def test_each_change_over_graphql_and_another_tenant_sees_none_of_it(
+    api: Api, acme: dict[str, str]
+) -> None:
+    created = await api.gql(
+        CREATE,
+        {"a": "acme", "i": {"name": "S", "kind": "WEBHOOK", "url": "https://x.example.com/h"}},
+        token=acme["streamer"],
+    )
+    first = created.data["createLogStream"]
+    stream_id = first["logStream"]["id"]
+    change = "mutation($id: ID!) {{ {name}(id: $id) {{ {fields} }} }}"
+    key = acme["streamer"]
+
+    def done(name: str, fields: str = "state") -> str:
+        return change.format(name=name, fields=fields)
+
+    paused = await api.gql(
+        done("pauseLogStream", "state pausedReason"), {"id": stream_id}, token=key
+    )
+    assert paused.data["pauseLogStream"] == {"state": "PAUSED", "pausedReason": "REQUESTED"}
+    resumed = await api.gql(done("resumeLogStream"), {"id": stream_id}, token=key)
+    assert resumed.data["resumeLogStream"]["state"] == "ACTIVE"
+    rotated = await api.gql(
+        done("rotateLogStreamSecret", "signingSecret"), {"id": stream_id}, token=key
+    )
+    assert rotated.data["rotateLogStreamSecret"]["signingSecret"] not in (
+        None,
+        first["signingSecret"],
+    )
+    replayed = await api.gql(
+        'mutation($id: ID!) { replayLogStream(id: $id, since: "2026-01-01T00:00:00Z") { state } }',
+        {"id": stream_id},
+        token=key,
+    )
+    assert replayed.data["replayLogStream"]["state"] == "ACTIVE"
+    # Another account's key with the scope: as if the stream did not exist.
+    await api.create_account("initech", "pro")
+    other = (await api.issue_key("initech", ["STREAM"]))[1]
+    for name in ("pauseLogStream", "resumeLogStream", "deleteLogStream"):
+        refused = await api.gql(done(name), {"id": stream_id}, token=other)
+        assert refused.code == "NOT_FOUND", name
+    assert (await api.gql(LIST, token=other)).data["logStreams"] == []
+    deleted = await api.gql(done("deleteLogStream", "id"), {"id": stream_id}, token=key)
+    assert deleted.data["deleteLogStream"]["id"] == stream_id
+    assert (await api.gql(LIST, token=key)).data["logStreams"] == []
+    no_scope = (await api.issue_key("acme", ["READ"]))[1]
+    assert (await api.gql(LIST, token=no_scope)).code == "FORBIDDEN"

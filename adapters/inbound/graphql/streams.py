@@ -1,6 +1,7 @@
 """Log streams in GraphQL: the types, and the fields Query and Mutation take from here."""
 
 import enum
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import strawberry
@@ -8,8 +9,9 @@ import strawberry
 from adapters.inbound.graphql.context import Context
 from adapters.inbound.graphql.inputs import AuditLogFilterInput
 from adapters.inbound.graphql.scalars import moment
+from application.access.principal import Principal
 from application.reading.criteria import LogFilter
-from application.streams.admin import CreatedStream
+from application.streams.admin import CreatedStream, StreamAdmin
 from application.streams.delivery import lag_seconds
 from application.streams.model import LogStream
 from application.streams.service import StreamServices
@@ -178,21 +180,15 @@ class StreamMutations:
 
     @strawberry.mutation(description="Stop delivering; entries wait (until they expire).")
     async def pause_log_stream(self, info: Info, id: strawberry.ID) -> LogStreamType:
-        streams = _streams(info)
-        stream = await streams.admin.pause(await info.context.principal(), str(id))
-        return LogStreamType.of(stream, streams.clock.now())
+        return await _changed(info, StreamAdmin.pause, str(id))
 
     @strawberry.mutation(description="Deliver again from where it stopped.")
     async def resume_log_stream(self, info: Info, id: strawberry.ID) -> LogStreamType:
-        streams = _streams(info)
-        stream = await streams.admin.resume(await info.context.principal(), str(id))
-        return LogStreamType.of(stream, streams.clock.now())
+        return await _changed(info, StreamAdmin.resume, str(id))
 
     @strawberry.mutation(description="Remove the stream; its entries stay.")
     async def delete_log_stream(self, info: Info, id: strawberry.ID) -> LogStreamType:
-        streams = _streams(info)
-        stream = await streams.admin.delete(await info.context.principal(), str(id))
-        return LogStreamType.of(stream, streams.clock.now())
+        return await _changed(info, StreamAdmin.delete, str(id))
 
     @strawberry.mutation(
         description="Send again every live entry created since then (later batch numbers)."
@@ -213,6 +209,16 @@ class StreamMutations:
         streams = _streams(info)
         created = await streams.admin.rotate_secret(await info.context.principal(), str(id))
         return CreatedLogStreamType.of(created, streams.clock.now())
+
+
+async def _changed(
+    info: Info,
+    change: Callable[[StreamAdmin, Principal, str], Awaitable[LogStream]],
+    stream_id: str,
+) -> LogStreamType:
+    streams = _streams(info)
+    stream = await change(streams.admin, await info.context.principal(), stream_id)
+    return LogStreamType.of(stream, streams.clock.now())
 
 
 def _prefixed(wanted: AuditLogFilterInput) -> LogFilter:
