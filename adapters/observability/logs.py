@@ -98,3 +98,8 @@ def configure_logging(
     # uvicorn's access log would print paths, and export paths carry tokens; requests are
     # logged by the service's own middleware instead.
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx and httpcore log each request with its whole URL at INFO and DEBUG: a log
+    # stream's URL may carry a credential in its query (a SAS signature, a code=), and a
+    # witness's URL is configuration. The senders log what they need (a code, never a URL).
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)

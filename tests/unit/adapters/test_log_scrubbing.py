@@ -222,3 +222,17 @@ def test_an_email_nested_in_a_structured_field_is_scrubbed_too() -> None:
 
     assert EMAIL not in output.getvalue()
     assert "Hunter2-Zx9Qw" not in output.getvalue()
+
+
+async def test_an_http_clients_request_line_with_its_url_is_not_logged_at_info() -> None:
+    """A log stream's URL may hold a credential in its query: httpx's request log is off."""
+    import httpx
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200)
+
+    with configured(level="DEBUG") as output:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
+            await client.post("https://siem.example.com/hook?sig=c2VjcmV0LXNhcw%3D%3D&sv=2024")
+    assert "c2VjcmV0" not in output.getvalue()
+    assert "siem.example.com" not in output.getvalue()

@@ -215,8 +215,7 @@ def _searched_with_every_pattern(text: str) -> bool:
     if any(p.search(text) for p in credentials._PATTERNS) or credentials._LONG_HEX.search(text):
         return True
     return any(
-        credentials._random_looking(run.group())
-        for run in credentials._LONG_TOKEN.finditer(text)
+        credentials._random_looking(run.group()) for run in credentials._LONG_TOKEN.finditer(text)
     )
 
 
