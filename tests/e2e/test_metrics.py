@@ -127,6 +127,9 @@ async def test_the_page_is_prometheus_text_with_every_family(api: Api, tenants: 
         "auditlog_rejected_key_attempts_folded": "counter",
         "auditlog_sealing_lag_seconds": "gauge",
         "auditlog_sealing_lease_suspect": "gauge",
+        "auditlog_stream_entries_delivered": "counter",
+        "auditlog_stream_batches": "counter",
+        "auditlog_stream_lag_seconds": "gauge",
     }
     assert not [s.name for s in page.samples() if s.name.endswith("_created")]
 

@@ -90,9 +90,6 @@ class LogStreamType:
     batches_delivered: int = strawberry.field(
         description="The sequence number of the last batch delivered (see the README)."
     )
-    missed: int = strawberry.field(
-        description="Entries that expired before they could be delivered."
-    )
 
     @classmethod
     def of(cls, stream: LogStream, now: datetime) -> "LogStreamType":
@@ -115,7 +112,6 @@ class LogStreamType:
             if stream.state is StreamState.FAILING
             else None,
             batches_delivered=stream.progress.sequence,
-            missed=stream.progress.missed,
         )
 
 
