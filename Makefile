@@ -28,6 +28,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench.profiles
 	$(BIN)/python -m bench.sqlite_store
 	$(BIN)/python -m bench.proofs
+	$(BIN)/python -m bench.streams
 	$(BIN)/python -m bench.report
 
 install: $(STAMP)

@@ -12,7 +12,12 @@ Mounted only here:
   how many requests are still being served (those wrk left when it stopped: a run waits
   for none before the next, which they would otherwise slow down).
 
+With `--streams` (bench/streams.py), log streams are kept in memory too, may reach loopback
+receivers over http://, and send entries once they are a second old (the settle delay's
+least; the cheap store's inserts commit at once, so the store's timeout is set below it).
+
     .venv/bin/python -m bench.bench_server --port 8123 [--embedded] [--seed 10000] [--seal]
+        [--streams]
 """
 
 import argparse
@@ -42,11 +47,13 @@ from entrypoints.app import Overrides, create_app
 from entrypoints.main import tune_garbage_collection
 from entrypoints.settings import (
     AccessSettings,
+    EventSettings,
     RateLimitSettings,
     SealSettings,
     ServerSettings,
     Settings,
     StoreSettings,
+    StreamSettings,
 )
 from tests.builders import trail
 from tests.fakes import (
@@ -55,6 +62,7 @@ from tests.fakes import (
     InMemoryApplications,
     InMemoryAuditEntries,
     InMemoryCheckpoints,
+    InMemoryLogStreams,
     InMemorySealerState,
     InMemorySeals,
 )
@@ -62,15 +70,30 @@ from tests.fakes import (
 OPERATOR = "bench-operator-token-0123456789abcdef"
 KEY_ID = "00000000000000b1"
 KEY = compose_secret(KEY_ID, "b" * 43)
+STREAM_SETTLE_SECONDS = 1
+"""With `--streams`: the oldest-first settle delay, the least the settings allow."""
 
 
-def settings(*, seal: bool) -> Settings:
-    return Settings(
+def settings(*, seal: bool, streams: bool = False) -> Settings:
+    configured = Settings(
         server=ServerSettings(log_level="WARNING"),
         store=StoreSettings(store="memory", embedded_ttl_sweep_seconds=3600),
         access=AccessSettings(operator_token=SecretStr(OPERATOR)),
         rate_limits=RateLimitSettings(enabled=False),
         seals=SealSettings(enabled=seal, window_seconds=1, grace_seconds=1, interval_seconds=0.5),
+    )
+    if not streams:
+        return configured
+    # The settle delay must exceed the store's longest insert (entrypoints/config.py
+    # event_timing): the memory store is checked against the SQLite busy timeout, which it
+    # never waits on, so that is set to its least.
+    return dataclasses.replace(
+        configured,
+        store=StoreSettings(
+            store="memory", embedded_ttl_sweep_seconds=3600, sqlite_busy_timeout_ms=100
+        ),
+        events=EventSettings(oldest_first_settle_seconds=STREAM_SETTLE_SECONDS),
+        streams=StreamSettings(allowed_private_hosts="127.0.0.1"),
     )
 
 
@@ -209,9 +232,11 @@ def _floor_schema() -> strawberry.Schema:
     )
 
 
-def build(*, embedded: bool, seed: int, seal: bool) -> FastAPI:
+def build(*, embedded: bool, seed: int, seal: bool, streams: bool = False) -> FastAPI:
     accounts, applications, keys = directory()
     overrides = Overrides(accounts=accounts, applications=applications, keys=keys)
+    if streams:
+        overrides = dataclasses.replace(overrides, log_streams=InMemoryLogStreams())
     if not embedded:
         # The embedded store is filled over HTTP by the runner, through the service itself.
         # Seals too: mongomock copying and sorting whole seals would be what a sealing run
@@ -223,7 +248,7 @@ def build(*, embedded: bool, seed: int, seal: bool) -> FastAPI:
             sealer_state=InMemorySealerState(),
             checkpoints=InMemoryCheckpoints(),
         )
-    app = create_app(settings(seal=seal), overrides)
+    app = create_app(settings(seal=seal, streams=streams), overrides)
     app.state.bench_entries = overrides.entries
     mount_baselines(app)
     return app
@@ -270,8 +295,9 @@ def main() -> None:
     parser.add_argument("--embedded", action="store_true", help="the embedded (mongomock) store")
     parser.add_argument("--seed", type=int, default=0, help="entries in the cheap store")
     parser.add_argument("--seal", action="store_true", help="run the sealer")
+    parser.add_argument("--streams", action="store_true", help="log streams to loopback")
     args = parser.parse_args()
-    app = build(embedded=args.embedded, seed=args.seed, seal=args.seal)
+    app = build(embedded=args.embedded, seed=args.seed, seal=args.seal, streams=args.streams)
     served: asgi.ASGIApp = app
     tune_garbage_collection()  # as auditlog-server does
     if isinstance(app.state.bench_entries, InMemoryAuditEntries):

@@ -551,6 +551,139 @@ def sqlite_section(sqlite: dict[str, Any] | None) -> list[str]:
     return lines
 
 
+STREAM_CASES = (("batch_100", "recordAuditEvents x 100"), ("single", "recordAuditEvent"))
+"""bench/streams.py's wrk cases, as the tables name them."""
+
+
+def streams_targets(streams: dict[str, Any] | None) -> list[str]:
+    """Log stream delivery's rows of the targets table (issue 17)."""
+    if streams is None:
+        return []
+    delivery, steady, ingestion = streams["delivery"], streams["steady"], streams["ingestion"]
+    kept = {name: ingestion[name]["ratio"] for name, _ in STREAM_CASES}
+    fell_behind = [
+        label
+        for name, label in STREAM_CASES
+        if ingestion[name]["delivered_entries_per_s"]
+        < 0.9 * ingestion[name]["recorded_events_per_s_with_stream"]
+    ]
+    measured = ", ".join(f"{label} {kept[name]:.2f} x" for name, label in STREAM_CASES)
+    behind = (
+        f" The stream fell behind under that load ({', '.join(fell_behind)}: see the "
+        "section), so the ratio shows what the starved worker took, not what delivering "
+        "every entry would cost."
+        if fell_behind
+        else ""
+    )
+    lag = steady["arrival_lag_over_settle_s"]
+    return [
+        f"| log streams: one stream delivering costs ≤ 10% of ingestion throughput (wrk, "
+        f"alternating with no stream) | {measured} "
+        f"| {verdict(*(at_least(value, 0.9) for value in kept.values()))} "
+        "| the delivery worker runs on the requests' event loop: each batch of 100 is read, "
+        "signed, encoded and POSTed between requests. Server CPU in the same run: "
+        f"{delivery['delivering']['server_cpu_us_per_entry']:.0f} µs per entry delivered "
+        f"against {delivery['recording']['server_cpu_us_per_event']:.0f} µs per event "
+        "recorded (batches of 100): delivering all it records would leave ingestion "
+        f"{delivery['cpu_projected_ingestion_kept']:.2f} x its throughput.{behind} |",
+        f"| log streams: entries delivered per second against the recording rate (reported) "
+        f"| {delivery['delivering']['entries_per_s']:,.0f} entries/s delivered, "
+        f"{delivery['recording']['events_per_s']:,.0f} events/s recorded "
+        f"({delivery['delivered_over_recorded']:.2f} x) | - | batches of "
+        f"{streams['batch_size']} one after the other to one receiver, a round trip each |",
+        f"| log streams: lag at a steady {steady['target_events_per_s']:,} events/s, beyond "
+        f"the settle delay (reported) | p50 {lag['p50']:.2f} s, p99 {lag['p99']:.2f} s "
+        f"(settle {streams['settle_seconds']} s) | - | a pass every "
+        f"{streams['poll_seconds']:g} s: an entry waits for the next one after it settles |",
+    ]
+
+
+def streams_section(streams: dict[str, Any] | None) -> list[str]:
+    if streams is None:
+        return []
+    delivery, steady, ingestion = streams["delivery"], streams["steady"], streams["ingestion"]
+    recording, delivering = delivery["recording"], delivery["delivering"]
+    arrival, field = steady["arrival_lag_s"], steady["lag_seconds_field"]
+    less, field_less = steady["arrival_lag_over_settle_s"], steady["lag_seconds_field_over_settle"]
+    lines = [
+        "## Log streams (issue 17)",
+        "",
+        "`bench/streams.py`: the benchmark server with `--streams` (log streams in memory, "
+        f"the settle delay at its least, {streams['settle_seconds']} s; delivery as "
+        f"configured by default: a pass every {streams['poll_seconds']:g} s, batches of "
+        f"{streams['batch_size']}) and a webhook receiver in a process of its own (a plain "
+        "ASGI handler under uvicorn that counts entries, notes when each arrived and answers "
+        "200 without checking signatures), on the same two cores as the client and wrk.",
+        "",
+        f"**Delivery rate.** A stream created and paused; {delivery['entries']:,} entries "
+        f"recorded with recordAuditEvents (batches of {recording['events_per_request']}, "
+        f"{recording['requests_at_once']} requests at a time): "
+        f"{recording['events_per_s']:,.0f} events/s, "
+        f"{recording['server_cpu_us_per_event']:.0f} µs of server CPU per event. Then the "
+        f"stream resumed: all {delivery['entries']:,} at the receiver "
+        f"{delivering['seconds']:.2f} s later, {delivering['entries_per_s']:,.0f} entries/s "
+        f"({delivery['delivered_over_recorded']:.2f} x the recording rate; "
+        f"{delivering['first_to_last_entries_per_s']:,.0f}/s from the first batch to the "
+        f"last, {delivering['batches']} batches), "
+        f"{delivering['server_cpu_us_per_entry']:.0f} µs of server CPU per entry (reading, "
+        "signing the batch, the export line, the body's HMAC, the POST). The stream also "
+        f"carried {delivery['service_audit_entries_also_delivered']} entries of the service's "
+        "own audit of its changes (application `_acme`, in the account's trail).",
+        "",
+        f"**Lag at {steady['target_events_per_s']:,} events/s.** recordAuditEvents of "
+        f"{steady['events_per_request']} every "
+        f"{steady['events_per_request'] / steady['target_events_per_s']:g} s "
+        f"for {steady['seconds']:g} s ({steady['sent_events_per_s']:,.0f} events/s sent, "
+        f"requests p50 {steady['record_p50_ms']:.1f} ms, p99 {steady['record_p99_ms']:.1f} ms) "
+        "with the stream delivering.",
+        "",
+        "| lag | p50 s | p99 s | max s | less the settle delay: p50 | p99 | max |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        f"| receiver's arrival less the entry's createdAt ({steady['entries']:,} entries) "
+        f"| {arrival['p50']:.2f} | {arrival['p99']:.2f} | {arrival['max']:.2f} "
+        f"| {less['p50']:.2f} | {less['p99']:.2f} | {less['max']:.2f} |",
+        f"| `logStreams {{ lagSeconds }}` sampled every 0.5 s ({field['samples']} samples) "
+        f"| {field['p50']:.2f} | {field['p99']:.2f} | {field['max']:.2f} "
+        f"| {field_less['p50']:.2f} | {field_less['p99']:.2f} | {field_less['max']:.2f} |",
+        "",
+        "Beyond the settle delay an entry waits for the next pass (up to "
+        f"{streams['poll_seconds']:g} s) and the round trip of its batch.",
+        "",
+        f"**Ingestion cost.** wrk ({streams['connections']} connections, "
+        f"{streams['seconds']} s a run, {streams['rounds']} runs a side, alternating, "
+        "medians) recording with one stream delivering (created for the run, deleted after "
+        "it) against no stream.",
+        "",
+        "| request | no stream req/s | p50 ms | with a stream req/s | p50 ms | throughput "
+        "ratio | events/s recorded with the stream | entries/s it delivered meanwhile | its "
+        "lag when wrk stopped s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, label in STREAM_CASES:
+        case = ingestion[name]
+        off, on = case["no_stream"], case["stream"]
+        lines.append(
+            f"| {label} | {off['requests_per_s']:,.1f} | {off['p50_ms']:.1f} "
+            f"| {on['requests_per_s']:,.1f} | {on['p50_ms']:.1f} | {case['ratio']:.2f} "
+            f"| {case['recorded_events_per_s_with_stream']:,.0f} "
+            f"| {case['delivered_entries_per_s']:,.0f} | {case['stream_lag_after_run_s']:.1f} |"
+        )
+    lines += [
+        "",
+        "Under a load that keeps the event loop busy the delivery worker gets a turn only "
+        "between requests, each of its awaits (the store, the connection, the answer) "
+        "behind the requests ready before it: it delivers what the table shows (of a run's "
+        f"{streams['seconds']} s, the last {streams['settle_seconds']} s of entries cannot be "
+        "sent yet), and the stream falls behind for as long as the load lasts; idle, it "
+        "catches up at the delivery rate above. The CPU "
+        "figures above bound what delivering every entry would cost at full load: "
+        f"ingestion would keep {delivery['cpu_projected_ingestion_kept']:.2f} x its "
+        "throughput on one core.",
+        "",
+    ]
+    return lines
+
+
 def per_s(rate: float) -> str:
     """A rate per second, with a decimal below 10 (a slow one still reads as a figure)."""
     return f"{rate:,.0f}" if rate >= 10 else f"{rate:.1f}"
@@ -730,6 +863,7 @@ def render() -> str:
         f"({sealing['digest_cost_us']:.1f} µs) is paid at ingestion, sealing on or off |",
         *sqlite_targets(load_optional("sqlite_store"), export),
         *rich_targets(http),
+        *streams_targets(load_optional("streams")),
         "",
         "## Ingestion and pages over HTTP",
         "",
@@ -829,6 +963,7 @@ def render() -> str:
         "the figure in the targets table.",
         "",
         *proofs_section(load_optional("proofs")),
+        *streams_section(load_optional("streams")),
         "## Profiles",
         "",
         f"`bench/profiles.py`: {profiles['profiler']}, in process (httpx's ASGI transport, no "
