@@ -63,3 +63,10 @@ export const AUDIT_LOGS = `query Logs($filter: AuditLogFilter, $first: Int, $aft
 export const EXPORT = `query Export($filter: AuditLogFilter, $format: ExportFormat!) {
   exportAuditLogs(filter: $filter, format: $format) { url expiresAt }
 }`;
+
+// The key's own account's streams (the service refuses keys without STREAM, or bound to one
+// application); the portal asks only for keys that may see them.
+export const LOG_STREAMS = `{
+  logStreams { id name kind url state deliveredThrough lagSeconds delivered failedAttempts
+    lastError pausedReason nextAttemptAt }
+}`;

@@ -1,8 +1,9 @@
 // The audit log viewer. Data goes through auditLogs (audited as portal.audit_logs.viewed);
 // the backend enforces every rule itself, whatever this page shows or hides.
-import { ApiError, AUDIT_LOGS, EXPORT, graphql, session, VIEWER } from "./api.js";
+import { ApiError, AUDIT_LOGS, EXPORT, graphql, LOG_STREAMS, session, VIEWER } from "./api.js";
 import { element } from "./dom.js";
 import { entryRows } from "./entries.js";
+import { streamRow } from "./streams.js";
 
 const PAGE_SIZE = 50;
 const $ = (id) => document.getElementById(id);
@@ -18,6 +19,8 @@ function showSignIn(error) {
   state.viewer = null;
   $("who").hidden = true;
   $("logs").hidden = true;
+  $("streams").hidden = true;
+  $("stream-rows").replaceChildren();
   $("sign-in").hidden = false;
   $("sign-in-error").hidden = !error;
   $("sign-in-error").textContent = error ?? "";
@@ -49,7 +52,7 @@ async function signIn(key) {
     state.viewer = data.viewer;
     state.plans = data.plans;
     showViewer();
-    await reload();
+    await Promise.all([reload(), loadStreams()]);
   } catch (error) {
     session.signOut();
     showSignIn(error instanceof ApiError ? explainSignInFailure(error) : String(error));
@@ -87,6 +90,37 @@ function showViewer() {
       : "Download is not available on any plan of this service.";
   } else if (!scopes.includes("EXPORT")) {
     note.textContent = "Your plan allows download, but this key lacks the EXPORT scope.";
+  }
+}
+
+// --- log streams: only for a key that may see them (STREAM, the whole account) ----------
+
+function maySeeStreams(viewer) {
+  return viewer.scopes.includes("STREAM") && !viewer.application;
+}
+
+async function loadStreams() {
+  const viewer = state.viewer;
+  $("streams").hidden = !viewer || !maySeeStreams(viewer);
+  if ($("streams").hidden) return;
+  const note = $("streams-note");
+  const button = $("refresh-streams");
+  button.disabled = true;
+  try {
+    const data = await graphql(LOG_STREAMS);
+    if (state.viewer !== viewer) return; // signed out meanwhile
+    $("stream-rows").replaceChildren(...data.logStreams.map(streamRow));
+    note.textContent = data.logStreams.length ? "" : "This account has no log streams.";
+  } catch (error) {
+    if (error instanceof ApiError && error.code === "UNAUTHENTICATED") {
+      handle(error);
+      return;
+    }
+    $("stream-rows").replaceChildren();
+    note.textContent = `The log streams could not be shown: ${error.message}`;
+  } finally {
+    note.hidden = !note.textContent;
+    button.disabled = false;
   }
 }
 
@@ -237,6 +271,7 @@ function start() {
     reload();
   });
   $("load-more").addEventListener("click", loadPage);
+  $("refresh-streams").addEventListener("click", loadStreams);
   $("download-csv").addEventListener("click", () => download("CSV"));
   $("download-ndjson").addEventListener("click", () => download("NDJSON"));
   window.addEventListener("popstate", () => {
