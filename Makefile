@@ -18,7 +18,7 @@ test: $(STAMP)
 	$(BIN)/pytest
 
 # Benchmarks are not part of `make test` or CI: they measure, they do not pass or fail.
-# About 30 minutes; writes bench/results/*.json and docs/benchmarks.md with its plot.
+# About 35 minutes; writes bench/results/*.json and docs/benchmarks.md with its plot.
 bench: $(BENCH_STAMP)
 	@command -v wrk >/dev/null || { echo "make bench loads the server with wrk: sudo apt-get install wrk"; exit 1; }
 	$(BIN)/python -m bench.interceptor_overhead
