@@ -5,7 +5,7 @@ Tenants (created by the `tenants` fixture through the operator's own use cases):
 - account `globex` on plan `free` (7 days) owns `globex-web`.
 """
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from datetime import timedelta
 
 import pytest
@@ -38,7 +38,7 @@ from tests.fakes import (
 )
 from tests.telemetry import RecordingTelemetry
 from tests.unit.application.streams_support import RecordingSender
-from tests.unit.application.support import OPERATOR_TOKEN, KeyFactory, Recorder
+from tests.unit.application.support import OPERATOR_TOKEN, Audited, KeyFactory, Recorder
 
 
 @pytest.fixture
@@ -220,3 +220,17 @@ def record(services: Services) -> Recorder:
         return await services.recording.record.execute(principal, event)
 
     return record_one
+
+
+@pytest.fixture
+async def audited(services: Services, entries: InMemoryAuditEntries) -> AsyncIterator[Audited]:
+    """The entries of one action once every event emitted so far is stored, in the order
+    they were stored (the clock stands still, and ids come from delivery ids)."""
+    services.emitter.start()
+
+    async def of(action: str) -> list[AuditEntry]:
+        await services.emitter.drain()
+        return [e for e in entries.entries.values() if e.action == action]
+
+    yield of
+    await services.emitter.stop()

@@ -52,3 +52,7 @@ async def walk_all_pages(
         assert page.entries, "a page that promises more must not be empty"
         after = page.cursor_of(page.entries[-1])
     raise AssertionError("pagination never ended")
+
+
+Audited = Callable[[str], Awaitable[list[AuditEntry]]]
+"""The `audited` fixture: the entries of one action once the service's events are stored."""

@@ -4,7 +4,6 @@ a time, backing off and pausing on failure)."""
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 
 import pytest
@@ -23,22 +22,9 @@ from domain.streams import PauseReason, StreamKind, StreamState
 from domain.tenancy import Scope
 from tests.fakes import FakeClock, InMemoryAuditEntries, InMemoryLogStreams
 from tests.unit.application.streams_support import RecordingSender
-from tests.unit.application.support import KeyFactory
+from tests.unit.application.support import Audited, KeyFactory
 
 HOOK = "https://siem.example.com/hooks/audit"
-Audited = Callable[[str], Awaitable[list[AuditEntry]]]
-
-
-@pytest.fixture
-async def audited(services: Services, entries: InMemoryAuditEntries) -> AsyncIterator[Audited]:
-    services.emitter.start()
-
-    async def of(action: str) -> list[AuditEntry]:
-        await services.emitter.drain()
-        return [e for e in entries.entries.values() if e.action == action]
-
-    yield of
-    await services.emitter.stop()
 
 
 def admin(services: Services) -> StreamAdmin:

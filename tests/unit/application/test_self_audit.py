@@ -7,7 +7,6 @@ free with globex-web); creating them is itself recorded."""
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
 import pytest
@@ -25,24 +24,9 @@ from domain.tenancy import ApiKey, Scope
 from domain.timestamps import at_storage_precision
 from tests.fakes import FakeClock, InMemoryAuditEntries
 from tests.telemetry import RecordingTelemetry
-from tests.unit.application.support import KeyFactory, read_page
+from tests.unit.application.support import Audited, KeyFactory, read_page
 
-Audited = Callable[[str], Awaitable[list[AuditEntry]]]
 ORIGIN = Origin(ip="203.0.113.9", user_agent="SecurityReview/1.0", request_id="review-42")
-
-
-@pytest.fixture
-async def audited(services: Services, entries: InMemoryAuditEntries) -> AsyncIterator[Audited]:
-    """The entries of one action once every event emitted so far is stored, in the order
-    they were stored (the clock stands still, and ids come from delivery ids)."""
-    services.emitter.start()
-
-    async def of(action: str) -> list[AuditEntry]:
-        await services.emitter.drain()
-        return [e for e in entries.entries.values() if e.action == action]
-
-    yield of
-    await services.emitter.stop()
 
 
 def where(entry: AuditEntry) -> tuple[str, str]:
