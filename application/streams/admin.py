@@ -208,7 +208,9 @@ class StreamAdmin:
 
         def replayed(stream: LogStream) -> LogStream:
             # The batch count and chain go on: a receiver sees the replay as later batches.
-            progress = replace(stream.progress, position=None, through=None)
+            progress = replace(
+                stream.progress, position=None, through=None, pending=None, pending_at=None
+            )
             return stream.replace(start=since, progress=progress)
 
         return await self._change(

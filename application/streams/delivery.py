@@ -168,11 +168,34 @@ class StreamDelivery:
             return None if changed is None else (changed, 0, False)
         edge = now - self._config.settle
         entries = await self._next_entries(stream, edge, now)
+        pending = stream.progress.pending
+        if pending is not None:
+            # The batch an earlier attempt sent: the same entries (all settled then, so none
+            # has come in between since), signed as then.
+            entries = [
+                e for e in entries if (e.created_at, e.id) <= (pending.created_at, pending.entry_id)
+            ]
         if not entries:
-            progress = replace(stream.progress, through=max_time(stream.progress.through, edge))
+            progress = replace(
+                stream.progress,
+                through=max_time(stream.progress.through, edge),
+                pending=None,
+                pending_at=None,
+            )
             changed = await self._write(stream, lambda s: _advanced(s, stream, progress))
             return None if changed is None else (changed, 0, False)
-        batch, signed = sign_batch(stream, entries, self._signer, now)
+        sent_at = stream.progress.pending_at if pending is not None else None
+        if sent_at is None:
+            # Written before sending: a crash after the receiver took it resends this batch.
+            last = entries[-1]
+            marked = replace(
+                stream.progress, pending=Position(last.created_at, last.id), pending_at=now
+            )
+            changed = await self._write(stream, lambda s: _advanced(s, stream, marked, sent=False))
+            if changed is None or changed.progress.pending != marked.pending:
+                return None if changed is None else (changed, 0, False)
+            stream, sent_at = changed, now
+        batch, signed = sign_batch(stream, entries, self._signer, sent_at)
         try:
             credentials = self._credentials(stream, now)
         except SecretUnreadable:
@@ -284,11 +307,15 @@ class StreamDelivery:
         raise StoreUnavailable
 
 
-def _advanced(current: LogStream, read: LogStream, progress: Progress) -> LogStream:
-    """`current` with the progress a batch made, unless a replay moved its start meanwhile
-    (then the replay's position stands and the batch is sent again with it)."""
+def _advanced(
+    current: LogStream, read: LogStream, progress: Progress, *, sent: bool = True
+) -> LogStream:
+    """`current` with the progress a batch made (or, not `sent`, the batch about to go),
+    unless a replay moved its start meanwhile (then the replay's position stands)."""
     if current.start != read.start or current.progress.position != read.progress.position:
         return current
+    if not sent:
+        return current.replace(progress=progress)
     state = StreamState.ACTIVE if current.state is StreamState.FAILING else current.state
     return current.replace(progress=progress, failure=Failure(), state=state)
 

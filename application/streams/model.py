@@ -38,6 +38,11 @@ class Progress:
     through: datetime | None = None
     """Every matching entry created before this was delivered: the last entry sent, or the
     settled edge the last pass found nothing beyond. `lagSeconds` is how far behind now."""
+    pending: Position | None = None
+    """The last entry of the batch being sent, written before it is sent: an attempt after a
+    failure or a crash sends that same batch (the same entries, signed at `pending_at`, so
+    the same header), never one that grew under the same batch number."""
+    pending_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

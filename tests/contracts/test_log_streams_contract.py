@@ -75,6 +75,8 @@ def populated(n: int = 2) -> LogStream:
             chain="ab" * 32,
             missed=3,
             through=T0 + timedelta(seconds=4, milliseconds=1),
+            pending=Position(T0 + timedelta(seconds=5, milliseconds=2), "0" * 23 + "b"),
+            pending_at=T0 + timedelta(seconds=6, milliseconds=3),
         ),
         failure=Failure(
             attempts=42,
@@ -102,6 +104,8 @@ def moments(stream: LogStream) -> list[datetime | None]:
         stream.filter.until,
         None if position is None else position.created_at,
         progress.through,
+        None if progress.pending is None else progress.pending.created_at,
+        progress.pending_at,
         failure.since,
         failure.retry_at,
         None if stream.lease is None else stream.lease.until,

@@ -83,6 +83,10 @@ def stream_to_document(stream: LogStream) -> dict[str, Any]:
             "chain": progress.chain,
             "missed": progress.missed,
             "through": _maybe(progress.through),
+            "pending": None
+            if progress.pending is None
+            else [_moment(progress.pending.created_at), progress.pending.entry_id],
+            "pending_at": _maybe(progress.pending_at),
         },
         "failure": {
             "attempts": failure.attempts,
@@ -110,18 +114,22 @@ def stream_of_document(document: Any, stream_id: str) -> LogStream:
         raise UnreadableStream(stream_id, exc) from None
 
 
+def _stored_position(stored: Any) -> Position | None:
+    if stored is None:
+        return None
+    created_at, entry_id = stored
+    if not isinstance(entry_id, str):
+        raise TypeError("a stored position whose entry id is not a string")
+    return Position(_parse(created_at), entry_id)
+
+
 def _stream(document: dict[str, Any]) -> LogStream:
     if not isinstance(document, dict) or set(document) - {"kind", "url"} != _FIELDS - {
         "destination"
     }:
         raise KeyError("the stored fields are not a log stream's")
     progress, failure, lease = document["progress"], document["failure"], document["lease"]
-    position = progress["position"]
-    if position is not None:
-        created_at, entry_id = position
-        if not isinstance(entry_id, str):
-            raise TypeError("a stored position whose entry id is not a string")
-        position = Position(_parse(created_at), entry_id)
+    position = _stored_position(progress["position"])
     return LogStream(
         id=_text(document["id"]),
         account=_text(document["account"]),
@@ -139,6 +147,8 @@ def _stream(document: dict[str, Any]) -> LogStream:
             chain=_text(progress["chain"]),
             missed=_count(progress["missed"]),
             through=_maybe_parse(progress["through"]),
+            pending=_stored_position(progress.get("pending")),
+            pending_at=_maybe_parse(progress.get("pending_at")),
         ),
         failure=Failure(
             attempts=_count(failure["attempts"]),

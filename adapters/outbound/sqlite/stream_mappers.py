@@ -71,6 +71,13 @@ def stream_to_row(stream: LogStream) -> tuple[Any, ...]:
             "chain": progress.chain,
             "missed": progress.missed,
             "through": _micros(progress.through),
+            "pending": None
+            if progress.pending is None
+            else {
+                "created_at": to_micros(progress.pending.created_at),
+                "entry_id": progress.pending.entry_id,
+            },
+            "pending_at": _micros(progress.pending_at),
         },
         "failure": {
             "attempts": failure.attempts,
@@ -125,6 +132,12 @@ def _stream(row: tuple[Any, ...]) -> LogStream:
             chain=progress["chain"],
             missed=progress["missed"],
             through=_moment(progress["through"]),
+            pending=None
+            if progress.get("pending") is None
+            else Position(
+                from_micros(progress["pending"]["created_at"]), progress["pending"]["entry_id"]
+            ),
+            pending_at=_moment(progress.get("pending_at")),
         ),
         failure=Failure(
             attempts=failure["attempts"],

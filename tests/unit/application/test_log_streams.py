@@ -474,3 +474,32 @@ async def test_a_key_with_the_stream_scope_sees_lag_of_its_streams(
     [listed] = await admin(services).list(key, None)
     assert listed.id == stream.id
     assert listed.progress.through is not None
+
+
+@pytest.mark.usefixtures("tenants")
+async def test_a_batch_sent_again_holds_the_same_entries_and_header_though_more_settled(
+    services: Services,
+    operator: Principal,
+    clock: FakeClock,
+    sender: RecordingSender,
+    settle: timedelta,
+    second_delivery: StreamDelivery,
+) -> None:
+    await webhook(services, operator)
+    clock.advance(seconds=1)
+    await record_many(services, operator, 3)
+    clock.advance(seconds=settle.total_seconds() + 1)
+    sender.fail_with(NotSent("TIMEOUT"))  # the receiver may have taken it: the answer was lost
+    await delivery(services).pass_once()
+    await record_many(services, operator, 4)  # settle before the retry
+    sender.succeed()
+    clock.advance(minutes=10)
+    # Another instance, as after a crash of the first (its lease has lapsed by now).
+    await second_delivery.pass_once()
+    first, again = sender.batches[0], sender.batches[1]
+    assert [e.id for e in again.entries] == [e.id for e in first.entries]
+    assert again.header == first.header
+    assert again.delivery_id == first.delivery_id
+    await second_delivery.pass_once()
+    assert len(sender.entry_ids(only_sent=True)) == 3 + 4  # the rest in the next batch
+    assert sender.batches[2].sequence == 2
