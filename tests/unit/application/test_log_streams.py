@@ -55,6 +55,21 @@ async def record_many(
     return await services.recording.record_many.execute(principal, events)
 
 
+def past_settle(clock: FakeClock, settle: timedelta) -> None:
+    """Move the clock past the settle delay: what was recorded is delivered now."""
+    clock.advance(seconds=settle.total_seconds() + 1)
+
+
+async def settled(
+    services: Services, operator: Principal, clock: FakeClock, settle: timedelta, count: int
+) -> list[AuditEntry]:
+    """`count` entries recorded a second after the stream's start, then settled."""
+    clock.advance(seconds=1)
+    stored = await record_many(services, operator, count)
+    past_settle(clock, settle)
+    return stored
+
+
 # --- managing -------------------------------------------------------------------------------
 
 
@@ -252,7 +267,7 @@ async def test_only_settled_entries_are_sent_in_order_in_batches_and_each_once(
     stored = await record_many(services, operator, 25)
     await delivery(services).pass_once()
     assert sender.entry_ids() == []  # not settled yet
-    clock.advance(seconds=settle.total_seconds() + 1)
+    past_settle(clock, settle)
     await delivery(services).pass_once()
     assert sender.entry_ids() == [e.id for e in sorted(stored, key=lambda e: (e.created_at, e.id))]
     assert [b.sequence for b in sender.batches] == [1, 2, 3]  # batches of 10 (conftest)
@@ -275,15 +290,13 @@ async def test_an_entry_that_commits_late_within_the_settle_delay_is_not_skipped
     entries: InMemoryAuditEntries,
 ) -> None:
     await webhook(services, operator)
-    clock.advance(seconds=1)
-    await record_many(services, operator, 3)
-    clock.advance(seconds=settle.total_seconds() + 1)
+    await settled(services, operator, clock, settle, 3)
     await delivery(services).pass_once()
     # Stamped just after the edge the pass read up to, but stored only now (a slow insert).
     [late] = await record_many(services, operator, 1)
     late_at = clock.now() - settle + timedelta(milliseconds=1)
     entries.entries[late.id] = dataclasses.replace(late, created_at=late_at)
-    clock.advance(seconds=settle.total_seconds() + 1)
+    past_settle(clock, settle)
     await delivery(services).pass_once()
     assert sender.entry_ids()[-1] == late.id
     assert len(sender.entry_ids()) == 4
@@ -299,9 +312,7 @@ async def test_a_failure_backs_off_then_the_same_batch_is_sent_again_and_deliver
     log_streams: InMemoryLogStreams,
 ) -> None:
     stream = await webhook(services, operator)
-    clock.advance(seconds=1)
-    await record_many(services, operator, 5)
-    clock.advance(seconds=settle.total_seconds() + 1)
+    await settled(services, operator, clock, settle, 5)
     sender.fail_with(NotSent("HTTP_503", retry_after=30))
     await delivery(services).pass_once()
     failing = await log_streams.get(stream.id)
@@ -333,9 +344,7 @@ async def test_gone_disables_and_a_long_run_of_failures_pauses(
     log_streams: InMemoryLogStreams,
 ) -> None:
     gone, failing = await webhook(services, operator), await webhook(services, operator)
-    clock.advance(seconds=1)
-    await record_many(services, operator, 2)
-    clock.advance(seconds=settle.total_seconds() + 1)
+    await settled(services, operator, clock, settle, 2)
     sender.fail_with(NotSent("HTTP_410", gone=True), only=gone.id)
     sender.fail_with(NotSent("CONNECT_FAILED"), only=failing.id)
     await delivery(services).pass_once()
@@ -361,9 +370,7 @@ async def test_two_instances_never_send_one_batch_both(
     second_delivery: StreamDelivery,
 ) -> None:
     await webhook(services, operator)
-    clock.advance(seconds=1)
-    await record_many(services, operator, 30)
-    clock.advance(seconds=settle.total_seconds() + 1)
+    await settled(services, operator, clock, settle, 30)
     sender.delay = 0.01  # both are in a send at once
     await asyncio.gather(delivery(services).pass_once(), second_delivery.pass_once())
     await asyncio.gather(delivery(services).pass_once(), second_delivery.pass_once())
@@ -384,7 +391,7 @@ async def test_a_replay_sends_again_from_a_time_in_later_batches(
     first = await record_many(services, operator, 3)
     clock.advance(seconds=10)
     second = await record_many(services, operator, 2)
-    clock.advance(seconds=settle.total_seconds() + 1)
+    past_settle(clock, settle)
     await delivery(services).pass_once()
     await admin(services).replay(operator, stream.id, second[0].created_at)
     await delivery(services).pass_once()
@@ -406,14 +413,12 @@ async def test_a_rotation_signs_with_both_secrets_for_a_day_then_with_the_new_on
         token=None, wanted=None,
     )  # fmt: skip
     rotated = await admin(services).rotate_secret(operator, created.stream.id)
-    clock.advance(seconds=1)
-    await record_many(services, operator, 1)
-    clock.advance(seconds=settle.total_seconds() + 1)
+    await settled(services, operator, clock, settle, 1)
     await delivery(services).pass_once()
     assert sender.credentials[-1].secrets == (rotated.signing_secret, created.signing_secret)
     clock.advance(seconds=ROTATION_OVERLAP.total_seconds())
     await record_many(services, operator, 1)
-    clock.advance(seconds=settle.total_seconds() + 1)
+    past_settle(clock, settle)
     await delivery(services).pass_once()
     assert sender.credentials[-1].secrets == (rotated.signing_secret,)
 
@@ -437,7 +442,7 @@ async def test_a_stream_sends_only_what_its_filter_admits_of_its_own_account(
     await record_many(services, operator, 2, application="acme-web")
     mobile = await record_many(services, operator, 2, application="acme-mobile")
     await record_many(services, operator, 2, application="globex-web")
-    clock.advance(seconds=settle.total_seconds() + 1)
+    past_settle(clock, settle)
     await delivery(services).pass_once()
     assert sender.entry_ids() == [e.id for e in mobile]
 
@@ -451,13 +456,11 @@ async def test_a_paused_stream_sends_nothing_and_resumes_where_it_stopped(
     settle: timedelta,
 ) -> None:
     stream = await webhook(services, operator)
-    clock.advance(seconds=1)
-    before = await record_many(services, operator, 2)
-    clock.advance(seconds=settle.total_seconds() + 1)
+    before = await settled(services, operator, clock, settle, 2)
     await delivery(services).pass_once()
     await admin(services).pause(operator, stream.id)
     during = await record_many(services, operator, 2)
-    clock.advance(seconds=settle.total_seconds() + 1)
+    past_settle(clock, settle)
     await delivery(services).pass_once()
     assert sender.entry_ids() == [e.id for e in before]
     await admin(services).resume(operator, stream.id)
@@ -486,9 +489,7 @@ async def test_a_batch_sent_again_holds_the_same_entries_and_header_though_more_
     second_delivery: StreamDelivery,
 ) -> None:
     await webhook(services, operator)
-    clock.advance(seconds=1)
-    await record_many(services, operator, 3)
-    clock.advance(seconds=settle.total_seconds() + 1)
+    await settled(services, operator, clock, settle, 3)
     sender.fail_with(NotSent("TIMEOUT"))  # the receiver may have taken it: the answer was lost
     await delivery(services).pass_once()
     await record_many(services, operator, 4)  # settle before the retry
