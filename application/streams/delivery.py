@@ -167,23 +167,22 @@ class StreamDelivery:
             )
             return None if changed is None else (changed, 0, False)
         edge = now - self._config.settle
-        entries = await self._next_entries(stream, edge, now)
+        found = await self._next_entries(stream, edge, now)
         pending = stream.progress.pending
+        entries = found
         if pending is not None:
             # The batch an earlier attempt sent: the same entries (all settled then, so none
             # has come in between since), signed as then.
             entries = [
-                e for e in entries if (e.created_at, e.id) <= (pending.created_at, pending.entry_id)
+                e for e in found if (e.created_at, e.id) <= (pending.created_at, pending.entry_id)
             ]
         if not entries:
-            progress = replace(
-                stream.progress,
-                through=max_time(stream.progress.through, edge),
-                pending=None,
-                pending_at=None,
-            )
+            # Caught up; or every entry of the batch in flight expired before it went again,
+            # and the ones after it make the next batch.
+            through = stream.progress.through if found else max_time(stream.progress.through, edge)
+            progress = replace(stream.progress, through=through, pending=None, pending_at=None)
             changed = await self._write(stream, lambda s: _advanced(s, stream, progress))
-            return None if changed is None else (changed, 0, False)
+            return None if changed is None else (changed, 0, bool(found))
         sent_at = stream.progress.pending_at if pending is not None else None
         if sent_at is None:
             # Written before sending: a crash after the receiver took it resends this batch.

@@ -504,3 +504,57 @@ async def test_a_batch_sent_again_holds_the_same_entries_and_header_though_more_
     await second_delivery.pass_once()
     assert len(sender.entry_ids(only_sent=True)) == 3 + 4  # the rest in the next batch
     assert sender.batches[2].sequence == 2
+
+
+@pytest.mark.usefixtures("tenants")
+async def test_a_batch_whose_entries_are_gone_before_it_goes_again_gives_way_to_the_next(
+    services: Services,
+    operator: Principal,
+    clock: FakeClock,
+    sender: RecordingSender,
+    settle: timedelta,
+    entries: InMemoryAuditEntries,
+    log_streams: InMemoryLogStreams,
+) -> None:
+    stream = await webhook(services, operator)
+    lost = await settled(services, operator, clock, settle, 3)
+    sender.fail_with(NotSent("HTTP_503"))
+    await delivery(services).pass_once()
+    for entry in lost:  # expired and deleted while the stream waited
+        del entries.entries[entry.id]
+    later = await record_many(services, operator, 2)
+    past_settle(clock, settle)
+    clock.advance(minutes=10)
+    sender.succeed()
+    await delivery(services).pass_once()
+    assert sender.sent_ids() == [e.id for e in later]
+    after = await log_streams.get(stream.id)
+    assert after is not None
+    assert after.progress.pending is None
+    assert after.progress.through == later[-1].created_at
+
+
+@pytest.mark.usefixtures("tenants")
+async def test_a_batch_gone_before_it_went_again_does_not_count_the_rest_as_delivered(
+    services: Services,
+    operator: Principal,
+    clock: FakeClock,
+    sender: RecordingSender,
+    settle: timedelta,
+    entries: InMemoryAuditEntries,
+    log_streams: InMemoryLogStreams,
+) -> None:
+    stream = await webhook(services, operator)
+    lost = await settled(services, operator, clock, settle, 3)
+    sender.fail_with(NotSent("HTTP_503"))
+    await delivery(services).pass_once()
+    for entry in lost:
+        del entries.entries[entry.id]
+    await record_many(services, operator, 2)
+    past_settle(clock, settle)
+    clock.advance(minutes=10)
+    await delivery(services).pass_once()  # the receiver still fails the entries after them
+    after = await log_streams.get(stream.id)
+    assert after is not None
+    assert after.progress.through is None  # nothing of the account was delivered yet
+    assert after.state is StreamState.FAILING
