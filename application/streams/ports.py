@@ -12,7 +12,8 @@ from domain.streams import StreamKind
 
 class LogStreamStore(Protocol):
     """Streams, written whole and compared-and-set on `version`, so two instances never
-    both advance one stream. Raises `StoreUnavailable` when the store does not answer."""
+    both advance one stream. Raises `StoreUnavailable` when the store does not answer, and
+    `UnreadableStream` when a stored stream does not read back."""
 
     async def add(self, stream: LogStream) -> None:
         """Insert; `Conflict` if the id is taken."""
@@ -31,6 +32,18 @@ class LogStreamStore(Protocol):
     async def delete(self, stream_id: str) -> bool:
         """Remove; False if there was none."""
         ...
+
+
+class UnreadableStream(ValueError):
+    """A stored log stream that does not read back as one (altered by hand, corrupt, or
+    written by a newer version): every store raises it, naming the stream but no value;
+    failing loudly beats delivering to garbage."""
+
+    def __init__(self, stream_id: str, cause: BaseException) -> None:
+        super().__init__(
+            f"the stored log stream {stream_id} cannot be read ({type(cause).__name__})"
+        )
+        self.stream_id = stream_id
 
 
 class SecretBox(Protocol):

@@ -10,9 +10,9 @@ import pytest
 
 from adapters.outbound.mongo.documents import LogStreamDocument
 from adapters.outbound.mongo.store import MongoStore
-from adapters.outbound.mongo.stream_documents import UnreadableStream
 from application.reading.criteria import LogFilter, Position
 from application.streams.model import Failure, Lease, LogStream, Progress, SealedSecret
+from application.streams.ports import UnreadableStream
 from domain.streams import StreamKind, StreamState, destination
 from tests.stores import open_embedded_store
 

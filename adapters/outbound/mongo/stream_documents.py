@@ -14,19 +14,9 @@ from typing import Any
 
 from application.reading.criteria import Position, filter_document, filter_of_document
 from application.streams.model import Failure, Lease, LogStream, Progress, SealedSecret
+from application.streams.ports import UnreadableStream
 from domain.errors import InvalidField
 from domain.streams import PauseReason, StreamKind, StreamState, destination
-
-
-class UnreadableStream(Exception):
-    """A stored log stream is not one this service can read (altered by hand, corrupt, or
-    written by a newer version): failing loudly beats delivering to garbage."""
-
-    def __init__(self, stream_id: str, cause: BaseException) -> None:
-        super().__init__(
-            f"the stored log stream {stream_id} cannot be read ({type(cause).__name__})"
-        )
-        self.stream_id = stream_id
 
 
 def _moment(value: datetime) -> str:

@@ -15,20 +15,11 @@ from typing import Any
 from adapters.outbound.sqlite.mappers import from_micros, to_micros
 from application.reading.criteria import Position, filter_document, filter_of_document
 from application.streams.model import Failure, Lease, LogStream, Progress, SealedSecret
+from application.streams.ports import UnreadableStream
 from domain.errors import DomainError
 from domain.streams import PauseReason, StreamKind, StreamState, destination
 
 STREAM_COLUMNS = "id, account, created_at, version, document"
-
-
-class UnreadableStream(ValueError):
-    """A stored log stream that does not read back as one (altered by hand, or corrupt)."""
-
-    def __init__(self, stream_id: str, cause: BaseException) -> None:
-        super().__init__(
-            f"the stored log stream {stream_id} cannot be read ({type(cause).__name__})"
-        )
-        self.stream_id = stream_id
 
 
 def _micros(moment: datetime | None) -> int | None:

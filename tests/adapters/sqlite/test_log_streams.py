@@ -13,8 +13,8 @@ import pytest
 from adapters.outbound.sqlite.mappers import ENTRY_COLUMNS, SEAL_COLUMNS, entry_to_row, seal_to_row
 from adapters.outbound.sqlite.schema import MIGRATIONS, SCHEMA_VERSION, prepare
 from adapters.outbound.sqlite.store import SqliteStore
-from adapters.outbound.sqlite.stream_mappers import UnreadableStream
 from application.reading.criteria import EntryCriteria, LogFilter
+from application.streams.ports import UnreadableStream
 from tests.adapters.sqlite.conftest import open_store, sealed
 from tests.builders import entry
 from tests.contracts.test_log_streams_contract import minimal, populated
