@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from application.recording import MAX_BATCH
@@ -207,8 +207,22 @@ class StreamSettings(BaseSettings):
     connect_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     send_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     """The most one delivery may take, from connecting to the receiver's answer."""
-    auto_pause_seconds: int = Field(default=3 * 86_400, ge=60, le=90 * 86_400)
+    auto_pause_seconds: int = Field(default=3 * 86_400, ge=1, le=90 * 86_400)
     """A stream failing this long without a success is paused (default 3 days)."""
+    lease_seconds: int = Field(default=60, ge=2, le=3_600)
+    """How long an instance holds a stream it delivers: one that dies mid-delivery (kill -9)
+    holds it this long before another takes it over. At least twice the send timeout."""
+
+    @field_validator("lease_seconds")
+    @classmethod
+    def _lease_outlasts_a_send(cls, value: int, info: ValidationInfo) -> int:
+        send_timeout = info.data.get("send_timeout_seconds")
+        if send_timeout is not None and value < 2 * send_timeout:
+            raise ValueError(
+                "must be at least twice AUDITLOG_STREAM_SEND_TIMEOUT_SECONDS "
+                "(a send must end inside the lease)"
+            )
+        return value
 
     @field_validator("allowed_private_hosts")
     @classmethod

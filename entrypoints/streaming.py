@@ -66,6 +66,10 @@ def wiring(
             settle=settle,
             batch_size=streams.batch_size,
             workers=streams.workers,
+            lease=timedelta(seconds=streams.lease_seconds),
+            # A turn starts its last send before a quarter of the lease has passed, and that
+            # send ends within the send timeout: inside the lease (held to twice the timeout).
+            turn=min(timedelta(seconds=10), timedelta(seconds=streams.lease_seconds / 4)),
             retry=RetryPolicy(pause_after=timedelta(seconds=streams.auto_pause_seconds)),
         ),
         owner=f"{socket.gethostname()}:{os.getpid()}:{token_hex(4)}",
