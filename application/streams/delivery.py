@@ -11,6 +11,11 @@ same sequence: a receiver drops what it has).
 
 At most `workers` streams are delivered at once, each send bounded by its sender's
 timeouts: a slow or silent receiver holds one worker for one send's deadline at a time.
+
+A stream that is not delivering (paused, or failing and waiting for its retry) loses nothing
+until its entries expire; those about to expire (within `expiry_lookahead`) at the front of
+what it has to send are given up: counted in `progress.missed`, its position moved past
+them, never sent (see `_give_up`).
 """
 
 import asyncio
@@ -76,6 +81,9 @@ class DeliveryConfig:
     """How long one lease turn sends batches before letting the next due stream have the
     worker (a stream far behind does not starve the others)."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    expiry_lookahead: timedelta = timedelta(seconds=60)
+    """A stream not delivering gives up the entries that expire within this: it cannot send
+    them before they are gone, and once gone a query no longer finds them to count."""
 
 
 class StreamDelivery:
@@ -112,19 +120,34 @@ class StreamDelivery:
     async def pass_once(self) -> int:
         """Deliver every due stream a turn; how many batches were delivered."""
         now = self._clock.now()
-        due = [stream for stream in await self._streams.list() if self._due(stream, now)]
-        results = await asyncio.gather(*(self._turn(stream) for stream in due))
+        listed = await self._streams.list()
+        due = [stream for stream in listed if self._due(stream, now)]
+        waiting = [stream for stream in listed if self._waiting(stream, now)]
+        results, _ = await asyncio.gather(
+            asyncio.gather(*(self._turn(stream) for stream in due)),
+            asyncio.gather(*(self._give_up_turn(stream) for stream in waiting)),
+        )
         lags = [lag for _, lag in results if lag is not None]
         self._telemetry.stream_lag(max(lags, default=0.0))
         return sum(batches for batches, _ in results)
+
+    def _free(self, stream: LogStream, now: datetime) -> bool:
+        lease = stream.lease
+        return lease is None or lease.until <= now or lease.owner == self._owner
 
     def _due(self, stream: LogStream, now: datetime) -> bool:
         if not stream.state.delivers:
             return False
         if stream.failure.retry_at is not None and stream.failure.retry_at > now:
             return False
-        lease = stream.lease
-        return lease is None or lease.until <= now or lease.owner == self._owner
+        return self._free(stream, now)
+
+    def _waiting(self, stream: LogStream, now: datetime) -> bool:
+        """Not delivering this pass, but not disabled either: paused, or failing and
+        waiting for its retry. Such a stream gives up what expires before it could send it."""
+        if stream.state is StreamState.DISABLED or self._due(stream, now):
+            return False
+        return self._free(stream, now)
 
     async def _turn(self, stream: LogStream) -> tuple[int, float | None]:
         async with self._slots:
@@ -153,6 +176,98 @@ class StreamDelivery:
         finally:
             stream = await self._release(stream)
         return batches, lag_seconds(stream, self._clock.now())
+
+    async def _give_up_turn(self, stream: LogStream) -> int:
+        async with self._slots:
+            try:
+                return await self._give_up(stream)
+            except StoreUnavailable:
+                log.warning("log stream expiry paused a pass: the store is unavailable")
+                return 0
+
+    async def _give_up(self, stream: LogStream) -> int:
+        """Count and pass over the entries at the front of what `stream` has to send that
+        expire within the lookahead; how many. Under the lease, as a delivery, so two
+        instances never count the same entries; looked for first without it, so a stream
+        with nothing expiring costs a read and no write."""
+        if not (await self._expiring(stream))[0]:
+            return 0
+        leased = await self._lease(stream)
+        if leased is None:
+            return 0  # another instance took it first
+        stream = leased
+        started = self._clock.now()
+        given_up = 0
+        try:
+            while self._clock.now() - started < self._config.turn:
+                outcome = await self._give_up_batch(stream)
+                if outcome is None:
+                    break
+                stream, count = outcome
+                given_up += count
+                if count < self._config.batch_size:
+                    break
+        finally:
+            stream = await self._release(stream)
+        return given_up
+
+    async def _expiring(self, stream: LogStream) -> tuple[list[AuditEntry], bool]:
+        """The leading run (at most a batch) of what `stream` has to send that expires
+        within the lookahead, and whether the batch in flight outlasts it."""
+        now = self._clock.now()
+        found = await self._next_entries(stream, now - self._config.settle, now)
+        horizon = now + self._config.expiry_lookahead
+        run: list[AuditEntry] = []
+        for entry in found:
+            if entry.expires_at > horizon:
+                break
+            run.append(entry)
+        pending = stream.progress.pending
+        if pending is None:
+            return run, False
+        # The batch in flight goes again under its number and webhook-id, with those of its
+        # entries still live then (as after they expired), so the position may pass its
+        # front. It never passes the batch while some of it may still go: the position is
+        # where the batch starts, so nothing after it is given up before all of it is.
+        end = (pending.created_at, pending.entry_id)
+        in_flight = sum(1 for entry in found if (entry.created_at, entry.id) <= end)
+        return run, len(run) < in_flight
+
+    async def _give_up_batch(self, stream: LogStream) -> tuple[LogStream, int] | None:
+        """Give up what `_expiring` finds; the stream as written and how many, or None when
+        there was nothing or the stream is no longer this worker's."""
+        run, keeps = await self._expiring(stream)
+        if not run:
+            return None
+        last = run[-1]
+        position = Position(last.created_at, last.id)
+        read = stream.progress
+
+        def given_up(current: LogStream) -> LogStream:
+            # A replay or a delivery meanwhile moved the stream: what it wrote stands. A
+            # pause, a resume or a rotation does not move it: the entries are given up still.
+            was = current.progress
+            if current.start != stream.start or (was.position, was.pending) != (
+                read.position,
+                read.pending,
+            ):
+                return current
+            # Never what was delivered (the count, the batch number, the chain).
+            progress = replace(
+                was,
+                position=position,
+                missed=was.missed + len(run),
+                through=max_time(was.through, last.created_at),
+                pending=was.pending if keeps else None,
+                pending_at=was.pending_at if keeps else None,
+            )
+            return current.replace(progress=progress)
+
+        changed = await self._write(stream, given_up)
+        if changed is None or changed.progress.position != position:
+            return None
+        log.info("log stream %s: %d entries expired before they could be sent", stream.id, len(run))
+        return changed, len(run)
 
     async def _one_batch(self, stream: LogStream) -> tuple[LogStream, int, bool] | None:
         """Send the next batch; the stream as written after, batches sent, whether there

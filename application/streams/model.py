@@ -34,10 +34,12 @@ class Progress:
     names it, so a receiver can tell that none is missing between two it got."""
     missed: int = 0
     """Entries that expired before they could be delivered (the stream was paused or
-    failing for longer than they lived)."""
+    failing for longer than they lived): given up, never sent (a replay may count them
+    again, as `delivered`)."""
     through: datetime | None = None
-    """Every matching entry created before this was delivered: the last entry sent, or the
-    settled edge the last pass found nothing beyond. `lagSeconds` is how far behind now."""
+    """Every matching entry created before this was delivered (or given up, `missed`): the
+    last entry sent or given up, or the settled edge the last pass found nothing beyond.
+    `lagSeconds` is how far behind now."""
     pending: Position | None = None
     """The last entry of the batch being sent, written before it is sent: an attempt after a
     failure or a crash sends that same batch (the same entries, signed at `pending_at`, so

@@ -65,7 +65,8 @@ input LogStreamInput { name: String!  kind: LogStreamKind!  url: String!  token:
 type LogStream { id: ID!  account: String!  name: String!  kind: LogStreamKind!  url: String!
   state: LogStreamState!  deliveredThrough: DateTime  lagSeconds: Float  delivered: Int!
   failedAttempts: Int!  lastError: String
-  createdAt: DateTime!  pausedReason: String  nextAttemptAt: DateTime  batchesDelivered: Int! }
+  createdAt: DateTime!  pausedReason: String  nextAttemptAt: DateTime  batchesDelivered: Int!
+  expiredUndelivered: Int! }
 type CreatedLogStream { logStream: LogStream!  signingSecret: String }
 
 type Query {

@@ -207,3 +207,31 @@ async def test_each_change_over_graphql_and_another_tenant_sees_none_of_it(
     assert (await api.gql(LIST, token=key)).data["logStreams"] == []
     no_scope = (await api.issue_key("acme", ["READ"]))[1]
     assert (await api.gql(LIST, token=no_scope)).code == "FORBIDDEN"
+
+
+async def test_a_paused_stream_reports_how_many_entries_expired_before_it_could_send_them(
+    api: Api, acme: dict[str, str], clock: FakeClock
+) -> None:
+    created = await api.gql(
+        CREATE,
+        {"a": "acme", "i": {"name": "S", "kind": "WEBHOOK", "url": "https://x.example.com/h",
+                            "filter": {"application": "portal", "actions": ["auth.login"]}}},
+        token=acme["streamer"],
+    )  # fmt: skip
+    stream_id = created.data["createLogStream"]["logStream"]["id"]
+    key = acme["streamer"]
+    pause = "mutation($id: ID!) { pauseLogStream(id: $id) { expiredUndelivered } }"
+    paused = await api.gql(pause, {"id": stream_id}, token=key)
+    assert paused.data["pauseLogStream"] == {"expiredUndelivered": 0}
+    for i in range(3):
+        await api.record(acme["writer"], application="portal", requestId=f"r{i}")
+    clock.advance(days=90, seconds=-30)  # the pro plan keeps them 90 days: half a minute left
+    listed: dict[str, Any] = {}
+    for _ in range(200):
+        [listed] = (
+            await api.gql("{ logStreams { state delivered expiredUndelivered } }", token=key)
+        ).data["logStreams"]
+        if listed["expiredUndelivered"]:
+            break
+        await asyncio.sleep(0.05)
+    assert listed == {"state": "PAUSED", "delivered": 0, "expiredUndelivered": 3}

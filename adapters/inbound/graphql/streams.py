@@ -78,6 +78,10 @@ class LogStreamType:
         description="How far behind now delivery is complete (at least the settle delay)."
     )
     delivered: int = strawberry.field(description="Entries delivered (replays count again).")
+    expired_undelivered: int = strawberry.field(
+        description="Entries this stream could not send because they expired (their "
+        "retention ended) first; counted, never sent."
+    )
     failed_attempts: int = strawberry.field(description="Consecutive failed attempts.")
     last_error: str | None = strawberry.field(
         description="Why the last attempt failed: a code, e.g. CONNECT_FAILED, TIMEOUT, HTTP_503."
@@ -104,6 +108,7 @@ class LogStreamType:
             delivered_through=None if position is None else position.created_at,
             lag_seconds=lag_seconds(stream, now),
             delivered=stream.progress.delivered,
+            expired_undelivered=stream.progress.missed,
             failed_attempts=stream.failure.attempts,
             last_error=stream.failure.last_error,
             created_at=stream.created_at,

@@ -1,6 +1,7 @@
 """Log streams on the fakes: who may manage them, what each change does and records, and how
 delivery moves through the trail (settled entries, in order, at least once, one instance at
-a time, backing off and pausing on failure)."""
+a time, backing off and pausing on failure, and counting what expires before a stream that
+is not delivering could send it)."""
 
 import asyncio
 import dataclasses
@@ -14,7 +15,7 @@ from application.reading.criteria import LogFilter
 from application.services import Services
 from application.streams.admin import MAX_STREAMS_PER_ACCOUNT, ROTATION_OVERLAP, StreamAdmin
 from application.streams.delivery import StreamDelivery
-from application.streams.model import LogStream
+from application.streams.model import Lease, LogStream
 from application.streams.ports import NotSent
 from domain.entry import AuditEntry, AuditEvent
 from domain.errors import InvalidField
@@ -558,3 +559,272 @@ async def test_a_batch_gone_before_it_went_again_does_not_count_the_rest_as_deli
     assert after is not None
     assert after.progress.through is None  # nothing of the account was delivered yet
     assert after.state is StreamState.FAILING
+
+
+# --- entries that expire before they could be sent ------------------------------------------
+
+
+def ordered(entries: list[AuditEntry]) -> list[str]:
+    return [e.id for e in sorted(entries, key=lambda e: (e.created_at, e.id))]
+
+
+async def stored(log_streams: InMemoryLogStreams, stream: LogStream) -> LogStream:
+    found = await log_streams.get(stream.id)
+    assert found is not None
+    return found
+
+
+@pytest.mark.usefixtures("tenants")
+async def test_a_paused_stream_counts_what_expired_before_it_resumed_and_then_sends_the_rest(
+    services: Services,
+    operator: Principal,
+    clock: FakeClock,
+    sender: RecordingSender,
+    settle: timedelta,
+    log_streams: InMemoryLogStreams,
+) -> None:
+    stream = await webhook(services, operator)
+    sent = await settled(services, operator, clock, settle, 3)
+    await delivery(services).pass_once()
+    await admin(services).pause(operator, stream.id)
+    old = await record_many(services, operator, 25)  # more than a batch (10): given up in three
+    clock.advance(days=30)
+    young = await record_many(services, operator, 4)
+    past_settle(clock, settle)
+    await delivery(services).pass_once()
+    assert (await stored(log_streams, stream)).progress.missed == 0  # nothing expires yet
+    clock.set(max(e.expires_at for e in old) - timedelta(seconds=30))  # within the minute
+    await delivery(services).pass_once()
+    await delivery(services).pass_once()  # counted once
+    paused = await stored(log_streams, stream)
+    assert paused.progress.missed == 25
+    assert paused.progress.delivered == 3
+    assert paused.lease is None
+    assert sender.entry_ids() == [e.id for e in sent]  # none of them sent
+    await admin(services).resume(operator, stream.id)
+    await delivery(services).pass_once()
+    assert sender.entry_ids() == [e.id for e in sent] + ordered(young)
+    after = await stored(log_streams, stream)
+    assert after.progress.delivered + after.progress.missed == len(sent + old + young)
+    assert [b.sequence for b in sender.batches] == [1, 2]  # the numbering goes on, no gap
+
+
+@pytest.mark.usefixtures("tenants")
+async def test_a_failing_stream_waiting_for_its_retry_gives_up_what_expires_meanwhile(
+    services: Services,
+    operator: Principal,
+    clock: FakeClock,
+    sender: RecordingSender,
+    settle: timedelta,
+    log_streams: InMemoryLogStreams,
+) -> None:
+    stream = await webhook(services, operator)
+    first = await settled(services, operator, clock, settle, 3)
+    clock.advance(minutes=2)
+    later = await record_many(services, operator, 2)
+    expiry = max(e.expires_at for e in first)
+    clock.set(expiry - timedelta(seconds=100))
+    sender.fail_with(NotSent("HTTP_503", retry_after=300))
+    await delivery(services).pass_once()  # one batch of all five fails: retried in 5 minutes
+    assert (await stored(log_streams, stream)).state is StreamState.FAILING
+    young = await record_many(services, operator, 2)
+    clock.set(expiry - timedelta(seconds=50))
+    await delivery(services).pass_once()
+    waiting = await stored(log_streams, stream)
+    assert waiting.progress.missed == len(first)  # the front of the batch, about to expire
+    assert waiting.progress.pending is not None  # the rest of it goes again as it was
+    clock.set(min(e.expires_at for e in later) - timedelta(seconds=30))
+    await delivery(services).pass_once()
+    waiting = await stored(log_streams, stream)
+    assert waiting.failure.retry_at is not None
+    assert waiting.failure.retry_at > clock.now()  # still waiting
+    assert (waiting.state, waiting.progress.missed) == (StreamState.FAILING, 5)
+    assert waiting.progress.pending is None  # all of it given up
+    sender.succeed()
+    clock.set(waiting.failure.retry_at + timedelta(seconds=1))
+    await delivery(services).pass_once()
+    assert sender.sent_ids() == ordered(young)
+    after = await stored(log_streams, stream)
+    assert after.state is StreamState.ACTIVE
+    assert after.progress.delivered + after.progress.missed == len(first + later + young)
+
+
+@pytest.mark.usefixtures("tenants")
+async def test_an_active_stream_gives_up_nothing_and_sends_what_is_about_to_expire(
+    services: Services,
+    operator: Principal,
+    clock: FakeClock,
+    sender: RecordingSender,
+    settle: timedelta,
+    log_streams: InMemoryLogStreams,
+) -> None:
+    stream = await webhook(services, operator)
+    recorded = await settled(services, operator, clock, settle, 12)
+    clock.set(max(e.expires_at for e in recorded) - timedelta(seconds=30))
+    await delivery(services).pass_once()
+    assert sender.sent_ids() == ordered(recorded)
+    after = await stored(log_streams, stream)
+    assert (after.progress.delivered, after.progress.missed) == (12, 0)
+
+
+@pytest.mark.usefixtures("tenants")
+async def test_a_batch_in_flight_that_can_still_go_is_kept_and_resent_identical(
+    services: Services,
+    operator: Principal,
+    clock: FakeClock,
+    sender: RecordingSender,
+    settle: timedelta,
+    entries: InMemoryAuditEntries,
+    log_streams: InMemoryLogStreams,
+) -> None:
+    stream = await webhook(services, operator)
+    in_flight = await settled(services, operator, clock, settle, 3)
+    sender.fail_with(NotSent("TIMEOUT"))  # the receiver may have taken it
+    await delivery(services).pass_once()
+    await admin(services).pause(operator, stream.id)
+    # Recorded after the batch, but kept for less (as after a plan shortened retention).
+    short = await record_many(services, operator, 2)
+    soon = clock.now() + timedelta(days=1)
+    for entry in short:
+        entries.entries[entry.id] = dataclasses.replace(entry, expires_at=soon)
+    past_settle(clock, settle)
+    clock.set(soon - timedelta(seconds=30))
+    await delivery(services).pass_once()
+    paused = await stored(log_streams, stream)
+    # The position is where the batch starts: nothing after it is given up before it went.
+    assert paused.progress.missed == 0
+    assert paused.progress.pending is not None
+    assert paused.progress.pending.entry_id == ordered(in_flight)[-1]
+    sender.succeed()
+    await admin(services).resume(operator, stream.id)
+    await delivery(services).pass_once()
+    first, again = sender.batches[0], sender.batches[1]
+    assert [e.id for e in again.entries] == [e.id for e in first.entries] == ordered(in_flight)
+    assert (again.sequence, again.header, again.delivery_id) == (
+        first.sequence,
+        first.header,
+        first.delivery_id,
+    )
+
+
+@pytest.mark.usefixtures("tenants")
+async def test_a_replay_meanwhile_wins_over_giving_up(
+    services: Services,
+    operator: Principal,
+    clock: FakeClock,
+    settle: timedelta,
+    entries: InMemoryAuditEntries,
+    log_streams: InMemoryLogStreams,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stream = await webhook(services, operator)
+    await admin(services).pause(operator, stream.id)
+    recorded = await settled(services, operator, clock, settle, 3)
+    clock.set(max(e.expires_at for e in recorded) - timedelta(seconds=30))
+    since = clock.now() - timedelta(days=1)
+    query, reads = entries.query, 0
+
+    async def replayed_after_the_second_read(*args: object, **kwargs: object) -> object:
+        nonlocal reads
+        reads += 1
+        found = await query(*args, **kwargs)  # type: ignore[arg-type]
+        if reads == 2:  # after the look without the lease, before the write under it
+            await admin(services).replay(operator, stream.id, since)
+        return found
+
+    monkeypatch.setattr(entries, "query", replayed_after_the_second_read)
+    await delivery(services).pass_once()
+    after = await stored(log_streams, stream)
+    assert reads >= 2
+    assert after.start == since
+    assert (after.progress.position, after.progress.missed) == (None, 0)
+    assert after.lease is None
+
+
+@pytest.mark.usefixtures("tenants")
+async def test_another_instances_lease_holds_off_giving_up_until_it_lapses(
+    services: Services,
+    operator: Principal,
+    clock: FakeClock,
+    settle: timedelta,
+    log_streams: InMemoryLogStreams,
+) -> None:
+    stream = await webhook(services, operator)
+    await admin(services).pause(operator, stream.id)
+    recorded = await settled(services, operator, clock, settle, 3)
+    clock.set(max(e.expires_at for e in recorded) - timedelta(seconds=50))
+    held = await stored(log_streams, stream)
+    lease = Lease(owner="instance-b", until=clock.now() + timedelta(seconds=20))
+    assert await log_streams.replace(
+        held.replace(lease=lease, version=held.version + 1), expected_version=held.version
+    )
+    await delivery(services).pass_once()
+    assert (await stored(log_streams, stream)).progress.missed == 0
+    clock.advance(seconds=21)
+    await delivery(services).pass_once()
+    assert (await stored(log_streams, stream)).progress.missed == 3
+
+
+@pytest.mark.usefixtures("tenants")
+async def test_two_instances_giving_up_at_once_count_each_entry_once(
+    services: Services,
+    operator: Principal,
+    clock: FakeClock,
+    settle: timedelta,
+    log_streams: InMemoryLogStreams,
+    second_delivery: StreamDelivery,
+    entries: InMemoryAuditEntries,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stream = await webhook(services, operator)
+    await admin(services).pause(operator, stream.id)
+    recorded = await settled(services, operator, clock, settle, 3)
+    clock.set(max(e.expires_at for e in recorded) - timedelta(seconds=30))
+    query = entries.query
+
+    async def slow_query(*args: object, **kwargs: object) -> object:
+        await asyncio.sleep(0.01)  # both instances are in a read at once
+        return await query(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(entries, "query", slow_query)
+    await asyncio.gather(delivery(services).pass_once(), second_delivery.pass_once())
+    await asyncio.gather(delivery(services).pass_once(), second_delivery.pass_once())
+    after = await stored(log_streams, stream)
+    assert after.progress.missed == 3
+    assert after.lease is None
+
+
+@pytest.mark.usefixtures("tenants")
+async def test_the_expiring_front_of_a_batch_in_flight_is_given_up_and_the_rest_goes_again(
+    services: Services,
+    operator: Principal,
+    clock: FakeClock,
+    sender: RecordingSender,
+    settle: timedelta,
+    log_streams: InMemoryLogStreams,
+) -> None:
+    stream = await webhook(services, operator)
+    front = await settled(services, operator, clock, settle, 3)
+    clock.advance(minutes=10)
+    rest = await record_many(services, operator, 2)
+    clock.set(max(e.expires_at for e in front) - timedelta(seconds=100))
+    sender.fail_with(NotSent("HTTP_503", retry_after=300))
+    await delivery(services).pass_once()  # the batch of all five fails
+    young = await record_many(services, operator, 2)  # settle before the retry
+    clock.advance(seconds=50)
+    await delivery(services).pass_once()
+    waiting = await stored(log_streams, stream)
+    assert waiting.progress.missed == len(front)
+    assert waiting.failure.retry_at is not None
+    sender.succeed()
+    clock.set(waiting.failure.retry_at + timedelta(seconds=1))
+    await delivery(services).pass_once()
+    await delivery(services).pass_once()
+    failed, again, after = sender.batches
+    assert [e.id for e in failed.entries] == ordered(front + rest)
+    # The rest of that batch, under its number and webhook-id; what came since, after it.
+    assert [e.id for e in again.entries] == ordered(rest)
+    assert (again.sequence, again.delivery_id) == (failed.sequence, failed.delivery_id)
+    assert [e.id for e in after.entries] == ordered(young)
+    done = await stored(log_streams, stream)
+    assert done.progress.delivered + done.progress.missed == len(front + rest + young)
