@@ -31,6 +31,7 @@ from entrypoints import bootstrap, config, streaming
 from entrypoints.bootstrap import Overrides
 from entrypoints.config import ConfigError
 from entrypoints.settings import Settings
+from entrypoints.stream_process import DeliveryProcess
 from entrypoints.witness_push import witness_push
 
 log = logging.getLogger("auditlog")
@@ -71,6 +72,9 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
     known_secrets = secrets.known
     metrics = Metrics()
     stores = bootstrap.StoreSource(settings)
+    # Where streams are delivered (ConfigError for a process that could not read the store).
+    delivery = streaming.delivery_mode(settings, overridden=overrides != Overrides())
+    owner = streaming.instance_owner()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -102,7 +106,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
         services = bootstrap.services(
             store, settings, plans=plans, secrets=secrets, telemetry=metrics,
             overrides=overrides, witnesses=witnesses, outbound=outbound,
-            stream_telemetry=metrics,
+            stream_telemetry=metrics, stream_owner=owner,
         )  # fmt: skip
         metrics.watch_queue(services.emitter)
         services.emitter.start()
@@ -120,14 +124,26 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
             pushing = witness_push(settings, checkpoints)
             if pushing is not None:
                 pushing.start()
-        delivering = None
-        if services.streams is not None:
+        delivering = delivery_process = None
+        if services.streams is not None and delivery == "inline":
             delivering = Periodic(
                 services.streams.delivery.pass_once,
                 interval=settings.streams.poll_seconds,
                 name="log stream delivery",
                 log=log,
             )
+        elif services.streams is not None and delivery == "process":
+            delivery_process = DeliveryProcess(
+                settings, owner=owner, streams=store.log_streams, telemetry=metrics
+            )
+            delivering = Periodic(
+                delivery_process.check,
+                interval=settings.streams.poll_seconds,
+                name="log stream delivery process",
+                log=log,
+                first_at_start=True,
+            )
+        if delivering is not None:
             delivering.start()
         app.state.store = store
         app.state.checkpoints = overrides.checkpoints or store.checkpoints
@@ -140,6 +156,8 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
                 # A send cut short here is sent again by the next instance to lease the
                 # stream (the position moves only after a receiver took a batch).
                 await delivering.stop()
+            if delivery_process is not None:
+                await delivery_process.stop()
             await outbound.aclose()
             if pushing is not None:
                 await pushing.stop()

@@ -161,6 +161,7 @@ def services(
     witnesses: Sequence[WitnessView] = (),
     outbound: StreamSenders | None = None,
     stream_telemetry: StreamTelemetry | None = None,
+    stream_owner: str | None = None,
 ) -> Services:
     """The use cases on the store's adapters (or the overrides), configured by the settings;
     `witnesses` are what the verifier checks the store against."""
@@ -191,6 +192,7 @@ def services(
             settle=timing.settle,
             outbound=outbound,
             telemetry=stream_telemetry,
+            owner=stream_owner,
         )
     )
     return Services.build(

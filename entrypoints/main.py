@@ -1,7 +1,6 @@
 """`auditlog-server`: check the configuration and the database, then serve with uvicorn."""
 
 import asyncio
-import gc
 import logging
 import re
 import signal
@@ -18,22 +17,12 @@ from adapters.outbound.plans_file import PlanFileError
 from adapters.outbound.sqlite.store import StoreUnreachable as FileUnusable
 from entrypoints.app import create_app
 from entrypoints.config import ConfigError, client_options
+from entrypoints.gc_tuning import GC_THRESHOLDS, tune_garbage_collection
 from entrypoints.settings import ServerSettings, Settings, SettingsError
 
 log = logging.getLogger("auditlog")
+__all__ = ["GC_THRESHOLDS", "main", "server_config", "tune_garbage_collection"]
 _USERINFO = re.compile(r"//[^@/]*@")
-# Python's defaults (700, 10, 10) collect the youngest objects every 700 allocations and
-# every object every 7,000 collections or so: a batch of 1,000 events allocates some 100,000
-# short-lived objects (parsed JSON, coerced inputs, entries), so a request paid for many
-# collections, each walking what the process holds (caches, stores kept in memory). Almost
-# nothing the service allocates is cyclic garbage; collecting less often costs little memory.
-# (bench/http_bench.py: 0.2 to 0.3 of a batch's time went to the collector.)
-GC_THRESHOLDS = (20_000, 50, 1_000)
-
-
-def tune_garbage_collection() -> None:
-    """The collector's thresholds for a serving process (GC_THRESHOLDS)."""
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def main() -> int:

@@ -199,6 +199,12 @@ class StreamSettings(BaseSettings):
     """Extra CA certificates (PEM) trusted for syslog+tls:// and https:// receivers."""
     hostname: str = "auditlog"
     """The HOSTNAME of the syslog messages sent."""
+    delivery: Literal["auto", "process", "inline", "off"] = "auto"
+    """Where this instance delivers: `process`, a process of its own beside the server (its
+    own event loop, and another core: requests do not pay for delivery, nor delivery wait
+    behind requests); `inline`, on the server's event loop; `off`, not at all (another
+    instance does). `auto`: process on the embedded store and MongoDB, inline in memory
+    (which no other process can read)."""
     batch_size: int = Field(default=100, ge=1, le=1_000)
     workers: int = Field(default=4, ge=1, le=64)
     """Streams delivered at once by one instance: a slow receiver holds one of them."""

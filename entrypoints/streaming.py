@@ -11,6 +11,7 @@ import os
 import socket
 from datetime import timedelta
 from secrets import token_hex
+from typing import Literal
 
 from adapters.inbound.http.export_formats import as_row
 from adapters.outbound.secret_box import FernetSecretBox
@@ -37,6 +38,30 @@ def stream_secrets_key(settings: Settings, seal_signing_key: str) -> str:
     ).value
 
 
+Delivery = Literal["process", "inline", "off"]
+
+
+def delivery_mode(settings: Settings, *, overridden: bool) -> Delivery:
+    """Where this instance delivers (AUDITLOG_STREAM_DELIVERY). `overridden`: the app runs
+    on stores or a clock given in code (tests, benchmarks), which only its own loop sees.
+    Raises `ConfigError` for a process that could not read the store."""
+    asked = settings.streams.delivery
+    shared = config.store_kind(settings) != "memory"
+    if asked == "process" and not shared:
+        raise config.ConfigError(
+            "AUDITLOG_STREAM_DELIVERY=process needs a store another process can open "
+            "(the embedded store or MongoDB), not AUDITLOG_STORE=memory"
+        )
+    if asked == "auto":
+        return "process" if shared and not overridden else "inline"
+    return asked
+
+
+def instance_owner() -> str:
+    """This instance's name in the stream leases it takes (its delivery process's too)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{token_hex(4)}"
+
+
 def network(settings: Settings) -> StreamNetwork:
     streams = settings.streams
     return StreamNetwork(
@@ -55,6 +80,7 @@ def wiring(
     settle: timedelta,
     outbound: StreamSenders,
     telemetry: StreamTelemetry | None,
+    owner: str | None = None,
 ) -> StreamWiring:
     streams = settings.streams
     return StreamWiring(
@@ -72,7 +98,7 @@ def wiring(
             turn=min(timedelta(seconds=10), timedelta(seconds=streams.lease_seconds / 4)),
             retry=RetryPolicy(pause_after=timedelta(seconds=streams.auto_pause_seconds)),
         ),
-        owner=f"{socket.gethostname()}:{os.getpid()}:{token_hex(4)}",
+        owner=owner or instance_owner(),
         telemetry=telemetry,
     )
 
