@@ -62,6 +62,8 @@ class SqliteStore:
             try:
                 _configure(conn, busy_timeout_ms)
                 prepare(conn)
+                # From here the writer asks for the lock itself (writer.begin_immediate).
+                conn.execute("PRAGMA busy_timeout = 0")
             except sqlite3.Error as exc:
                 conn.close()
                 raise UnusableFile(why(exc)) from None
@@ -76,7 +78,7 @@ class SqliteStore:
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             return conn
 
-        writer = Writer(connect_writer)
+        writer = Writer(connect_writer, patience=busy_timeout_ms / 1000)
         try:
             await writer.start()
         except UnusableFile as exc:

@@ -12,6 +12,7 @@ import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
@@ -29,9 +30,37 @@ Write = Callable[[sqlite3.Connection], Any]
 _Job = tuple[Write, "Future[Any]"]
 
 
+BUSY_POLL_SECONDS = (0.0002, 0.002)
+"""How soon, then how often at most, the writer asks again for the write lock another
+process holds: SQLite's own busy handler waits 1, 2, 5, 10, ... 100 ms between tries, and
+against a process that writes back to back (a server under load, beside its delivery
+process) it kept missing the moments the lock was free (a write waited ~150 ms, often the
+whole busy timeout). Asked this often, a write gets the lock within a commit or two."""
+
+
+def begin_immediate(conn: sqlite3.Connection, patience: float) -> None:
+    """BEGIN IMMEDIATE (the write lock), asked for again and again up to `patience`
+    seconds while another connection holds it; then its SQLITE_BUSY is raised. The
+    connection's own busy timeout must be 0, or each try would wait on its own."""
+    deadline = time.monotonic() + patience
+    pause, most = BUSY_POLL_SECONDS
+    while True:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, most)
+
+
 class Writer:
-    def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
+    def __init__(self, connect: Callable[[], sqlite3.Connection], *, patience: float) -> None:
+        """`connect` opens the write connection with a busy timeout of 0; `patience` is how
+        long a group waits for the write lock (the store's busy timeout)."""
         self._connect = connect
+        self._patience = patience
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._closed = False
         self._opened: Future[None] = Future()
@@ -115,7 +144,7 @@ class Writer:
             return
         outcomes: list[tuple[bool, Any]] = []
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            begin_immediate(conn, self._patience)
             # Alone in its transaction, a write needs no savepoint (they cost ~15% a write).
             alone = len(group) == 1
             for write, _ in group:

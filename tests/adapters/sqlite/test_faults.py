@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from adapters.outbound.sqlite.store import SqliteStore
+from adapters.outbound.sqlite.writer import begin_immediate
 from application.errors import StoreUnavailable
 from application.reading.criteria import EntryCriteria, LogFilter
 from tests.builders import entry
@@ -114,3 +115,46 @@ async def test_a_full_disk_is_unavailable_keeps_what_was_acknowledged_then_write
     later = entry()
     await sqlite_store.entries.add(later)
     assert await stored_ids(sqlite_store) == {acknowledged.id, later.id}
+
+
+async def test_a_write_waits_for_a_lock_another_process_holds_briefly_then_commits(
+    sqlite_store: SqliteStore, db_path: Path
+) -> None:
+    other = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another process writing (its commit is on its way)
+    released = asyncio.get_running_loop().call_later(0.05, other.execute, "COMMIT")
+    waiting = entry()
+    try:
+        await sqlite_store.entries.add(waiting)
+    finally:
+        released.cancel()
+        if other.in_transaction:
+            other.execute("ROLLBACK")
+        other.close()
+
+    assert await stored_ids(sqlite_store) == {waiting.id}
+
+
+def test_the_writer_asks_again_for_the_lock_until_its_patience_runs_out(db_path: Path) -> None:
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    holder.execute("PRAGMA journal_mode = WAL")
+    holder.execute("BEGIN IMMEDIATE")
+    asking = sqlite3.connect(db_path, isolation_level=None)
+    asking.execute("PRAGMA busy_timeout = 0")
+    tries = []
+    asking.set_trace_callback(lambda statement: tries.append(statement))
+    try:
+        started = time.monotonic()
+        with pytest.raises(sqlite3.OperationalError) as busy:
+            begin_immediate(asking, 0.05)
+        waited = time.monotonic() - started
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+    assert busy.value.sqlite_errorcode == sqlite3.SQLITE_BUSY
+    assert waited >= 0.05
+    assert tries.count("BEGIN IMMEDIATE") > 10  # asked again every 2 ms at most, not 1-100
+    begin_immediate(asking, 0.05)  # free again: at once
+    asking.execute("ROLLBACK")
+    asking.close()
