@@ -15,9 +15,12 @@ Mounted only here:
 With `--streams` (bench/streams.py), log streams are kept in memory too, may reach loopback
 receivers over http://, and send entries once they are a second old (the settle delay's
 least; the cheap store's inserts commit at once, so the store's timeout is set below it).
+With `--data-dir` too, the app runs as `auditlog-server` does, on the embedded SQLite store
+in that directory with nothing overridden: streams are delivered from a process of their own
+(or `--delivery inline`, on the server's loop).
 
     .venv/bin/python -m bench.bench_server --port 8123 [--embedded] [--seed 10000] [--seal]
-        [--streams]
+        [--streams [--data-dir DIR [--delivery process|inline]]]
 """
 
 import argparse
@@ -74,7 +77,9 @@ STREAM_SETTLE_SECONDS = 1
 """With `--streams`: the oldest-first settle delay, the least the settings allow."""
 
 
-def settings(*, seal: bool, streams: bool = False) -> Settings:
+def settings(
+    *, seal: bool, streams: bool = False, data_dir: str | None = None, delivery: str = "auto"
+) -> Settings:
     configured = Settings(
         server=ServerSettings(log_level="WARNING"),
         store=StoreSettings(store="memory", embedded_ttl_sweep_seconds=3600),
@@ -91,9 +96,16 @@ def settings(*, seal: bool, streams: bool = False) -> Settings:
         configured,
         store=StoreSettings(
             store="memory", embedded_ttl_sweep_seconds=3600, sqlite_busy_timeout_ms=100
+        )
+        if data_dir is None
+        else StoreSettings(
+            store="sqlite",
+            data_dir=data_dir,
+            embedded_ttl_sweep_seconds=3600,
+            sqlite_busy_timeout_ms=500,
         ),
         events=EventSettings(oldest_first_settle_seconds=STREAM_SETTLE_SECONDS),
-        streams=StreamSettings(allowed_private_hosts="127.0.0.1"),
+        streams=StreamSettings(allowed_private_hosts="127.0.0.1", delivery=delivery),
     )
 
 
@@ -232,6 +244,15 @@ def _floor_schema() -> strawberry.Schema:
     )
 
 
+def build_on_disk(data_dir: str, delivery: str) -> FastAPI:
+    """The app as `auditlog-server` runs it, on the embedded store in `data_dir` with nothing
+    overridden (so streams are delivered as configured: a process of their own by default);
+    the runner makes its account, application and key over GraphQL."""
+    app = create_app(settings(seal=False, streams=True, data_dir=data_dir, delivery=delivery))
+    app.state.bench_entries = None
+    return app
+
+
 def build(*, embedded: bool, seed: int, seal: bool, streams: bool = False) -> FastAPI:
     accounts, applications, keys = directory()
     overrides = Overrides(accounts=accounts, applications=applications, keys=keys)
@@ -272,16 +293,17 @@ class InFlight:
             self.count -= 1
 
 
-def mount_counts(app: FastAPI, entries: InMemoryAuditEntries) -> asgi.ASGIApp:
-    """The app wrapped in a count of its requests in flight, with /bench/stored reading it."""
+def mount_counts(app: FastAPI, entries: InMemoryAuditEntries | None) -> asgi.ASGIApp:
+    """The app wrapped in a count of its requests in flight, with /bench/stored reading it
+    (and, on the cheap store, how many entries it holds: -1 on another)."""
     counted = InFlight(app)
 
     @app.get("/bench/stored")
     async def stored() -> JSONResponse:
         return JSONResponse(
             {
-                "entries": len(entries),
-                "keyed": len(entries.entries.by_key),
+                "entries": -1 if entries is None else len(entries),
+                "keyed": -1 if entries is None else len(entries.entries.by_key),
                 "in_flight": counted.count,
             }
         )
@@ -296,11 +318,18 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="entries in the cheap store")
     parser.add_argument("--seal", action="store_true", help="run the sealer")
     parser.add_argument("--streams", action="store_true", help="log streams to loopback")
+    parser.add_argument(
+        "--data-dir", help="with --streams: the embedded SQLite store there, nothing overridden"
+    )
+    parser.add_argument("--delivery", default="auto", help="with --data-dir: stream delivery")
     args = parser.parse_args()
-    app = build(embedded=args.embedded, seed=args.seed, seal=args.seal, streams=args.streams)
+    if args.data_dir is not None:
+        app = build_on_disk(args.data_dir, args.delivery)
+    else:
+        app = build(embedded=args.embedded, seed=args.seed, seal=args.seal, streams=args.streams)
     served: asgi.ASGIApp = app
     tune_garbage_collection()  # as auditlog-server does
-    if isinstance(app.state.bench_entries, InMemoryAuditEntries):
+    if args.data_dir is not None or isinstance(app.state.bench_entries, InMemoryAuditEntries):
         served = mount_counts(app, app.state.bench_entries)
     uvicorn.run(served, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
 

@@ -188,9 +188,12 @@ class Wrk:
         self._script.write_text(LUA)
         self.seconds = seconds
         self.connections = connections
+        self.token = KEY
+        """The bearer each request carries: the bench server's key unless set."""
 
     def run(self, url: str, body: Any = None, connections: int | None = None) -> Load:
-        env = {**os.environ, "BENCH_KEY": KEY, "BENCH_METHOD": "GET" if body is None else "POST"}
+        env = {**os.environ, "BENCH_KEY": self.token}
+        env["BENCH_METHOD"] = "GET" if body is None else "POST"
         if isinstance(body, Fresh):
             path = self._dir / "template.json"
             path.write_text(json.dumps(body.body))

@@ -27,6 +27,7 @@ import asyncio
 import json
 import os
 import statistics
+import tempfile
 import time
 from dataclasses import asdict
 from datetime import datetime
@@ -105,9 +106,10 @@ class Receiver:
         for row in rows:
             key = f"{row['application']} {row['action']}"
             self.applications[key] = self.applications.get(key, 0) + 1
-        # The bench's own: the service's audit of the stream's changes is in the account's
-        # trail too (application `_acme`), and delivered with it.
-        entries = [row for row in rows if row["application"] == "portal"]
+        # The bench's own: the service's audit of its changes (the stream's, and on disk
+        # the account's, application's and key's) is in the account's trail too, and
+        # delivered with it.
+        entries = [row for row in rows if row["action"] == "auth.login"]
         if not entries:
             return
         if self.first_at is None:
@@ -130,11 +132,29 @@ class Bench:
         self.receiver = receiver
         self.client = client
         self.hook = f"{receiver.url}/hook"
+        self.key = KEY
+        """What records: the cheap directory's key, or on disk the one `set_up` issued."""
 
-    async def gql(self, query: str, variables: dict[str, Any], token: str = OPERATOR) -> Any:
+    async def set_up(self) -> None:
+        """On the embedded store: the account, its application and a key, made over GraphQL
+        as a user would (the cheap stores come with them)."""
+        await self.gql(f'mutation {{ createAccount(id: "{ACCOUNT}", name: "Acme", plan: "pro") '
+                       "{ id } }")  # fmt: skip
+        await self.gql(
+            f'mutation {{ createApplication(account: "{ACCOUNT}", id: "portal", name: "Portal")'
+            " { id } }"
+        )
+        issued = await self.gql(
+            f'mutation {{ issueApiKey(account: "{ACCOUNT}", scopes: [RECORD, READ]) {{ secret }} }}'
+        )
+        self.key = issued["issueApiKey"]["secret"]
+
+    async def gql(
+        self, query: str, variables: dict[str, Any] | None = None, token: str = OPERATOR
+    ) -> Any:
         response = await self.client.post(
             f"{self.server.url}/graphql",
-            content=orjson.dumps(gql(query, variables)),
+            content=orjson.dumps(gql(query, variables or {})),
             headers={"Authorization": f"Bearer {token}", "content-type": "application/json"},
         )
         response.raise_for_status()
@@ -164,7 +184,7 @@ class Bench:
         response = await self.client.post(
             f"{self.server.url}/graphql",
             content=body,
-            headers={"Authorization": f"Bearer {KEY}", "content-type": "application/json"},
+            headers={"Authorization": f"Bearer {self.key}", "content-type": "application/json"},
         )
         response.raise_for_status()
         if b'"errors"' in response.content:
@@ -199,10 +219,20 @@ def batches(count: int, size: int, first: int = 0) -> list[bytes]:
 
 
 def cpu_seconds(server: Server) -> float:
-    """The server process's CPU time so far (user and system), from /proc."""
+    """The CPU time (user and system) so far of the server process and of its live
+    children (its log stream delivery process), from /proc."""
     pid = server._process.pid  # the bench's own helper: no public handle
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(entry) == pid or int(fields[1]) == pid:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def quantiles(values: list[float], less: float = 0.0) -> dict[str, float]:
@@ -238,7 +268,7 @@ async def delivery_rate(bench: Bench, entries: int, size: int, concurrency: int)
     delivering_cpu = cpu_seconds(bench.server) - cpu
     delivering_seconds = got["last_at"] - resumed
     listed = await bench.stream(stream)
-    others = sum(n for key, n in got["applications"].items() if not key.startswith("portal "))
+    others = sum(n for key, n in got["applications"].items() if not key.endswith(" auth.login"))
     assert listed["delivered"] == entries + others, (listed, got["applications"])
     assert got["entries"] == entries, got
     return {
@@ -375,28 +405,60 @@ def _median(loads: list[Load]) -> dict[str, float]:
     }
 
 
-async def measure(args: argparse.Namespace) -> dict[str, Any]:
-    configured = bench_settings(seal=False, streams=True).streams
-    wrk = Wrk(args.seconds, args.connections)
-    server = Server("--streams")
-    receiver = Server("--receiver", module="bench.streams")
+CONFIGURATIONS = {
+    "embedded_process": "the embedded SQLite store, delivery in a process of its own (the "
+    "default: `auditlog-server` as `make run` starts it)",
+    "memory_inline": "the in-memory stores, delivery on the server's event loop (the only "
+    "way there: no other process can read them)",
+}
+"""What bench.streams measures, each with its own server (and the same receiver)."""
+
+
+def server_for(configuration: str, data_dir: Path) -> Server:
+    if configuration == "embedded_process":
+        return Server("--streams", "--data-dir", str(data_dir), "--delivery", "process")
+    return Server("--streams")
+
+
+async def measure_one(
+    configuration: str, args: argparse.Namespace, receiver: Server, wrk: Wrk, data: Path
+) -> dict[str, Any]:
+    server = server_for(configuration, data / configuration)
     try:
         async with httpx.AsyncClient(timeout=120) as client:
             bench = Bench(server, receiver, client)
+            if configuration == "embedded_process":
+                await bench.set_up()
             rate = await delivery_rate(bench, args.entries, 100, 4)
-            print(f"delivery: {json.dumps(rate)}", flush=True)
+            print(f"{configuration} delivery: {json.dumps(rate)}", flush=True)
             lag = await steady_lag(bench, rate["stream"], 1000, 100, args.steady_seconds)
-            print(f"lag: {json.dumps({k: v for k, v in lag.items()})}", flush=True)
+            print(f"{configuration} lag: {json.dumps(lag)}", flush=True)
             await bench.change("deleteLogStream", rate["stream"])
             cases: dict[str, tuple[Any, int]] = {
                 "batch_100": (gql(RECORD_MANY, {"inputs": [event(i) for i in range(100)]}), 100),
                 "single": (gql(RECORD, {"input": event(1)}), 1),
             }
+            wrk.token = bench.key
             cost = await ingestion_cost(bench, wrk, args.rounds, cases)
-            print(f"ingestion: {json.dumps(cost)}", flush=True)
+            print(f"{configuration} ingestion: {json.dumps(cost)}", flush=True)
+    finally:
+        server.stop()
+    return {"described": CONFIGURATIONS[configuration], "delivery": rate, "steady": lag,
+            "ingestion": cost}  # fmt: skip
+
+
+async def measure(args: argparse.Namespace) -> dict[str, Any]:
+    configured = bench_settings(seal=False, streams=True).streams
+    wrk = Wrk(args.seconds, args.connections)
+    receiver = Server("--receiver", module="bench.streams")
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-streams-") as data:
+            measured = {
+                name: await measure_one(name, args, receiver, wrk, Path(data))
+                for name in args.configurations
+            }
     finally:
         receiver.stop()
-        server.stop()
     return {
         "settle_seconds": STREAM_SETTLE_SECONDS,
         "poll_seconds": configured.poll_seconds,
@@ -404,9 +466,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         "seconds": args.seconds,
         "rounds": args.rounds,
         "connections": args.connections,
-        "delivery": rate,
-        "steady": lag,
-        "ingestion": cost,
+        "configurations": measured,
     }
 
 
@@ -424,6 +484,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=8, help="per wrk run")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--configurations", nargs="+", choices=sorted(CONFIGURATIONS), default=list(CONFIGURATIONS)
+    )
     parser.add_argument("--receiver", action="store_true", help="serve the receiver only")
     parser.add_argument("--port", type=int, help="the receiver's port (with --receiver)")
     args = parser.parse_args()
