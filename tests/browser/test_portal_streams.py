@@ -272,3 +272,31 @@ def test_a_failing_stream_shows_its_state_error_code_and_attempts(
     expect(row.locator("td.error-code code")).to_have_text("ADDRESS_NOT_ALLOWED")
     expect(row.locator("td.error-code .why")).to_have_text(re.compile(r"^\d+ attempts?$"))
     expect(row.locator("td.destination")).to_have_text("https://127.0.0.1:8088")
+
+
+def test_entries_that_expired_before_they_could_be_sent_show_beside_the_delivered_count(
+    page: Any, portal: Portal
+) -> None:
+    page.goto("/portal")
+
+    cells = page.evaluate(
+        """async () => {
+             const { streamRow } = await import("/portal/static/streams.js");
+             const stream = { id: "ls_1", name: "S", kind: "WEBHOOK",
+               url: "https://siem.example.com/h", state: "PAUSED", lagSeconds: 90000,
+               deliveredThrough: null, delivered: 40, expiredUndelivered: 0,
+               failedAttempts: 0, lastError: null, pausedReason: "OPERATOR",
+               nextAttemptAt: null };
+             const none = streamRow(stream).querySelector("td.delivered");
+             const some = streamRow({ ...stream, expiredUndelivered: 1250 })
+               .querySelector("td.delivered");
+             return { none: none.textContent, noneWhy: none.querySelector(".why") === null,
+                      some: some.querySelector(".why").textContent };
+           }"""
+    )
+
+    assert cells["none"] == "40"
+    assert cells["noneWhy"] is True
+    assert cells["some"].replace(",", "").replace(".", "").replace("\u202f", "") == (
+        "1250 expired unsent"
+    )

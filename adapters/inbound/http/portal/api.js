@@ -67,6 +67,6 @@ export const EXPORT = `query Export($filter: AuditLogFilter, $format: ExportForm
 // The key's own account's streams (the service refuses keys without STREAM, or bound to one
 // application); the portal asks only for keys that may see them.
 export const LOG_STREAMS = `{
-  logStreams { id name kind url state deliveredThrough lagSeconds delivered failedAttempts
-    lastError pausedReason nextAttemptAt }
+  logStreams { id name kind url state deliveredThrough lagSeconds delivered
+    expiredUndelivered failedAttempts lastError pausedReason nextAttemptAt }
 }`;

@@ -59,6 +59,14 @@ function errorCell(stream) {
     stream.failedAttempts ? element("span", { className: "why" }, attempts) : "");
 }
 
+// Entries that expired before the stream could send them (paused, or failing): never sent.
+function deliveredCell(stream) {
+  const expired = stream.expiredUndelivered ?? 0;
+  return element("td", { className: "delivered" }, stream.delivered.toLocaleString(),
+    expired ? element("span", { className: "why expired" },
+      `${expired.toLocaleString()} expired unsent`) : "");
+}
+
 export function streamRow(stream) {
   const lag = element("td", { className: "lag" }, formatLag(stream.lagSeconds));
   lag.title = stream.lagSeconds === null
@@ -72,7 +80,7 @@ export function streamRow(stream) {
     element("td", { className: "destination" }, element("code", {}, destination(stream.url))),
     stateCell(stream),
     lag,
-    element("td", { className: "delivered" }, stream.delivered.toLocaleString()),
+    deliveredCell(stream),
     errorCell(stream),
     element("td", { className: "through" }, stamp(stream.deliveredThrough, "Delivered through")),
   );
