@@ -485,6 +485,8 @@ class InMemoryLogStreams:
 
     def __init__(self) -> None:
         self.streams: dict[str, LogStream] = {}
+        self.replaces = 0
+        """How many compare-and-set writes were asked for (what a batch costs the store)."""
 
     async def add(self, stream: LogStream) -> None:
         if stream.id in self.streams:
@@ -501,6 +503,7 @@ class InMemoryLogStreams:
         )
 
     async def replace(self, stream: LogStream, *, expected_version: int) -> bool:
+        self.replaces += 1
         stored = self.streams.get(stream.id)
         if stored is None or stored.version != expected_version:
             return False

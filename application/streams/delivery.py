@@ -165,6 +165,15 @@ class StreamDelivery:
         started = self._clock.now()
         batches = 0
         try:
+            account = await self._directory.account(stream.account)  # once a turn
+            if account is None or not may_stream(account, self._plans):
+                # A downgrade pauses the account's streams (the plan change does it too).
+                reason = PauseReason.PLAN
+                paused = await self._write(
+                    stream, lambda s: s.replace(state=StreamState.PAUSED, paused=reason)
+                )
+                stream = stream if paused is None else paused
+                return 0, None
             while self._clock.now() - started < self._config.turn:
                 outcome = await self._one_batch(stream)
                 if outcome is None:
@@ -273,14 +282,6 @@ class StreamDelivery:
         """Send the next batch; the stream as written after, batches sent, whether there
         may be more. None when the stream is no longer this worker's to deliver."""
         now = self._clock.now()
-        account = await self._directory.account(stream.account)
-        if account is None or not may_stream(account, self._plans):
-            # A downgrade pauses the account's streams (the plan change does it too).
-            reason = PauseReason.PLAN
-            changed = await self._write(
-                stream, lambda s: s.replace(state=StreamState.PAUSED, paused=reason)
-            )
-            return None if changed is None else (changed, 0, False)
         edge = now - self._config.settle
         found = await self._next_entries(stream, edge, now)
         pending = stream.progress.pending
@@ -327,11 +328,22 @@ class StreamDelivery:
             missed=stream.progress.missed,
             through=last.created_at,
         )
+        # The next batch is marked in the same write as this one's progress: one commit a
+        # batch, not two (on the embedded store each is an fsync, behind the server's).
+        marked_at = self._clock.now()
+        following = await self._next_entries(
+            stream.replace(progress=progress), marked_at - self._config.settle, marked_at
+        )
+        if following:
+            end = following[-1]
+            progress = replace(
+                progress, pending=Position(end.created_at, end.id), pending_at=marked_at
+            )
         changed = await self._write(stream, lambda s: _advanced(s, stream, progress))
         self._telemetry.stream_delivered(stream.kind.value, len(entries))
         if changed is None:
             return None
-        return changed, 1, len(entries) == self._config.batch_size
+        return changed, 1, bool(following)
 
     async def _next_entries(
         self, stream: LogStream, edge: datetime, now: datetime

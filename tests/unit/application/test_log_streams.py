@@ -6,6 +6,7 @@ is not delivering could send it)."""
 import asyncio
 import dataclasses
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -16,12 +17,12 @@ from application.services import Services
 from application.streams.admin import MAX_STREAMS_PER_ACCOUNT, ROTATION_OVERLAP, StreamAdmin
 from application.streams.delivery import StreamDelivery
 from application.streams.model import Lease, LogStream
-from application.streams.ports import NotSent
+from application.streams.ports import Batch, Credentials, NotSent
 from domain.entry import AuditEntry, AuditEvent
 from domain.errors import InvalidField
 from domain.streams import PauseReason, StreamKind, StreamState
 from domain.tenancy import Scope
-from tests.fakes import FakeClock, InMemoryAuditEntries, InMemoryLogStreams
+from tests.fakes import FakeClock, InMemoryAccounts, InMemoryAuditEntries, InMemoryLogStreams
 from tests.unit.application.streams_support import RecordingSender
 from tests.unit.application.support import Audited, KeyFactory
 
@@ -252,6 +253,32 @@ async def test_a_downgrade_pauses_the_accounts_streams_and_resuming_is_then_forb
 
 
 # --- delivering -----------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("tenants")
+async def test_a_plan_changed_behind_the_services_back_pauses_the_stream_before_it_sends(
+    services: Services,
+    operator: Principal,
+    clock: FakeClock,
+    sender: RecordingSender,
+    settle: timedelta,
+    log_streams: InMemoryLogStreams,
+    accounts: InMemoryAccounts,
+) -> None:
+    stream = await webhook(services, operator)
+    await settled(services, operator, clock, settle, 3)
+    await accounts.set_plan("acme", "free")  # not through the use case: nothing paused it
+
+    await delivery(services).pass_once()
+
+    assert sender.batches == []
+    paused = await log_streams.get(stream.id)
+    assert paused is not None
+    assert (paused.state, paused.paused, paused.lease) == (
+        StreamState.PAUSED,
+        PauseReason.PLAN,
+        None,
+    )
 
 
 @pytest.mark.usefixtures("tenants")
@@ -828,3 +855,61 @@ async def test_the_expiring_front_of_a_batch_in_flight_is_given_up_and_the_rest_
     assert [e.id for e in after.entries] == ordered(young)
     done = await stored(log_streams, stream)
     assert done.progress.delivered + done.progress.missed == len(front + rest + young)
+
+
+@pytest.mark.usefixtures("tenants")
+async def test_a_batch_costs_one_write_its_progress_carrying_the_next_batchs_mark(
+    services: Services,
+    operator: Principal,
+    clock: FakeClock,
+    sender: RecordingSender,
+    settle: timedelta,
+    log_streams: InMemoryLogStreams,
+) -> None:
+    stream = await webhook(services, operator)
+    await settled(services, operator, clock, settle, 25)
+    before = log_streams.replaces
+
+    await delivery(services).pass_once()
+
+    assert [b.sequence for b in sender.batches] == [1, 2, 3]
+    # The lease, the first batch's mark, each batch's progress (the first two marking the
+    # next batch), the release: 6, where a mark and a progress a batch made 8.
+    assert log_streams.replaces - before == 6
+    after = await log_streams.get(stream.id)
+    assert after is not None
+    assert (after.progress.delivered, after.progress.pending) == (25, None)
+
+
+@pytest.mark.usefixtures("tenants")
+async def test_a_batch_marked_with_the_last_ones_progress_goes_again_as_marked(
+    services: Services,
+    operator: Principal,
+    clock: FakeClock,
+    sender: RecordingSender,
+    settle: timedelta,
+) -> None:
+    await webhook(services, operator)
+    await settled(services, operator, clock, settle, 15)
+    answer = sender.send
+
+    async def the_second_fails(stream: LogStream, batch: Batch, credentials: Credentials) -> Any:
+        if len(sender.batches) == 1:
+            sender.fail_with(NotSent("HTTP_503"))
+        result = await answer(stream, batch, credentials)
+        sender.succeed()
+        return result
+
+    sender.send = the_second_fails  # type: ignore[method-assign]
+    await delivery(services).pass_once()
+    assert sender.outcomes[1] == NotSent("HTTP_503")
+    await settled(services, operator, clock, settle, 7)  # more settle before the retry
+    clock.advance(seconds=600)  # past any backoff
+    await delivery(services).pass_once()
+
+    failed, again = sender.batches[1], sender.batches[2]
+    assert again.sequence == failed.sequence == 2
+    assert [e.id for e in again.entries] == [e.id for e in failed.entries]
+    assert len(failed.entries) == 5  # 11 to 15: what had settled when the first went
+    assert again.header == failed.header
+    assert len(set(sender.sent_ids())) == 15 + 7
