@@ -116,13 +116,18 @@ class StreamDelivery:
         self._telemetry = telemetry or NoStreamTelemetry()
         self._draw = draw
         self._slots = asyncio.Semaphore(config.workers)
+        self._looked: dict[str, datetime] = {}
 
     async def pass_once(self) -> int:
         """Deliver every due stream a turn; how many batches were delivered."""
         now = self._clock.now()
         listed = await self._streams.list()
+        known = {stream.id for stream in listed}
+        self._looked = {id_: at for id_, at in self._looked.items() if id_ in known}
         due = [stream for stream in listed if self._due(stream, now)]
-        waiting = [stream for stream in listed if self._waiting(stream, now)]
+        waiting = [
+            stream for stream in listed if self._waiting(stream, now) and self._look(stream, now)
+        ]
         results, _ = await asyncio.gather(
             asyncio.gather(*(self._turn(stream) for stream in due)),
             asyncio.gather(*(self._give_up_turn(stream) for stream in waiting)),
@@ -141,6 +146,16 @@ class StreamDelivery:
         if stream.failure.retry_at is not None and stream.failure.retry_at > now:
             return False
         return self._free(stream, now)
+
+    def _look(self, stream: LogStream, now: datetime) -> bool:
+        """Whether to look for expiring entries of a waiting stream now: a quarter of the
+        lookahead after the last look at most (a paused stream costs a read that often,
+        not every pass), so what expires within it is still found in time."""
+        last = self._looked.get(stream.id)
+        if last is not None and now - last < self._config.expiry_lookahead / 4:
+            return False
+        self._looked[stream.id] = now
+        return True
 
     def _waiting(self, stream: LogStream, now: datetime) -> bool:
         """Not delivering this pass, but not disabled either: paused, or failing and

@@ -637,6 +637,28 @@ async def test_a_paused_stream_counts_what_expired_before_it_resumed_and_then_se
 
 
 @pytest.mark.usefixtures("tenants")
+async def test_a_waiting_stream_is_looked_at_for_expiring_entries_every_15_s_not_every_pass(
+    services: Services,
+    operator: Principal,
+    clock: FakeClock,
+    settle: timedelta,
+    log_streams: InMemoryLogStreams,
+) -> None:
+    stream = await webhook(services, operator)
+    await admin(services).pause(operator, stream.id)
+    [entry] = await settled(services, operator, clock, settle, 1)
+    clock.set(entry.expires_at - timedelta(seconds=61))  # just beyond the minute's lookahead
+    await delivery(services).pass_once()  # looked: nothing within the minute yet
+
+    clock.advance(seconds=2)  # within it now, but looked at 2 s ago
+    await delivery(services).pass_once()
+    assert (await stored(log_streams, stream)).progress.missed == 0
+    clock.advance(seconds=14)  # 16 s after the last look
+    await delivery(services).pass_once()
+    assert (await stored(log_streams, stream)).progress.missed == 1
+
+
+@pytest.mark.usefixtures("tenants")
 async def test_a_failing_stream_waiting_for_its_retry_gives_up_what_expires_meanwhile(
     services: Services,
     operator: Principal,
