@@ -1,8 +1,10 @@
 """Log streams through outages, against real server processes over loopback (issue 17): the
-receiver stops and comes back, the service is killed with SIGKILL mid-delivery and started
-again on its data directory, a receiver never answers, a receiver says 410. Every recorded
-event arrives, in the order `auditLogs(order: OLDEST_FIRST)` lists them, and an event
-arrives twice only as part of the same batch sent again (the same webhook-id and sequence).
+receiver stops and comes back, the service (server and delivery process) is killed with
+SIGKILL mid-delivery and started again on its data directory (the stream taken over once
+the dead one's short lease lapses), a receiver never answers, a receiver says 410. Every
+recorded event arrives, in the order `auditLogs(order: OLDEST_FIRST)` lists them, and an
+event arrives twice only as part of the same batch sent again (the same webhook-id and
+sequence).
 """
 
 import time
@@ -10,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.stream_checks import all_arrived as arrived_in
+from tests.e2e.stream_checks import crash
 from tests.e2e.stream_outages import (
     Listening,
     OutageReceiver,
@@ -23,21 +27,27 @@ from tests.e2e.stream_outages import (
 pytestmark = pytest.mark.slow
 
 
+# A send held by the receiver must outlive the moment the test kills the process (3 s, and
+# the 1 s connect deadline); a killed instance's lease lapses 6 s after its turn began, the
+# least the service allows with that send deadline (twice it), so a restart takes the stream
+# over in seconds. A turn is a quarter of the lease.
+LEASE = 6
+SHORT_LEASE = {"stream_send_timeout_seconds": "3", "stream_lease_seconds": str(LEASE)}
+TURN = LEASE / 4
+
+
 def all_arrived(
-    server: ServerProcess, key: str, receiver: OutageReceiver, recorded: list[str]
+    server: ServerProcess,
+    key: str,
+    receiver: OutageReceiver,
+    recorded: list[str],
+    seconds: float = 30,
 ) -> list[str]:
     """Once every recorded entry is settled (listed) and has arrived: the OLDEST_FIRST
     listing."""
-
-    def arrived() -> list[str] | None:
-        got = {row["id"] for row in receiver.entries()}
-        if not got.issuperset(recorded):
-            return None
-        expected = server.oldest_first(key)
-        return expected if sorted(expected) == sorted(recorded) else None
-
-    # A killed instance's lease (60 s) lapses before another takes its streams.
-    return wait_until("every entry to arrive", arrived, seconds=100)  # type: ignore[no-any-return]
+    return arrived_in(
+        server, key, lambda: [row["id"] for row in receiver.entries()], recorded, seconds
+    )
 
 
 def test_a_receiver_outage_loses_nothing_and_keeps_the_order(tmp_path: Path) -> None:
@@ -86,14 +96,12 @@ def test_a_receiver_outage_loses_nothing_and_keeps_the_order(tmp_path: Path) -> 
         server.stop()
 
 
-def test_a_service_killed_mid_delivery_resumes_on_restart_without_loss_or_reorder(
+def test_a_service_killed_mid_delivery_resumes_on_restart_within_the_lease_without_loss(
     tmp_path: Path,
 ) -> None:
     data = tmp_path / "data"
     receiver = OutageReceiver(hold_after=4)
-    # A held send must outlive the moment the test needs to kill the process.
-    slow_send = {"stream_send_timeout_seconds": "20"}
-    first = ServerProcess(data, **slow_send)
+    first = ServerProcess(data, **SHORT_LEASE)
     try:
         with Listening(receiver):
             key = first.set_up()
@@ -102,13 +110,15 @@ def test_a_service_killed_mid_delivery_resumes_on_restart_without_loss_or_reorde
             # The fifth batch is taken by the receiver, which never answers: the service
             # dies with the batch sent but its position not moved, its lease still held.
             assert receiver.held.wait(timeout=30), "no fifth batch came"
+            held_at = time.monotonic()
             recorder.stop()
-            first.kill()
+            crash(first)
+            killed_at = time.monotonic()
+            assert killed_at - held_at < 3, "killed before the held send's deadline"
             receiver.release.set()
             before = len(receiver.received)
 
-            killed_at = time.monotonic()
-            second = ServerProcess(data, **slow_send)
+            second = ServerProcess(data, **SHORT_LEASE)
             try:
                 later = Recorder(second, key).start()
                 time.sleep(1)
@@ -116,7 +126,7 @@ def test_a_service_killed_mid_delivery_resumes_on_restart_without_loss_or_reorde
                 wait_until(
                     "the restarted service to deliver",
                     lambda: len(receiver.received) > before,
-                    seconds=90,
+                    seconds=LEASE + 20,
                 )
                 resumed_after = time.monotonic() - killed_at
                 expected = all_arrived(second, key, receiver, recorder.ids + later.ids)
@@ -126,6 +136,11 @@ def test_a_service_killed_mid_delivery_resumes_on_restart_without_loss_or_reorde
     finally:
         first.stop()
     print(f"delivery resumed {resumed_after:.1f} s after the kill")
+    # The killed instance leased the stream at most a turn (and a batch's reads) before the
+    # held send: its lease holds the stream until then + LEASE, and then the restarted one,
+    # started meanwhile, takes it at its next poll.
+    assert resumed_after >= LEASE - TURN - 1.5, "the restarted service waited out the lease"
+    assert resumed_after < LEASE + 4, "the lease lapsed after AUDITLOG_STREAM_LEASE_SECONDS"
     assert sorted(expected) == sorted(recorder.ids + later.ids)
     repeats = check_delivery(receiver, expected)
     assert repeats >= 1, "the held batch was sent again after the restart"
@@ -138,20 +153,19 @@ def test_a_batch_sent_again_after_a_kill_holds_the_same_entries_under_its_webhoo
 ) -> None:
     data = tmp_path / "data"
     receiver = OutageReceiver(hold_after=0)
-    slow_send = {"stream_send_timeout_seconds": "20"}
-    first = ServerProcess(data, **slow_send)
+    first = ServerProcess(data, **SHORT_LEASE)
     try:
         with Listening(receiver):
             key = first.set_up()
             receiver.secret = first.create_stream(receiver.url)
             recorded = [first.record(key, number) for number in range(2)]
             assert receiver.held.wait(timeout=30), "no first batch came"
-            first.kill()  # the first batch taken, not answered: sent again after a restart
+            crash(first)  # the first batch taken, not answered: sent again after a restart
             receiver.release.set()
-            second = ServerProcess(data, **slow_send)
+            second = ServerProcess(data, **SHORT_LEASE)
             try:
                 recorded += [second.record(key, number) for number in range(2, 5)]
-                expected = all_arrived(second, key, receiver, recorded)
+                expected = all_arrived(second, key, receiver, recorded, seconds=LEASE + 20)
             finally:
                 second.stop()
     finally:
