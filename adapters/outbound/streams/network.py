@@ -159,13 +159,17 @@ class StreamNetwork:
         return result
 
     async def write_all(self, destination: Destination, payload: bytes) -> SendResult:
-        """Open a TCP (or TLS) connection, write `payload`, see it leave, close: Sent only
-        if every byte was handed to the connection."""
+        """Open a TCP (or TLS) connection, write `payload`, see it leave, close. Over plain
+        TCP, Sent only once the receiver has read it all: the write side is shut after the
+        payload and the receiver's own close awaited (within the deadline); a collector
+        that died with the batch unread answers with a reset, and the batch goes again.
+        Over TLS (which cannot half-close), Sent once every byte was handed to the
+        connection."""
         try:
             async with asyncio.timeout(self.deadline):
                 addresses = await self.guard.addresses(destination.host, destination.port)
                 async with asyncio.timeout(self.connect_timeout):
-                    _, writer = await _first_to_answer(
+                    reader, writer = await _first_to_answer(
                         addresses,
                         lambda address: asyncio.open_connection(
                             str(address),
@@ -180,6 +184,12 @@ class StreamNetwork:
                     writer.transport.set_write_buffer_limits(high=0)
                     writer.write(payload)
                     await writer.drain()
+                    if not destination.tls:
+                        # The receiver closes once it has read our end of file, so after
+                        # everything before it: read, not only in its socket's buffer.
+                        writer.write_eof()
+                        while await reader.read(4096):
+                            pass  # a syslog collector answers nothing; whatever it says is dropped
                 finally:
                     writer.close()
                 await writer.wait_closed()

@@ -1,7 +1,10 @@
 """SYSLOG against Debian's rsyslogd, plain and over TLS with a test CA."""
 
+import asyncio
 import os
 import re
+import socket
+import struct
 
 import orjson
 import pytest
@@ -104,3 +107,56 @@ def test_a_host_name_outside_printusascii_is_cleaned_or_nil():
     assert header_hostname("é") == "-"
     assert header_hostname(None) == "-"
     assert len(header_hostname("h" * 300)) == 255
+
+
+async def collector(handle):  # type: ignore[no-untyped-def]
+    """A TCP collector on loopback running `handle(reader, writer)` per connection."""
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+async def test_plain_syslog_is_sent_once_the_collector_has_read_it_all_and_closed(make_senders):
+    got = bytearray()
+
+    async def read_all_then_close(reader, writer):  # type: ignore[no-untyped-def]
+        got.extend(await reader.read())  # to our end of file
+        writer.close()
+
+    server, port = await collector(read_all_then_close)
+    async with server:
+        sender = make_senders().by_kind[StreamKind.SYSLOG]
+        sent = batch(count=3)
+        url = f"syslog://127.0.0.1:{port}"
+        assert await sender.send(stream(StreamKind.SYSLOG, url), sent, Credentials()) == Sent()
+    assert got.count(b" auditlog - entry ") == 3
+    assert b" auditlog - batch " in got
+
+
+async def test_plain_syslog_to_a_collector_that_died_with_the_batch_unread_is_not_sent(
+    make_senders,
+):
+    async def die_unread(reader, writer):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(0.2)  # the batch is in its socket's buffer, never read
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()  # killed: the kernel answers the unread data with a reset
+
+    server, port = await collector(die_unread)
+    async with server:
+        sender = make_senders().by_kind[StreamKind.SYSLOG]
+        url = f"syslog://127.0.0.1:{port}"
+        result = await sender.send(stream(StreamKind.SYSLOG, url), batch(), Credentials())
+    assert result == NotSent("CONNECT_FAILED")  # sent again later, under its number
+
+
+async def test_plain_syslog_to_a_collector_that_never_closes_times_out(make_senders):
+    async def read_and_hold(reader, writer):  # type: ignore[no-untyped-def]
+        await reader.read()
+        await asyncio.sleep(5)  # past the send deadline, its side still open
+
+    server, port = await collector(read_and_hold)
+    async with server:
+        sender = make_senders(send_timeout=0.5).by_kind[StreamKind.SYSLOG]
+        url = f"syslog://127.0.0.1:{port}"
+        result = await sender.send(stream(StreamKind.SYSLOG, url), batch(), Credentials())
+    assert result == NotSent("TIMEOUT")
