@@ -626,9 +626,10 @@ def _stream_configuration(
         f"({delivery['delivered_over_recorded']:.2f} x the recording rate; "
         f"{delivering['first_to_last_entries_per_s']:,.0f}/s from the first batch to the "
         f"last, {delivering['batches']} batches), "
-        f"{delivering['server_cpu_us_per_entry']:.0f} µs of CPU per entry (the server and its "
-        "delivery process: reading, signing the batch, the export line, the body's HMAC, the "
-        "POST, the store's writes of the stream's position). The stream also "
+        f"{delivering['server_cpu_us_per_entry']:.0f} µs of CPU per entry (the server, and "
+        "its delivery process where it has one: reading, signing the batch, the export "
+        "line, the body's HMAC, the POST, the store's writes of the stream's position). "
+        "The stream also "
         f"carried {delivery['service_audit_entries_also_delivered']} entries of the service's "
         "own audit of its changes (in the account's trail).",
         "",
@@ -675,10 +676,10 @@ STREAM_NOTES = {
     "embedded_process": [
         "The delivery process has its own event loop and may run on the other core, so the "
         "requests neither wait for it nor pay for its CPU. Under a load that keeps the "
-        "server writing back to back it shares the one disk: each batch costs the store "
-        "two small commits (the batch in flight, then the position), each an fsync behind "
-        "the server's, so it delivers what the table shows and catches up once the load "
-        "eases, at the delivery rate above."
+        "server writing back to back it shares the one disk: each batch costs the store a "
+        "small commit (its position, carrying the next batch's mark), an fsync behind the "
+        "server's, so it delivers what the table shows and catches up once the load eases, "
+        "at the delivery rate above."
     ],
     "memory_inline": [
         "On the in-memory stores no other process can read the entries, so delivery runs "
