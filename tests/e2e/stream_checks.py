@@ -8,8 +8,7 @@ import signal
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from tests.e2e.stream_outages import ServerProcess, wait_until
-from tests.e2e.test_stream_delivery_process import children
+from tests.e2e.stream_outages import ServerProcess, children, wait_until
 
 FIELDS = "id kind state pausedReason lastError delivered failedAttempts"
 # The trail of the stream: portal's logins (what ServerProcess.record records).
@@ -56,22 +55,6 @@ def all_arrived(
         return expected if sorted(expected) == sorted(recorded) else None
 
     return wait_until("every entry to arrive", done, seconds=seconds)  # type: ignore[no-any-return]
-
-
-def first_arrivals(arrivals: Iterable[tuple[str, object]]) -> tuple[list[str], int]:
-    """Entry ids in order of first arrival, and how many arrived again; each arrival is
-    (entry id, what identifies its batch and content): a repeat must match its first."""
-    first: dict[str, object] = {}
-    order: list[str] = []
-    repeats = 0
-    for entry_id, sent_as in arrivals:
-        if entry_id in first:
-            repeats += 1
-            assert first[entry_id] == sent_as, (entry_id, first[entry_id], sent_as)
-        else:
-            first[entry_id] = sent_as
-            order.append(entry_id)
-    return order, repeats
 
 
 def crash(server: ServerProcess) -> None:

@@ -4,10 +4,11 @@ can be killed and started again, a webhook receiver (checking signatures with th
 request without answering, and what the receiver got, checked against the trail."""
 
 import asyncio
+import os
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -248,24 +249,60 @@ def check_delivery(receiver: WebhookReceiver, expected: list[str]) -> int:
     """Every id of `expected` arrived, first arrivals in that order, nothing else; an entry
     arriving again comes with the webhook-id (and batch sequence) it came with first. How
     many entries arrived more than once."""
-    first_seen: list[str] = []
-    batch_of: dict[str, str] = {}
-    repeats = 0
-    for got in receiver.received:
-        webhook_id = got.headers["webhook-id"]
-        sequence = got.body["batch"]["sequence"]
-        assert webhook_id.endswith(f".{sequence}"), (webhook_id, sequence)
-        for row in got.body["entries"]:
-            entry_id = row["id"]
-            if entry_id in batch_of:
-                repeats += 1
-                assert batch_of[entry_id] == webhook_id, (entry_id, batch_of[entry_id], webhook_id)
-            else:
-                batch_of[entry_id] = webhook_id
-                first_seen.append(entry_id)
+
+    def arrivals() -> Iterator[tuple[str, object]]:
+        for got in receiver.received:
+            webhook_id = got.headers["webhook-id"]
+            sequence = got.body["batch"]["sequence"]
+            assert webhook_id.endswith(f".{sequence}"), (webhook_id, sequence)
+            for row in got.body["entries"]:
+                yield row["id"], webhook_id
+
+    first_seen, repeats = first_arrivals(arrivals())
     assert len(first_seen) == len(expected), (len(first_seen), len(expected))
     assert first_seen == expected, "entries arrived out of (createdAt, id) order"
     return repeats
+
+
+def first_arrivals(arrivals: Iterable[tuple[str, object]]) -> tuple[list[str], int]:
+    """Entry ids in order of first arrival, and how many arrived again; each arrival is
+    (entry id, what identifies its batch and content): a repeat must match its first."""
+    first: dict[str, object] = {}
+    order: list[str] = []
+    repeats = 0
+    for entry_id, sent_as in arrivals:
+        if entry_id in first:
+            repeats += 1
+            assert first[entry_id] == sent_as, (entry_id, first[entry_id], sent_as)
+        else:
+            first[entry_id] = sent_as
+            order.append(entry_id)
+    return order, repeats
+
+
+def children(pid: int) -> list[int]:
+    """The live processes whose parent is `pid` (from /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (stat := _stat(int(entry))) is not None:
+            state, parent = stat
+            if parent == pid and state != "Z":
+                found.append(int(entry))
+    return found
+
+
+def alive(pid: int) -> bool:
+    stat = _stat(pid)
+    return stat is not None and stat[0] != "Z"
+
+
+def _stat(pid: int) -> tuple[str, int] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    fields = text.rsplit(")", 1)[1].split()
+    return fields[0], int(fields[1])
 
 
 def resent_otherwise(receiver: WebhookReceiver) -> dict[str, tuple[list[str], list[str]]]:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.hec_receiver import Collecting, HecReceiver
-from tests.e2e.stream_checks import all_arrived, create_stream, first_arrivals, listed
-from tests.e2e.stream_outages import Recorder, ServerProcess, wait_until
+from tests.e2e.stream_checks import all_arrived, create_stream, listed
+from tests.e2e.stream_outages import Recorder, ServerProcess, first_arrivals, wait_until
 
 pytestmark = pytest.mark.slow
 

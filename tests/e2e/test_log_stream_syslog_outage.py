@@ -9,8 +9,14 @@ from pathlib import Path
 import pytest
 
 from tests.adapters.streams.rsyslog import make_ca, missing
-from tests.e2e.stream_checks import create_stream, first_arrivals, listed
-from tests.e2e.stream_outages import FAST_STREAMS, Recorder, ServerProcess, wait_until
+from tests.e2e.stream_checks import create_stream, listed
+from tests.e2e.stream_outages import (
+    FAST_STREAMS,
+    Recorder,
+    ServerProcess,
+    first_arrivals,
+    wait_until,
+)
 from tests.e2e.syslog_receiver import Rsyslog
 
 pytestmark = pytest.mark.slow

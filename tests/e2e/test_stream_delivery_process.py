@@ -17,37 +17,14 @@ from tests.e2e.stream_outages import (
     OutageReceiver,
     Recorder,
     ServerProcess,
+    alive,
     check_delivery,
+    children,
     wait_until,
 )
 from tests.e2e.test_server_process import refused
 
 pytestmark = pytest.mark.slow
-
-
-def children(pid: int) -> list[int]:
-    """The live processes whose parent is `pid` (from /proc)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and (stat := _stat(int(entry))) is not None:
-            state, parent = stat
-            if parent == pid and state != "Z":
-                found.append(int(entry))
-    return found
-
-
-def alive(pid: int) -> bool:
-    stat = _stat(pid)
-    return stat is not None and stat[0] != "Z"
-
-
-def _stat(pid: int) -> tuple[str, int] | None:
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    fields = text.rsplit(")", 1)[1].split()
-    return fields[0], int(fields[1])
 
 
 def delivered_metric(server: ServerProcess) -> float:
