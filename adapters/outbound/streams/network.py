@@ -188,8 +188,11 @@ class StreamNetwork:
                         # The receiver closes once it has read our end of file, so after
                         # everything before it: read, not only in its socket's buffer.
                         writer.write_eof()
-                        while await reader.read(4096):
-                            pass  # a syslog collector answers nothing; whatever it says is dropped
+                        # A collector answers nothing: what one says is dropped, and past
+                        # MAX_ANSWER_BYTES it is not read on (a send costs what it sends).
+                        answered = 0
+                        while answered <= MAX_ANSWER_BYTES and (said := await reader.read(4096)):
+                            answered += len(said)
                 finally:
                     writer.close()
                 await writer.wait_closed()

@@ -160,3 +160,26 @@ async def test_plain_syslog_to_a_collector_that_never_closes_times_out(make_send
         url = f"syslog://127.0.0.1:{port}"
         result = await sender.send(stream(StreamKind.SYSLOG, url), batch(), Credentials())
     assert result == NotSent("TIMEOUT")
+
+
+async def test_a_collector_that_talks_back_without_end_is_not_read_past_4_kib(make_senders):
+    written = 0
+
+    async def flood(reader, writer):  # type: ignore[no-untyped-def]
+        nonlocal written
+        await reader.read()
+        try:
+            while True:  # never closes; answers for as long as it is read
+                writer.write(b"x" * 65536)
+                await writer.drain()
+                written += 65536
+        except ConnectionError:
+            pass
+
+    server, port = await collector(flood)
+    async with server:
+        sender = make_senders(send_timeout=2.0).by_kind[StreamKind.SYSLOG]
+        url = f"syslog://127.0.0.1:{port}"
+        result = await sender.send(stream(StreamKind.SYSLOG, url), batch(), Credentials())
+    assert result == Sent()  # it read the batch; what it says after is not our business
+    assert written < 8 * 1024 * 1024  # socket buffers, not two seconds of loopback
