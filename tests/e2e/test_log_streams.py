@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from entrypoints.app import Overrides, create_app
 from entrypoints.settings import StreamSettings
 from tests.e2e.api import OPERATOR_TOKEN, Api
-from tests.e2e.conftest import settings
+from tests.e2e.conftest import StoreKind, settings
 from tests.e2e.webhook_receiver import Serving, WebhookReceiver
 from tests.fakes import FakeClock
 
@@ -24,10 +24,15 @@ CREATE = f"""mutation($a: ID!, $i: LogStreamInput!) {{ createLogStream(account: 
 LIST = f"{{ logStreams {{ {STREAM_FIELDS} }} }}"
 
 
+# Every store the service runs on: the embedded SQLite store and the Beanie store (on
+# mongomock here; on a real MongoDB the adapter suites run when AUDITLOG_TEST_MONGODB_URI is set).
+pytestmark = pytest.mark.parametrize("store_kind", ["sqlite", "memory"])
+
+
 @pytest.fixture
-async def app(clock: FakeClock) -> AsyncIterator[FastAPI]:
+async def app(clock: FakeClock, store_kind: StoreKind) -> AsyncIterator[FastAPI]:
     configured = dataclasses.replace(
-        settings(),
+        settings(store=store_kind),
         streams=StreamSettings(
             allowed_private_hosts="127.0.0.1", poll_seconds=0.05, send_timeout_seconds=5
         ),
