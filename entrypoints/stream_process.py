@@ -78,10 +78,12 @@ class DeliveryProcess:
 
     async def _any_stream(self) -> bool:
         try:
-            streams = await self._streams.list()
-        except Exception:  # unreadable or unavailable: the process says which, each pass
+            found = await self._streams.readable()
+        except Exception:  # unavailable: the process says so, each pass
             return True
-        return any(stream.state is not StreamState.DISABLED for stream in streams)
+        return bool(found.unreadable) or any(
+            stream.state is not StreamState.DISABLED for stream in found.streams
+        )
 
     async def _start(self) -> None:
         process = await asyncio.create_subprocess_exec(

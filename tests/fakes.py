@@ -15,6 +15,7 @@ from application.exporting.grant import ExportGrant
 from application.ports import Lease
 from application.reading.criteria import EntryCriteria, LogFilter, Order, Position
 from application.streams.model import LogStream
+from application.streams.ports import Readable, UnreadableStream, read_each
 from domain.checkpoint import Checkpoint
 from domain.entry import AuditEntry
 from domain.integrity import Seal
@@ -487,6 +488,7 @@ class InMemoryLogStreams:
         self.streams: dict[str, LogStream] = {}
         self.replaces = 0
         """How many compare-and-set writes were asked for (what a batch costs the store)."""
+        self.damaged: set[str] = set()
 
     async def add(self, stream: LogStream) -> None:
         if stream.id in self.streams:
@@ -494,13 +496,29 @@ class InMemoryLogStreams:
         self.streams[stream.id] = stream
 
     async def get(self, stream_id: str) -> LogStream | None:
-        return self.streams.get(stream_id)
+        found = self.streams.get(stream_id)
+        return None if found is None else self._read(found)
+
+    def damage(self, stream_id: str) -> None:
+        """From now on the stream no longer reads back, as a row edited by hand: reading
+        it (get, list) raises UnreadableStream; `readable` sets it aside."""
+        self.damaged.add(stream_id)
+
+    def _read(self, stream: LogStream) -> LogStream:
+        if stream.id in self.damaged:
+            raise UnreadableStream(stream.id, ValueError("damaged"))
+        return stream
 
     async def list(self, account: str | None = None) -> list[LogStream]:
-        return sorted(
-            (s for s in self.streams.values() if account is None or s.account == account),
-            key=lambda s: (s.created_at, s.id),
-        )
+        return [
+            self._read(s)
+            for s in sorted(self.streams.values(), key=lambda s: (s.created_at, s.id))
+            if account is None or s.account == account
+        ]
+
+    async def readable(self) -> Readable:
+        ordered = sorted(self.streams.values(), key=lambda s: (s.created_at, s.id))
+        return read_each(ordered, self._read)
 
     async def replace(self, stream: LogStream, *, expected_version: int) -> bool:
         self.replaces += 1

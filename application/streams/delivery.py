@@ -117,11 +117,14 @@ class StreamDelivery:
         self._draw = draw
         self._slots = asyncio.Semaphore(config.workers)
         self._looked: dict[str, datetime] = {}
+        self._unreadable: set[str] = set()
 
     async def pass_once(self) -> int:
         """Deliver every due stream a turn; how many batches were delivered."""
         now = self._clock.now()
-        listed = await self._streams.list()
+        found = await self._streams.readable()
+        self._say_unreadable(found.unreadable)
+        listed = found.streams
         known = {stream.id for stream in listed}
         self._looked = {id_: at for id_, at in self._looked.items() if id_ in known}
         due = [stream for stream in listed if self._due(stream, now)]
@@ -135,6 +138,14 @@ class StreamDelivery:
         lags = [lag for _, lag in results if lag is not None]
         self._telemetry.stream_lag(max(lags, default=0.0))
         return sum(batches for batches, _ in results)
+
+    def _say_unreadable(self, unreadable: list[str]) -> None:
+        """Each stored stream that does not read back, named once until it reads again:
+        the others are delivered meanwhile."""
+        for stream_id in unreadable:
+            if stream_id not in self._unreadable:
+                log.error("log stream %s cannot be read: not delivered until fixed", stream_id)
+        self._unreadable = set(unreadable)
 
     def _free(self, stream: LogStream, now: datetime) -> bool:
         lease = stream.lease

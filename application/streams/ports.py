@@ -1,13 +1,15 @@
 """What log streams need from the outside: a store for streams, a box for their secrets,
 and a sender per kind of destination."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from application.streams.model import LogStream, SealedSecret
 from domain.entry import AuditEntry
 from domain.streams import StreamKind
+
+_Row = TypeVar("_Row")
 
 
 class LogStreamStore(Protocol):
@@ -22,6 +24,12 @@ class LogStreamStore(Protocol):
 
     async def list(self, account: str | None = None) -> list[LogStream]:
         """The account's streams (every account's for None), oldest first."""
+        ...
+
+    async def readable(self) -> "Readable":
+        """Every account's streams that read back, oldest first, and the ids of those that
+        do not: the delivery worker sends the others (one damaged row stops no one else's
+        stream) and says which it cannot read."""
         ...
 
     async def replace(self, stream: LogStream, *, expected_version: int) -> bool:
@@ -44,6 +52,25 @@ class UnreadableStream(ValueError):
             f"the stored log stream {stream_id} cannot be read ({type(cause).__name__})"
         )
         self.stream_id = stream_id
+
+
+@dataclass(frozen=True, slots=True)
+class Readable:
+    streams: list[LogStream]
+    unreadable: list[str]
+    """The ids of stored streams that did not read back (`UnreadableStream`)."""
+
+
+def read_each(stored: Iterable[_Row], read: Callable[[_Row], LogStream]) -> Readable:
+    """`read` applied to each stored row, those raising `UnreadableStream` set aside."""
+    streams: list[LogStream] = []
+    unreadable: list[str] = []
+    for row in stored:
+        try:
+            streams.append(read(row))
+        except UnreadableStream as damaged:
+            unreadable.append(damaged.stream_id)
+    return Readable(streams, unreadable)
 
 
 class SecretBox(Protocol):

@@ -76,6 +76,7 @@ async def test_an_altered_stream_is_unreadable_naming_it_and_no_stored_value(
 ) -> None:
     stream = populated()
     await mongo.log_streams.add(stream)
+    await mongo.log_streams.add(minimal())
     await LogStreamDocument.get_motor_collection().update_one(
         {"_id": stream.id}, altered(path, value)
     )
@@ -84,6 +85,8 @@ async def test_an_altered_stream_is_unreadable_naming_it_and_no_stored_value(
         await mongo.log_streams.get(stream.id)
     with pytest.raises(UnreadableStream):
         await mongo.log_streams.list()
+    readable = await mongo.log_streams.readable()
+    assert (readable.streams, readable.unreadable) == ([minimal()], [stream.id])
 
     assert stream.id in str(unreadable.value)
     assert "hunter2" not in str(unreadable.value)

@@ -157,6 +157,7 @@ async def test_an_unknown_stream_is_none_and_an_empty_store_lists_none(
     assert await streams.get(stream_id(404)) is None
     assert await streams.list() == []
     assert await streams.list("acme") == []
+    assert (await streams.readable()).streams == []
 
 
 async def test_streams_are_listed_oldest_first_by_account_or_all(
@@ -174,6 +175,8 @@ async def test_streams_are_listed_oldest_first_by_account_or_all(
     assert await streams.list("globex") == [other]
     assert await streams.list(None) == [tied_low, tied_high, other, later]
     assert await streams.list("initech") == []
+    readable = await streams.readable()  # the same, every one read back
+    assert (readable.streams, readable.unreadable) == ([tied_low, tied_high, other, later], [])
 
 
 async def test_a_taken_id_is_a_conflict_and_keeps_the_first(streams: LogStreamStore) -> None:

@@ -16,6 +16,7 @@ from adapters.outbound.mongo.documents import LogStreamDocument
 from adapters.outbound.mongo.errors import StoreCalls
 from adapters.outbound.mongo.stream_documents import stream_of_document, stream_to_document
 from application.streams.model import LogStream
+from application.streams.ports import Readable, read_each
 
 _OLDEST_FIRST = [("created_at", ASCENDING), ("_id", ASCENDING)]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -56,6 +57,11 @@ class BeanieLogStreams:
         async with self._call():
             documents = await self._collection().find(query, sort=_OLDEST_FIRST).to_list(None)
         return [_read(document) for document in documents]
+
+    async def readable(self) -> Readable:
+        async with self._call():
+            documents = await self._collection().find({}, sort=_OLDEST_FIRST).to_list(None)
+        return read_each(documents, _read)
 
     async def replace(self, stream: LogStream, *, expected_version: int) -> bool:
         written = stream.replace(version=expected_version + 1)

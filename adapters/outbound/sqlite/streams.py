@@ -19,6 +19,7 @@ from adapters.outbound.sqlite.stream_mappers import (
 )
 from adapters.outbound.sqlite.writer import Writer
 from application.streams.model import LogStream
+from application.streams.ports import Readable, read_each
 
 _INSERT = f"INSERT INTO log_streams ({STREAM_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
 _SELECT = f"SELECT {STREAM_COLUMNS} FROM log_streams"
@@ -50,6 +51,14 @@ class SqliteLogStreams:
         if account is None:
             return await self._select("ORDER BY created_at, id", [])
         return await self._select("WHERE account = ? ORDER BY created_at, id", [account])
+
+    async def readable(self) -> Readable:
+        sql = f"{_SELECT} ORDER BY created_at, id"
+
+        def read(conn: sqlite3.Connection) -> Readable:
+            return read_each(conn.execute(sql), stream_to_domain)
+
+        return await self._read(read)
 
     async def replace(self, stream: LogStream, *, expected_version: int) -> bool:
         stream_id, account, created_at, version, document = stream_to_row(stream)

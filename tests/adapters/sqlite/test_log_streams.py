@@ -156,3 +156,5 @@ async def test_a_row_that_does_not_read_back_is_unreadable_naming_only_the_strea
         assert "hunter2" not in str(unreadable.value)
         assert unreadable.value.__cause__ is None
     assert await sqlite_store.log_streams.list("acme") == [minimal()]
+    readable = await sqlite_store.log_streams.readable()
+    assert (readable.streams, readable.unreadable) == ([minimal()], [stream.id])

@@ -5,6 +5,7 @@ is not delivering could send it)."""
 
 import asyncio
 import dataclasses
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -253,6 +254,31 @@ async def test_a_downgrade_pauses_the_accounts_streams_and_resuming_is_then_forb
 
 
 # --- delivering -----------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("tenants")
+async def test_a_stream_that_does_not_read_back_stops_no_other_and_is_named_once(
+    services: Services,
+    operator: Principal,
+    clock: FakeClock,
+    sender: RecordingSender,
+    settle: timedelta,
+    log_streams: InMemoryLogStreams,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    damaged = await webhook(services, operator)
+    healthy = await webhook(services, operator)
+    log_streams.damage(damaged.id)  # its row edited behind the service's back
+    stored = await settled(services, operator, clock, settle, 3)
+
+    with caplog.at_level(logging.ERROR, logger="auditlog"):
+        await delivery(services).pass_once()
+        await delivery(services).pass_once()
+
+    assert {b.stream_id for b in sender.batches} == {healthy.id}
+    assert {e.id for e in stored} <= set(sender.sent_ids())
+    named = [r for r in caplog.records if damaged.id in r.getMessage()]
+    assert len(named) == 1  # once, not each pass
 
 
 @pytest.mark.usefixtures("tenants")
