@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.adapters.streams.rsyslog import RSYSLOGD, IssuedCA
+from tests.adapters.streams.rsyslog import RSYSLOGD, IssuedCA, terminate
 from tests.e2e.test_server_process import free_port
 
 # <PRI>1 TIMESTAMP HOSTNAME auditlog - MSGID [auditlog@32473 params] BOM MSG
@@ -79,12 +79,7 @@ class Rsyslog:
         process, self._process = self._process, None
         if process is None:
             return
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        terminate(process)
         if process.stdout is not None:
             process.stdout.close()
 

@@ -146,9 +146,14 @@ def rsyslog(directory: Path, tls: IssuedCA | None = None) -> Iterator[Rsyslog]:
                 time.sleep(0.05)
         yield Rsyslog(port, output)
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        terminate(process)
+
+
+def terminate(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, as an operator's restart does; SIGKILL if it has not ended in 10 s."""
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
