@@ -74,7 +74,16 @@ class DeliveryProcess:
             self._wanted = await self._any_stream()
             if not self._wanted:
                 return
-        await self._start()
+        try:
+            await self._start()
+        except OSError as exc:  # could not even start it: wait as after one that died
+            log.warning(
+                "the log stream delivery process could not start (%s); trying again in %.0f s",
+                type(exc).__name__,
+                self._backoff,
+            )
+            self._not_before = time.monotonic() + self._backoff
+            self._backoff = min(self._backoff * 2, 60.0)
 
     async def _any_stream(self) -> bool:
         try:

@@ -1,15 +1,18 @@
 """AUDITLOG_STREAM_DELIVERY: a process of its own wherever another process can open the
 store, the server's loop otherwise; and what the server accepts from that process."""
 
+import logging
 from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from domain.streams import StreamKind
 from entrypoints import streaming
 from entrypoints.config import ConfigError
 from entrypoints.settings import Settings, StoreSettings, StreamSettings
 from entrypoints.stream_process import DeliveryProcess
+from tests.adapters.streams.receivers import stream
 from tests.configs import default_settings
 from tests.fakes import InMemoryLogStreams
 
@@ -103,3 +106,23 @@ def test_a_report_the_server_cannot_read_is_refused_and_counts_nothing(report: A
     with pytest.raises(ValueError, match="unknown report"):
         supervisor(counted)._apply(report)
     assert counted.seen == []
+
+
+async def test_a_process_that_cannot_start_is_tried_again_after_a_backoff_not_every_look(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    streams = InMemoryLogStreams()
+    await streams.add(stream(StreamKind.WEBHOOK, "https://siem.example.com/in"))
+    process = DeliveryProcess(
+        default_settings(), owner="here", streams=streams, telemetry=Counted(),
+        command=("/nonexistent/python",),
+    )  # fmt: skip
+
+    with caplog.at_level(logging.WARNING, logger="auditlog"):
+        await process.check()
+        await process.check()  # at once again: still waiting
+
+    assert process.starts == 0
+    assert [r.getMessage() for r in caplog.records if "could not start" in r.getMessage()] == [
+        "the log stream delivery process could not start (FileNotFoundError); trying again in 1 s"
+    ]
